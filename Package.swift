@@ -1,0 +1,33 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "RANet",
+    products: [
+        .library(name: "RANet", targets: ["RANet"]),
+        .executable(name: "ranet", targets: ["ranet"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // The C bridge: oneDNN primitives and the SIMD kernels oneDNN lacks.
+        .target(
+            name: "CRANet",
+            linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("dl")]
+        ),
+        .target(name: "RANet", dependencies: ["CRANet"]),
+        .executableTarget(
+            name: "ranet",
+            dependencies: [
+                "RANet",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "RANetTests",
+            dependencies: ["RANet"],
+            resources: [.copy("Fixtures")]
+        ),
+    ]
+)

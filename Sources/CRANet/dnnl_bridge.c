@@ -1,0 +1,365 @@
+// oneDNN 2.6 C API: primitive creation once, binding to fixed buffers, execution.
+// Follows the shape of oneDNN's own C examples: operation descriptor →
+// primitive descriptor (with a user-managed scratchpad, so one primitive can run
+// from several threads at once) → primitive; constant weights are reordered
+// once into the layout the primitive descriptor asks for.
+#include "cranet.h"
+
+#include <dlfcn.h>
+#include <dnnl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct cranet_engine {
+    dnnl_engine_t engine;
+};
+
+struct cranet_stream {
+    dnnl_stream_t stream;
+};
+
+enum { MAX_CONST_ARGS = 2 };
+
+struct cranet_op {
+    dnnl_engine_t engine;
+    dnnl_primitive_desc_t pd;
+    dnnl_primitive_t primitive;
+    dnnl_memory_desc_t src_md;
+    dnnl_memory_desc_t dst_md;
+    dnnl_memory_desc_t scratchpad_md;
+    size_t scratchpad_size;
+    int const_count;
+    int const_arg[MAX_CONST_ARGS];
+    dnnl_memory_t const_mem[MAX_CONST_ARGS];
+};
+
+struct cranet_bound_op {
+    cranet_op *op;
+    dnnl_memory_t src;
+    dnnl_memory_t dst;
+    dnnl_memory_t scratchpad;
+    int nargs;
+    dnnl_exec_arg_t args[3 + MAX_CONST_ARGS];
+};
+
+static int fail(char *err, size_t err_len, const char *fmt, ...) {
+    if (err && err_len) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, err_len, fmt, ap);
+        va_end(ap);
+    }
+    return 1;
+}
+
+#define DNNL_TRY(call, what)                                                                   \
+    do {                                                                                       \
+        dnnl_status_t status_ = (call);                                                        \
+        if (status_ != dnnl_success)                                                           \
+            return fail(err, err_len, "oneDNN: %s failed (status %d)", what, (int)status_);    \
+    } while (0)
+
+int cranet_engine_create(cranet_engine **out, char *err, size_t err_len) {
+    cranet_engine *e = calloc(1, sizeof *e);
+    if (!e) return fail(err, err_len, "out of memory creating the engine");
+    dnnl_status_t s = dnnl_engine_create(&e->engine, dnnl_cpu, 0);
+    if (s != dnnl_success) {
+        free(e);
+        return fail(err, err_len, "oneDNN: no CPU engine (status %d)", (int)s);
+    }
+    *out = e;
+    return 0;
+}
+
+void cranet_engine_destroy(cranet_engine *engine) {
+    if (!engine) return;
+    dnnl_engine_destroy(engine->engine);
+    free(engine);
+}
+
+int cranet_stream_create(cranet_engine *engine, cranet_stream **out, char *err, size_t err_len) {
+    cranet_stream *s = calloc(1, sizeof *s);
+    if (!s) return fail(err, err_len, "out of memory creating a stream");
+    dnnl_status_t st = dnnl_stream_create(&s->stream, engine->engine, dnnl_stream_default_flags);
+    if (st != dnnl_success) {
+        free(s);
+        return fail(err, err_len, "oneDNN: stream creation failed (status %d)", (int)st);
+    }
+    *out = s;
+    return 0;
+}
+
+void cranet_stream_destroy(cranet_stream *stream) {
+    if (!stream) return;
+    dnnl_stream_destroy(stream->stream);
+    free(stream);
+}
+
+static void init_plain(dnnl_memory_desc_t *md, int ndims, const dnnl_dims_t dims) {
+    static const dnnl_format_tag_t tags[] = {dnnl_format_tag_undef, dnnl_a, dnnl_ab, dnnl_abc, dnnl_abcd};
+    dnnl_memory_desc_init_by_tag(md, ndims, dims, dnnl_f32, tags[ndims]);
+}
+
+static void init_image(dnnl_memory_desc_t *md, cranet_shape s) {
+    dnnl_dims_t dims = {1, s.channels, s.height, s.width};
+    init_plain(md, 4, dims);
+}
+
+static void op_free(cranet_op *op) {
+    if (!op) return;
+    for (int i = 0; i < op->const_count; i++) dnnl_memory_destroy(op->const_mem[i]);
+    if (op->primitive) dnnl_primitive_destroy(op->primitive);
+    if (op->pd) dnnl_primitive_desc_destroy(op->pd);
+    free(op);
+}
+
+// Copies `data` (plain layout `user_md`) into a new memory in the layout the
+// primitive descriptor wants for weights argument `weights_index` (0 weights,
+// 1 bias), and records it as a constant argument.
+static int add_constant(cranet_op *op, int arg, int weights_index, const dnnl_memory_desc_t *user_md,
+                        const float *data, char *err, size_t err_len) {
+    const dnnl_memory_desc_t *want = dnnl_primitive_desc_query_md(op->pd, dnnl_query_weights_md, weights_index);
+    dnnl_memory_t user = NULL, mem = NULL;
+    DNNL_TRY(dnnl_memory_create(&user, user_md, op->engine, (void *)data), "memory for parameters");
+    if (dnnl_memory_desc_equal(want, user_md)) {
+        // Same layout: still copy, so the caller's buffer may be freed.
+        dnnl_status_t s = dnnl_memory_create(&mem, want, op->engine, DNNL_MEMORY_ALLOCATE);
+        if (s == dnnl_success) {
+            void *dst = NULL;
+            dnnl_memory_get_data_handle(mem, &dst);
+            memcpy(dst, data, dnnl_memory_desc_get_size(want));
+        }
+        dnnl_memory_destroy(user);
+        if (s != dnnl_success) return fail(err, err_len, "oneDNN: parameter memory (status %d)", (int)s);
+    } else {
+        dnnl_primitive_desc_t rpd = NULL;
+        dnnl_primitive_t reorder = NULL;
+        dnnl_stream_t stream = NULL;
+        dnnl_status_t s = dnnl_memory_create(&mem, want, op->engine, DNNL_MEMORY_ALLOCATE);
+        if (s == dnnl_success)
+            s = dnnl_reorder_primitive_desc_create(&rpd, user_md, op->engine, want, op->engine, NULL);
+        if (s == dnnl_success) s = dnnl_primitive_create(&reorder, rpd);
+        if (s == dnnl_success) s = dnnl_stream_create(&stream, op->engine, dnnl_stream_default_flags);
+        if (s == dnnl_success) {
+            dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, user}, {DNNL_ARG_TO, mem}};
+            s = dnnl_primitive_execute(reorder, stream, 2, args);
+            if (s == dnnl_success) s = dnnl_stream_wait(stream);
+        }
+        if (stream) dnnl_stream_destroy(stream);
+        if (reorder) dnnl_primitive_destroy(reorder);
+        if (rpd) dnnl_primitive_desc_destroy(rpd);
+        dnnl_memory_destroy(user);
+        if (s != dnnl_success) {
+            if (mem) dnnl_memory_destroy(mem);
+            return fail(err, err_len, "oneDNN: reordering parameters failed (status %d)", (int)s);
+        }
+    }
+    op->const_arg[op->const_count] = arg;
+    op->const_mem[op->const_count] = mem;
+    op->const_count++;
+    return 0;
+}
+
+// Shared tail of every constructor: primitive descriptor with a user-managed
+// scratchpad (and optional fused ReLU), then the primitive itself.
+static int finish_op(cranet_op *op, const void *op_desc, int relu, char *err, size_t err_len) {
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_post_ops_t post_ops = NULL;
+    DNNL_TRY(dnnl_primitive_attr_create(&attr), "attribute creation");
+    dnnl_status_t s = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
+    if (s == dnnl_success && relu) {
+        s = dnnl_post_ops_create(&post_ops);
+        if (s == dnnl_success) s = dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f);
+        if (s == dnnl_success) s = dnnl_primitive_attr_set_post_ops(attr, post_ops);
+    }
+    if (s == dnnl_success) s = dnnl_primitive_desc_create(&op->pd, op_desc, attr, op->engine, NULL);
+    if (post_ops) dnnl_post_ops_destroy(post_ops);
+    dnnl_primitive_attr_destroy(attr);
+    if (s != dnnl_success) return fail(err, err_len, "oneDNN: no implementation for this operation (status %d)", (int)s);
+    DNNL_TRY(dnnl_primitive_create(&op->primitive, op->pd), "primitive creation");
+    op->scratchpad_md = *dnnl_primitive_desc_query_md(op->pd, dnnl_query_scratchpad_md, 0);
+    op->scratchpad_size = dnnl_memory_desc_get_size(&op->scratchpad_md);
+    return 0;
+}
+
+static cranet_op *op_alloc(cranet_engine *engine) {
+    cranet_op *op = calloc(1, sizeof *op);
+    if (op) op->engine = engine->engine;
+    return op;
+}
+
+static int valid_shape(cranet_shape s) {
+    return s.channels > 0 && s.height > 0 && s.width > 0;
+}
+
+int cranet_conv_create(cranet_engine *engine, cranet_shape src, cranet_shape dst,
+                       int kernel, int stride, int pad,
+                       const float *weights, const float *bias, int relu,
+                       cranet_op **out, char *err, size_t err_len) {
+    if (!valid_shape(src) || !valid_shape(dst) || kernel <= 0 || stride <= 0 || pad < 0 || !weights)
+        return fail(err, err_len, "convolution: invalid arguments");
+    if ((src.height + 2 * pad - kernel) / stride + 1 != dst.height ||
+        (src.width + 2 * pad - kernel) / stride + 1 != dst.width)
+        return fail(err, err_len, "convolution: output %dx%d does not follow from input %dx%d",
+                    dst.height, dst.width, src.height, src.width);
+    cranet_op *op = op_alloc(engine);
+    if (!op) return fail(err, err_len, "out of memory");
+    init_image(&op->src_md, src);
+    init_image(&op->dst_md, dst);
+    dnnl_dims_t wdims = {dst.channels, src.channels, kernel, kernel};
+    dnnl_dims_t bdims = {dst.channels};
+    dnnl_memory_desc_t w_any, w_user, b_md;
+    dnnl_memory_desc_init_by_tag(&w_any, 4, wdims, dnnl_f32, dnnl_format_tag_any);
+    init_plain(&w_user, 4, wdims);
+    init_plain(&b_md, 1, bdims);
+    dnnl_dims_t strides = {stride, stride}, padding = {pad, pad};
+    dnnl_convolution_desc_t desc;
+    int rc = 1;
+    if (dnnl_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct,
+                                           &op->src_md, &w_any, bias ? &b_md : NULL, &op->dst_md,
+                                           strides, padding, padding) != dnnl_success)
+        fail(err, err_len, "oneDNN: convolution descriptor rejected");
+    else if (!finish_op(op, &desc, relu, err, err_len) &&
+             !add_constant(op, DNNL_ARG_WEIGHTS, 0, &w_user, weights, err, err_len) &&
+             (!bias || !add_constant(op, DNNL_ARG_BIAS, 1, &b_md, bias, err, err_len)))
+        rc = 0;
+    if (rc) {
+        op_free(op);
+        return 1;
+    }
+    *out = op;
+    return 0;
+}
+
+int cranet_pool_create(cranet_engine *engine, cranet_pool_kind kind, cranet_shape src, cranet_shape dst,
+                       int kernel, int stride, int pad, cranet_op **out, char *err, size_t err_len) {
+    if (!valid_shape(src) || !valid_shape(dst) || kernel <= 0 || stride <= 0 || pad < 0 ||
+        src.channels != dst.channels)
+        return fail(err, err_len, "pooling: invalid arguments");
+    cranet_op *op = op_alloc(engine);
+    if (!op) return fail(err, err_len, "out of memory");
+    init_image(&op->src_md, src);
+    init_image(&op->dst_md, dst);
+    dnnl_dims_t strides = {stride, stride}, kernels = {kernel, kernel}, padding = {pad, pad};
+    dnnl_pooling_desc_t desc;
+    dnnl_alg_kind_t alg = kind == CRANET_POOL_MAX ? dnnl_pooling_max : dnnl_pooling_avg_exclude_padding;
+    int rc = 1;
+    if (dnnl_pooling_forward_desc_init(&desc, dnnl_forward_inference, alg, &op->src_md, &op->dst_md,
+                                       strides, kernels, padding, padding) != dnnl_success)
+        fail(err, err_len, "oneDNN: pooling descriptor rejected");
+    else
+        rc = finish_op(op, &desc, 0, err, err_len);
+    if (rc) {
+        op_free(op);
+        return 1;
+    }
+    *out = op;
+    return 0;
+}
+
+int cranet_inner_product_create(cranet_engine *engine, int in_features, int out_features,
+                                const float *weights, const float *bias,
+                                cranet_op **out, char *err, size_t err_len) {
+    if (in_features <= 0 || out_features <= 0 || !weights)
+        return fail(err, err_len, "inner product: invalid arguments");
+    cranet_op *op = op_alloc(engine);
+    if (!op) return fail(err, err_len, "out of memory");
+    dnnl_dims_t sdims = {1, in_features}, ddims = {1, out_features};
+    dnnl_dims_t wdims = {out_features, in_features}, bdims = {out_features};
+    init_plain(&op->src_md, 2, sdims);
+    init_plain(&op->dst_md, 2, ddims);
+    dnnl_memory_desc_t w_any, w_user, b_md;
+    dnnl_memory_desc_init_by_tag(&w_any, 2, wdims, dnnl_f32, dnnl_format_tag_any);
+    init_plain(&w_user, 2, wdims);
+    init_plain(&b_md, 1, bdims);
+    dnnl_inner_product_desc_t desc;
+    int rc = 1;
+    if (dnnl_inner_product_forward_desc_init(&desc, dnnl_forward_inference, &op->src_md, &w_any,
+                                             bias ? &b_md : NULL, &op->dst_md) != dnnl_success)
+        fail(err, err_len, "oneDNN: inner product descriptor rejected");
+    else if (!finish_op(op, &desc, 0, err, err_len) &&
+             !add_constant(op, DNNL_ARG_WEIGHTS, 0, &w_user, weights, err, err_len) &&
+             (!bias || !add_constant(op, DNNL_ARG_BIAS, 1, &b_md, bias, err, err_len)))
+        rc = 0;
+    if (rc) {
+        op_free(op);
+        return 1;
+    }
+    *out = op;
+    return 0;
+}
+
+size_t cranet_op_scratchpad_size(const cranet_op *op) { return op->scratchpad_size; }
+
+const char *cranet_op_implementation(const cranet_op *op) {
+    const char *impl = "unknown";
+    dnnl_primitive_desc_query(op->pd, dnnl_query_impl_info_str, 0, &impl);
+    return impl;
+}
+
+void cranet_op_destroy(cranet_op *op) { op_free(op); }
+
+static void bound_free(cranet_bound_op *b) {
+    if (!b) return;
+    if (b->src) dnnl_memory_destroy(b->src);
+    if (b->dst) dnnl_memory_destroy(b->dst);
+    if (b->scratchpad) dnnl_memory_destroy(b->scratchpad);
+    free(b);
+}
+
+int cranet_op_bind(cranet_op *op, const float *src, float *dst, void *scratchpad,
+                   cranet_bound_op **out, char *err, size_t err_len) {
+    if (!src || !dst || (op->scratchpad_size && !scratchpad))
+        return fail(err, err_len, "bind: missing buffer");
+    cranet_bound_op *b = calloc(1, sizeof *b);
+    if (!b) return fail(err, err_len, "out of memory");
+    b->op = op;
+    dnnl_status_t s = dnnl_memory_create(&b->src, &op->src_md, op->engine, (void *)src);
+    if (s == dnnl_success) s = dnnl_memory_create(&b->dst, &op->dst_md, op->engine, dst);
+    if (s == dnnl_success && op->scratchpad_size)
+        s = dnnl_memory_create(&b->scratchpad, &op->scratchpad_md, op->engine, scratchpad);
+    if (s != dnnl_success) {
+        bound_free(b);
+        return fail(err, err_len, "oneDNN: binding buffers failed (status %d)", (int)s);
+    }
+    b->args[b->nargs++] = (dnnl_exec_arg_t){DNNL_ARG_SRC, b->src};
+    b->args[b->nargs++] = (dnnl_exec_arg_t){DNNL_ARG_DST, b->dst};
+    if (b->scratchpad) b->args[b->nargs++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, b->scratchpad};
+    for (int i = 0; i < op->const_count; i++)
+        b->args[b->nargs++] = (dnnl_exec_arg_t){op->const_arg[i], op->const_mem[i]};
+    *out = b;
+    return 0;
+}
+
+int cranet_bound_op_execute(cranet_bound_op *bound, cranet_stream *stream, char *err, size_t err_len) {
+    DNNL_TRY(dnnl_primitive_execute(bound->op->primitive, stream->stream, bound->nargs, bound->args),
+             "primitive execution");
+    DNNL_TRY(dnnl_stream_wait(stream->stream), "stream wait");
+    return 0;
+}
+
+void cranet_bound_op_destroy(cranet_bound_op *bound) { bound_free(bound); }
+
+// oneDNN in Debian runs on OpenMP; libgomp is loaded with libdnnl. Looking the
+// functions up at run time avoids depending on omp.h, which Swift's clang lacks.
+static void (*omp_set_threads)(int);
+static int (*omp_max_threads)(void);
+static pthread_once_t omp_lookup_once = PTHREAD_ONCE_INIT;
+
+static void omp_lookup(void) {
+    omp_set_threads = (void (*)(int))dlsym(RTLD_DEFAULT, "omp_set_num_threads");
+    omp_max_threads = (int (*)(void))dlsym(RTLD_DEFAULT, "omp_get_max_threads");
+}
+
+void cranet_set_num_threads(int threads) {
+    pthread_once(&omp_lookup_once, omp_lookup);
+    if (omp_set_threads && threads > 0) omp_set_threads(threads);
+}
+
+int cranet_max_threads(void) {
+    pthread_once(&omp_lookup_once, omp_lookup);
+    return omp_max_threads ? omp_max_threads() : 1;
+}

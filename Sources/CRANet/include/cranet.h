@@ -1,0 +1,100 @@
+// The C bridge of RANet: oneDNN 2.6 primitives (C API) and the small vector
+// kernels oneDNN lacks. Everything here works on one image at a time in dense
+// NCHW layout (N = 1): any channel range of such a tensor is contiguous, which
+// is what lets the Swift side concatenate feature maps without copying.
+//
+// Functions that can fail return 0 on success and a non-zero status otherwise,
+// with a one-line message written into `err` (at most `err_len` bytes).
+#ifndef CRANET_H
+#define CRANET_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// A CPU engine. Create one per process (or per model) and share it.
+typedef struct cranet_engine cranet_engine;
+/// An execution stream. Not thread-safe: one per thread of execution.
+typedef struct cranet_stream cranet_stream;
+/// A primitive with its constant parameters (weights in the layout it wants).
+/// Immutable after creation and safe to bind from several threads.
+typedef struct cranet_op cranet_op;
+/// An operation bound to concrete source, destination and scratchpad buffers.
+typedef struct cranet_bound_op cranet_bound_op;
+
+/// Channels, height and width of one image's tensor (dense NCHW, batch 1).
+typedef struct {
+    int channels;
+    int height;
+    int width;
+} cranet_shape;
+
+/// Pooling algorithms.
+typedef enum {
+    CRANET_POOL_MAX = 0,
+    CRANET_POOL_AVG = 1,  ///< average over the window, padding excluded
+} cranet_pool_kind;
+
+int cranet_engine_create(cranet_engine **out, char *err, size_t err_len);
+void cranet_engine_destroy(cranet_engine *engine);
+
+int cranet_stream_create(cranet_engine *engine, cranet_stream **out, char *err, size_t err_len);
+void cranet_stream_destroy(cranet_stream *stream);
+
+/// Square convolution `kernel`×`kernel`, symmetric padding, with optional bias
+/// (NULL for none) and an optional fused ReLU. `weights` are OIHW, dense;
+/// they are copied (and reordered) into the operation.
+int cranet_conv_create(cranet_engine *engine, cranet_shape src, cranet_shape dst,
+                       int kernel, int stride, int pad,
+                       const float *weights, const float *bias, int relu,
+                       cranet_op **out, char *err, size_t err_len);
+
+/// Square pooling window with symmetric padding.
+int cranet_pool_create(cranet_engine *engine, cranet_pool_kind kind,
+                       cranet_shape src, cranet_shape dst,
+                       int kernel, int stride, int pad,
+                       cranet_op **out, char *err, size_t err_len);
+
+/// Fully connected layer: dst[out_features] = weights[out_features][in_features] · src + bias.
+int cranet_inner_product_create(cranet_engine *engine, int in_features, int out_features,
+                                const float *weights, const float *bias,
+                                cranet_op **out, char *err, size_t err_len);
+
+/// Bytes of scratchpad the operation needs while it runs (may be 0).
+size_t cranet_op_scratchpad_size(const cranet_op *op);
+/// oneDNN's name for the implementation it chose (for diagnostics).
+const char *cranet_op_implementation(const cranet_op *op);
+void cranet_op_destroy(cranet_op *op);
+
+/// Binds an operation to buffers that stay valid for the bound operation's life.
+/// `scratchpad` may be NULL when the scratchpad size is 0.
+int cranet_op_bind(cranet_op *op, const float *src, float *dst, void *scratchpad,
+                   cranet_bound_op **out, char *err, size_t err_len);
+int cranet_bound_op_execute(cranet_bound_op *bound, cranet_stream *stream,
+                            char *err, size_t err_len);
+void cranet_bound_op_destroy(cranet_bound_op *bound);
+
+/// Sets how many OpenMP threads oneDNN uses for primitives executed by the
+/// calling thread (OpenMP's per-thread setting). No effect if OpenMP is absent.
+void cranet_set_num_threads(int threads);
+/// The number of OpenMP threads a parallel region on this thread would use.
+int cranet_max_threads(void);
+
+/// Bilinear resize with PyTorch's align_corners=True semantics, per channel:
+/// src is channels×in_h×in_w, dst is channels×out_h×out_w (both dense).
+/// Uses AVX2 when the CPU has it, a portable loop otherwise.
+void cranet_resize_bilinear_align_corners(const float *src, int channels, int in_h, int in_w,
+                                          float *dst, int out_h, int out_w);
+/// The portable loop of the same resize (exposed so tests can compare both paths).
+void cranet_resize_bilinear_align_corners_portable(const float *src, int channels, int in_h,
+                                                   int in_w, float *dst, int out_h, int out_w);
+/// 1 if the AVX2 path is used on this CPU.
+int cranet_resize_uses_avx2(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,104 @@
+// Bilinear resize with align_corners=True, as PyTorch's F.interpolate computes
+// it on the CPU. oneDNN's resampling only offers half-pixel centres, so RANet's
+// fusion layers need this kernel of their own.
+//
+// For output index o the source coordinate is o·(in−1)/(out−1) (0 when out is 1),
+// split into a base index i0 = min(floor(x), in−1), i1 = i0 + (i0 < in−1), and a
+// weight λ = x − i0; out = (1−λy)((1−λx)·a + λx·b) + λy((1−λx)·c + λx·d).
+#include "cranet.h"
+
+#include <immintrin.h>
+
+static float source_scale(int in, int out) {
+    return out > 1 ? (float)(in - 1) / (float)(out - 1) : 0.0f;
+}
+
+static void source_index(float scale, int o, int in, int *i0, int *i1, float *lambda) {
+    float x = scale * (float)o;
+    int i = (int)x;  // x >= 0, so truncation is floor
+    if (i > in - 1) i = in - 1;
+    float l = x - (float)i;
+    if (l < 0.0f) l = 0.0f;
+    if (l > 1.0f) l = 1.0f;
+    *i0 = i;
+    *i1 = i + (i < in - 1 ? 1 : 0);
+    *lambda = l;
+}
+
+void cranet_resize_bilinear_align_corners_portable(const float *src, int channels, int in_h, int in_w,
+                                                   float *dst, int out_h, int out_w) {
+    const float sy = source_scale(in_h, out_h), sx = source_scale(in_w, out_w);
+    for (int c = 0; c < channels; c++) {
+        const float *plane = src + (size_t)c * in_h * in_w;
+        float *out = dst + (size_t)c * out_h * out_w;
+        for (int oy = 0; oy < out_h; oy++) {
+            int y0, y1;
+            float ly;
+            source_index(sy, oy, in_h, &y0, &y1, &ly);
+            const float *r0 = plane + (size_t)y0 * in_w, *r1 = plane + (size_t)y1 * in_w;
+            for (int ox = 0; ox < out_w; ox++) {
+                int x0, x1;
+                float lx;
+                source_index(sx, ox, in_w, &x0, &x1, &lx);
+                float top = (1.0f - lx) * r0[x0] + lx * r0[x1];
+                float bottom = (1.0f - lx) * r1[x0] + lx * r1[x1];
+                out[(size_t)oy * out_w + ox] = (1.0f - ly) * top + ly * bottom;
+            }
+        }
+    }
+}
+
+__attribute__((target("avx2,fma"))) static void resize_avx2(const float *src, int channels, int in_h,
+                                                            int in_w, float *dst, int out_h, int out_w) {
+    const float sy = source_scale(in_h, out_h), sx = source_scale(in_w, out_w);
+    const __m256 vsx = _mm256_set1_ps(sx), one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
+    const __m256i last = _mm256_set1_epi32(in_w - 1), lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    for (int oy = 0; oy < out_h; oy++) {
+        int y0, y1;
+        float ly;
+        source_index(sy, oy, in_h, &y0, &y1, &ly);
+        const __m256 vly = _mm256_set1_ps(ly), vhy = _mm256_set1_ps(1.0f - ly);
+        int ox = 0;
+        for (; ox + 8 <= out_w; ox += 8) {
+            __m256 x = _mm256_mul_ps(vsx, _mm256_cvtepi32_ps(_mm256_add_epi32(_mm256_set1_epi32(ox), lane)));
+            __m256i x0 = _mm256_min_epi32(_mm256_cvttps_epi32(x), last);
+            __m256 lx = _mm256_min_ps(_mm256_max_ps(_mm256_sub_ps(x, _mm256_cvtepi32_ps(x0)), zero), one);
+            __m256i x1 = _mm256_add_epi32(x0, _mm256_and_si256(_mm256_cmpgt_epi32(last, x0), _mm256_set1_epi32(1)));
+            __m256 hx = _mm256_sub_ps(one, lx);
+            for (int c = 0; c < channels; c++) {
+                const float *plane = src + (size_t)c * in_h * in_w;
+                const float *r0 = plane + (size_t)y0 * in_w, *r1 = plane + (size_t)y1 * in_w;
+                __m256 top = _mm256_fmadd_ps(lx, _mm256_i32gather_ps(r0, x1, 4),
+                                             _mm256_mul_ps(hx, _mm256_i32gather_ps(r0, x0, 4)));
+                __m256 bottom = _mm256_fmadd_ps(lx, _mm256_i32gather_ps(r1, x1, 4),
+                                                _mm256_mul_ps(hx, _mm256_i32gather_ps(r1, x0, 4)));
+                __m256 v = _mm256_fmadd_ps(vly, bottom, _mm256_mul_ps(vhy, top));
+                _mm256_storeu_ps(dst + ((size_t)c * out_h + oy) * out_w + ox, v);
+            }
+        }
+        for (; ox < out_w; ox++) {
+            int x0, x1;
+            float lx;
+            source_index(sx, ox, in_w, &x0, &x1, &lx);
+            for (int c = 0; c < channels; c++) {
+                const float *plane = src + (size_t)c * in_h * in_w;
+                const float *r0 = plane + (size_t)y0 * in_w, *r1 = plane + (size_t)y1 * in_w;
+                float top = (1.0f - lx) * r0[x0] + lx * r0[x1];
+                float bottom = (1.0f - lx) * r1[x0] + lx * r1[x1];
+                dst[((size_t)c * out_h + oy) * out_w + ox] = (1.0f - ly) * top + ly * bottom;
+            }
+        }
+    }
+}
+
+int cranet_resize_uses_avx2(void) {
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+void cranet_resize_bilinear_align_corners(const float *src, int channels, int in_h, int in_w,
+                                          float *dst, int out_h, int out_w) {
+    if (cranet_resize_uses_avx2())
+        resize_avx2(src, channels, in_h, in_w, dst, out_h, out_w);
+    else
+        cranet_resize_bilinear_align_corners_portable(src, channels, in_h, in_w, dst, out_h, out_w);
+}

@@ -1,0 +1,147 @@
+// Runs each oneDNN operation of the bridge on small inputs and compares it
+// with a direct loop; checks that invalid arguments are refused with a message.
+#include "cranet.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int failures;
+static char err[256];
+
+#define CHECK(cond, ...)                 \
+    do {                                 \
+        if (!(cond)) {                   \
+            printf("FAIL: " __VA_ARGS__); \
+            printf("\n");                \
+            failures++;                  \
+        }                                \
+    } while (0)
+
+static float value(int i) { return sinf((float)i * 0.731f) * 0.5f; }
+
+static void run(cranet_engine *engine, cranet_op *op, const float *src, float *dst) {
+    cranet_stream *stream = NULL;
+    cranet_bound_op *bound = NULL;
+    void *scratch = cranet_op_scratchpad_size(op) ? malloc(cranet_op_scratchpad_size(op)) : NULL;
+    CHECK(!cranet_stream_create(engine, &stream, err, sizeof err), "stream: %s", err);
+    CHECK(!cranet_op_bind(op, src, dst, scratch, &bound, err, sizeof err), "bind: %s", err);
+    CHECK(!cranet_bound_op_execute(bound, stream, err, sizeof err), "execute: %s", err);
+    cranet_bound_op_destroy(bound);
+    cranet_stream_destroy(stream);
+    free(scratch);
+}
+
+static void test_conv(cranet_engine *engine, int relu, int stride) {
+    enum { CI = 5, H = 9, W = 7, CO = 4, K = 3, P = 1 };
+    int oh = (H + 2 * P - K) / stride + 1, ow = (W + 2 * P - K) / stride + 1;
+    float src[CI * H * W], w[CO * CI * K * K], b[CO], dst[CO * H * W], want[CO * H * W];
+    for (int i = 0; i < CI * H * W; i++) src[i] = value(i);
+    for (int i = 0; i < CO * CI * K * K; i++) w[i] = value(i + 1000);
+    for (int i = 0; i < CO; i++) b[i] = value(i + 2000);
+    for (int o = 0; o < CO; o++)
+        for (int y = 0; y < oh; y++)
+            for (int x = 0; x < ow; x++) {
+                double acc = b[o];
+                for (int c = 0; c < CI; c++)
+                    for (int ky = 0; ky < K; ky++)
+                        for (int kx = 0; kx < K; kx++) {
+                            int iy = y * stride - P + ky, ix = x * stride - P + kx;
+                            if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+                            acc += (double)w[((o * CI + c) * K + ky) * K + kx] * src[(c * H + iy) * W + ix];
+                        }
+                want[(o * oh + y) * ow + x] = relu && acc < 0 ? 0.0f : (float)acc;
+            }
+    cranet_op *op = NULL;
+    cranet_shape s = {CI, H, W}, d = {CO, oh, ow};
+    if (cranet_conv_create(engine, s, d, K, stride, P, w, b, relu, &op, err, sizeof err)) {
+        CHECK(0, "conv create: %s", err);
+        return;
+    }
+    run(engine, op, src, dst);
+    for (int i = 0; i < CO * oh * ow; i++)
+        CHECK(fabsf(dst[i] - want[i]) < 1e-5f, "conv relu=%d stride=%d at %d: %f vs %f", relu, stride, i, dst[i], want[i]);
+    cranet_op_destroy(op);
+}
+
+static void test_pool(cranet_engine *engine) {
+    float src[2 * 4 * 4], dst[2 * 2 * 2];
+    for (int i = 0; i < 32; i++) src[i] = value(i);
+    cranet_shape s = {2, 4, 4}, d = {2, 2, 2};
+    cranet_op *op = NULL;
+    CHECK(!cranet_pool_create(engine, CRANET_POOL_AVG, s, d, 2, 2, 0, &op, err, sizeof err), "avg pool: %s", err);
+    if (!op) return;
+    run(engine, op, src, dst);
+    for (int c = 0; c < 2; c++)
+        for (int y = 0; y < 2; y++)
+            for (int x = 0; x < 2; x++) {
+                const float *p = src + c * 16 + y * 8 + x * 2;
+                float want = (p[0] + p[1] + p[4] + p[5]) / 4;
+                CHECK(fabsf(dst[(c * 2 + y) * 2 + x] - want) < 1e-6f, "avg pool");
+            }
+    cranet_op_destroy(op);
+    // Max pool 3/2/1 as in the ImageNet stem: 4×4 → 2×2.
+    CHECK(!cranet_pool_create(engine, CRANET_POOL_MAX, s, d, 3, 2, 1, &op, err, sizeof err), "max pool: %s", err);
+    if (!op) return;
+    run(engine, op, src, dst);
+    for (int c = 0; c < 2; c++)
+        for (int y = 0; y < 2; y++)
+            for (int x = 0; x < 2; x++) {
+                float m = -INFINITY;
+                for (int ky = -1; ky <= 1; ky++)
+                    for (int kx = -1; kx <= 1; kx++) {
+                        int iy = y * 2 + ky, ix = x * 2 + kx;
+                        if (iy >= 0 && iy < 4 && ix >= 0 && ix < 4 && src[c * 16 + iy * 4 + ix] > m) m = src[c * 16 + iy * 4 + ix];
+                    }
+                CHECK(dst[(c * 2 + y) * 2 + x] == m, "max pool");
+            }
+    cranet_op_destroy(op);
+}
+
+static void test_inner_product(cranet_engine *engine) {
+    enum { IN = 6, OUT = 3 };
+    float w[OUT * IN], b[OUT], src[IN], dst[OUT];
+    for (int i = 0; i < OUT * IN; i++) w[i] = value(i + 77);
+    for (int i = 0; i < OUT; i++) b[i] = value(i + 99);
+    for (int i = 0; i < IN; i++) src[i] = value(i + 5);
+    cranet_op *op = NULL;
+    CHECK(!cranet_inner_product_create(engine, IN, OUT, w, b, &op, err, sizeof err), "ip: %s", err);
+    if (!op) return;
+    run(engine, op, src, dst);
+    for (int o = 0; o < OUT; o++) {
+        float want = b[o];
+        for (int i = 0; i < IN; i++) want += w[o * IN + i] * src[i];
+        CHECK(fabsf(dst[o] - want) < 1e-5f, "inner product %d", o);
+    }
+    cranet_op_destroy(op);
+}
+
+static void test_rejections(cranet_engine *engine) {
+    float w[9] = {0};
+    cranet_op *op = NULL;
+    cranet_shape s = {1, 4, 4}, bad = {1, 3, 3};
+    err[0] = 0;
+    CHECK(cranet_conv_create(engine, s, bad, 3, 1, 1, w, NULL, 0, &op, err, sizeof err) != 0, "mismatched output accepted");
+    CHECK(strstr(err, "does not follow") != NULL, "message names the problem: %s", err);
+    cranet_shape zero = {0, 4, 4};
+    CHECK(cranet_pool_create(engine, CRANET_POOL_MAX, zero, zero, 2, 2, 0, &op, err, sizeof err) != 0, "empty pool accepted");
+    CHECK(cranet_inner_product_create(engine, 0, 3, w, NULL, &op, err, sizeof err) != 0, "empty ip accepted");
+}
+
+int main(void) {
+    cranet_engine *engine = NULL;
+    if (cranet_engine_create(&engine, err, sizeof err)) {
+        printf("FAIL: %s\n", err);
+        return 1;
+    }
+    test_conv(engine, 0, 1);
+    test_conv(engine, 1, 1);
+    test_conv(engine, 1, 2);
+    test_pool(engine);
+    test_inner_product(engine);
+    test_rejections(engine);
+    cranet_engine_destroy(engine);
+    printf("dnnl_bridge: %s\n", failures ? "FAILED" : "ok");
+    return failures ? 1 : 0;
+}

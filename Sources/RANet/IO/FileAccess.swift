@@ -1,0 +1,40 @@
+import Foundation
+
+/// A file that could not be read or written; the message names the path.
+public struct FileError: Error, CustomStringConvertible {
+    public let path: String
+    public let message: String
+    public var description: String { "\(path): \(message)" }
+}
+
+/// Reads a whole file, turning Foundation's errors into one readable line.
+func readFile(_ url: URL, what: String) throws -> Data {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+        throw FileError(path: url.path, message: "no such \(what) file")
+    }
+    guard !isDirectory.boolValue else { throw FileError(path: url.path, message: "is a directory, expected a \(what) file") }
+    guard FileManager.default.isReadableFile(atPath: url.path) else {
+        throw FileError(path: url.path, message: "cannot read the \(what) file (permission denied)")
+    }
+    do {
+        return try Data(contentsOf: url, options: .alwaysMapped)
+    } catch {
+        throw FileError(path: url.path, message: "cannot read the \(what) file")
+    }
+}
+
+/// Writes a file completely or not at all: the data goes to a temporary name in the
+/// same folder, which is then renamed over the destination.
+public func writeFileAtomically(_ data: Data, to url: URL) throws {
+    let folder = url.deletingLastPathComponent()
+    let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
+    guard FileManager.default.createFile(atPath: temporary.path, contents: data) else {
+        throw FileError(path: url.path, message: "cannot write (folder missing or not writable)")
+    }
+    if rename(temporary.path, url.path) != 0 {
+        let reason = String(cString: strerror(errno))
+        unlink(temporary.path)
+        throw FileError(path: url.path, message: "cannot write: \(reason)")
+    }
+}

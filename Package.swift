@@ -29,5 +29,6 @@ let package = Package(
             dependencies: ["RANet"],
             resources: [.copy("Fixtures")]
         ),
-    ]
+    ],
+    swiftLanguageModes: [.v5]
 )

@@ -132,6 +132,7 @@ extension JSONValue {
         case .bool(let b): self = .bool(b)
         case .none: self = .null
         case .list(let items): self = .array(items.map(JSONValue.init))
+        case .dict(let fields): self = .object(fields.mapValues(JSONValue.init))
         }
     }
 }

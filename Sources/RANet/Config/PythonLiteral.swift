@@ -1,7 +1,8 @@
 import Foundation
 
-/// A value of the small Python literal language `argparse.Namespace.__repr__` writes:
-/// strings, numbers, booleans, None and lists. Nothing is evaluated.
+/// A value of the small Python literal language that `argparse.Namespace.__repr__` and
+/// numpy's .npy headers use: strings, numbers, booleans, None, lists, tuples and dicts
+/// with string keys. Nothing is evaluated.
 enum PythonLiteral: Equatable {
     case string(String)
     case int(Int)
@@ -9,10 +10,20 @@ enum PythonLiteral: Equatable {
     case bool(Bool)
     case none
     case list([PythonLiteral])
+    case dict([String: PythonLiteral])
+
+    /// Parses one literal, e.g. `{'descr': '<f4', 'shape': (2, 3)}`.
+    static func parse(_ text: String, context: String) throws -> PythonLiteral {
+        var parser = Parser(Array(text.utf8), context: context)
+        let value = try parser.value(depth: 0)
+        parser.skipSpace()
+        guard parser.index == parser.bytes.count else { throw parser.error("unexpected text after the value") }
+        return value
+    }
 
     /// Parses `Namespace(key=value, ...)` into its fields, in order.
     static func parseNamespace(_ text: String) throws -> [(String, PythonLiteral)] {
-        var parser = Parser(Array(text.utf8))
+        var parser = Parser(Array(text.utf8), context: "args.txt")
         parser.skipSpace()
         try parser.expectWord("Namespace")
         try parser.expect(UInt8(ascii: "("))
@@ -39,13 +50,17 @@ enum PythonLiteral: Equatable {
 
     private struct Parser {
         let bytes: [UInt8]
+        let context: String
         var index = 0
-        init(_ bytes: [UInt8]) { self.bytes = bytes }
+        init(_ bytes: [UInt8], context: String) {
+            self.bytes = bytes
+            self.context = context
+        }
 
         func peek() -> UInt8? { index < bytes.count ? bytes[index] : nil }
 
         func error(_ message: String) -> ConfigError {
-            ConfigError(field: "args.txt", "\(message) at character \(index)")
+            ConfigError(field: context, "\(message) at character \(index)")
         }
 
         mutating func skipSpace() {
@@ -91,6 +106,19 @@ enum PythonLiteral: Equatable {
                 }
                 try expect(close)
                 return .list(items)
+            case UInt8(ascii: "{"):
+                index += 1
+                var fields: [String: PythonLiteral] = [:]
+                skipSpace()
+                while peek() != UInt8(ascii: "}") {
+                    guard case .string(let key) = try value(depth: depth + 1) else { throw error("dict keys must be strings") }
+                    try expect(UInt8(ascii: ":"))
+                    fields[key] = try value(depth: depth + 1)
+                    skipSpace()
+                    if peek() == UInt8(ascii: ",") { index += 1; skipSpace() } else { break }
+                }
+                try expect(UInt8(ascii: "}"))
+                return .dict(fields)
             case UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "."), 0x30...0x39:
                 return try number()
             default:

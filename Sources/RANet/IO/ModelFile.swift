@@ -1,0 +1,127 @@
+import Foundation
+
+/// Finding and reading models: the authors' run folders and checkpoints, and the
+/// project's native file (safetensors with config, classes and preprocessing inside).
+public enum ModelFile {
+    /// Metadata keys of the native file.
+    enum MetadataKey {
+        static let config = "ranet.config"
+        static let classes = "ranet.classes"
+        static let preprocessing = "ranet.preprocessing"
+    }
+
+    /// What a model source holds before it is compiled.
+    public struct Contents: Sendable {
+        public var config: RANetConfig
+        public var stateDict: StateDict
+        public var metadata: ModelMetadata
+    }
+
+    /// Reads a model from:
+    /// - a run folder of the authors' `main.py` (`args.txt`, `save_models/model_best.pth.tar`
+    ///   or else the latest `checkpoint_NNN.pth.tar`, optionally `preprocessing.json`);
+    /// - a checkpoint file, with `config` given or an `args.txt` in its run folder;
+    /// - a native `.safetensors` model file (its own config unless `config` is given).
+    public static func read(from url: URL, config: RANetConfig? = nil) throws -> Contents {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+            throw FileError(path: url.path, message: "no such model file or folder")
+        }
+        if isDirectory.boolValue {
+            return try readRunFolder(url, config: config)
+        }
+        let data = try readFile(url, what: "model")
+        if data.starts(with: [0x50, 0x4B, 0x03, 0x04]) || data.first == 0x80 {
+            let folder = runFolder(containing: url)
+            guard let config = try config ?? folder.map({ try RANetConfig.load(contentsOf: $0.appendingPathComponent("args.txt")) }) else {
+                throw FileError(path: url.path, message: "a checkpoint needs a config: pass one (args.txt, JSON or preset) or keep it in its run folder beside args.txt")
+            }
+            let metadata = try folder.map(readPreprocessing) ?? ModelMetadata()
+            return Contents(config: config, stateDict: try TorchCheckpoint.readStateDict(data: data, path: url.path), metadata: metadata)
+        }
+        let (stateDict, fields) = try SafetensorsFile.read(data: data, path: url.path)
+        var metadata = ModelMetadata()
+        if let classes = fields[MetadataKey.classes], case .array(let names) = try? JSONValue.parse(classes) {
+            metadata.classes = names.compactMap(\.stringValue)
+        }
+        if let preprocessing = fields[MetadataKey.preprocessing] {
+            metadata.preprocessing = try? JSONValue.parse(preprocessing)
+        }
+        if let config {
+            return Contents(config: config, stateDict: stateDict, metadata: metadata)
+        }
+        guard let text = fields[MetadataKey.config] else {
+            throw FileError(path: url.path, message: "safetensors file without a RANet config in its metadata; pass a config")
+        }
+        return Contents(config: try RANetConfig.parseJSON(Data(text.utf8)), stateDict: stateDict, metadata: metadata)
+    }
+
+    /// Writes the native model file: the state_dict as safetensors, with the config,
+    /// class names and preprocessing in `__metadata__`, so that one file is a whole model.
+    public static func write(_ contents: Contents, to url: URL) throws {
+        var fields = [MetadataKey.config: contents.config.jsonValue.description, "format": "pt"]
+        if let classes = contents.metadata.classes {
+            fields[MetadataKey.classes] = JSONValue.array(classes.map { .string($0) }).description
+        }
+        if let preprocessing = contents.metadata.preprocessing {
+            fields[MetadataKey.preprocessing] = preprocessing.description
+        }
+        try SafetensorsFile.write(contents.stateDict, metadata: fields, to: url)
+    }
+
+    private static func readRunFolder(_ folder: URL, config: RANetConfig?) throws -> Contents {
+        let args = folder.appendingPathComponent("args.txt")
+        let models = folder.appendingPathComponent("save_models")
+        guard config != nil || FileManager.default.fileExists(atPath: args.path) else {
+            throw FileError(path: folder.path, message: "not a run folder (no args.txt)")
+        }
+        var checkpoint = models.appendingPathComponent("model_best.pth.tar")
+        if !FileManager.default.fileExists(atPath: checkpoint.path) {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: models.path)) ?? []
+            let numbered = names.filter { $0.hasPrefix("checkpoint_") && $0.hasSuffix(".pth.tar") }
+            guard let latest = numbered.max(by: { checkpointNumber($0) < checkpointNumber($1) }) else {
+                throw FileError(path: folder.path, message: "run folder without save_models/model_best.pth.tar or checkpoint_NNN.pth.tar")
+            }
+            checkpoint = models.appendingPathComponent(latest)
+        }
+        let resolved = try config ?? RANetConfig.load(contentsOf: args)
+        return Contents(config: resolved, stateDict: try TorchCheckpoint.readStateDict(contentsOf: checkpoint),
+                        metadata: try readPreprocessing(folder))
+    }
+
+    private static func checkpointNumber(_ name: String) -> Int {
+        Int(name.dropFirst("checkpoint_".count).dropLast(".pth.tar".count)) ?? -1
+    }
+
+    /// The run folder of a checkpoint: its folder or the one above (`save_models/..`), if it has args.txt.
+    private static func runFolder(containing checkpoint: URL) -> URL? {
+        let parent = checkpoint.deletingLastPathComponent()
+        return [parent, parent.deletingLastPathComponent()].first {
+            FileManager.default.fileExists(atPath: $0.appendingPathComponent("args.txt").path)
+        }
+    }
+
+    private static func readPreprocessing(_ folder: URL) throws -> ModelMetadata {
+        let url = folder.appendingPathComponent("preprocessing.json")
+        guard FileManager.default.fileExists(atPath: url.path) else { return ModelMetadata() }
+        do {
+            return ModelMetadata(preprocessingJSON: try JSONValue.parse(try readFile(url, what: "preprocessing")))
+        } catch let error as JSONValue.ParseError {
+            throw FileError(path: url.path, message: "not valid JSON: \(error)")
+        }
+    }
+}
+
+extension RANetModel {
+    /// Loads a model from a run folder, a checkpoint (with `config`, or beside its
+    /// `args.txt`) or a native `.safetensors` file. See ``ModelFile/read(from:config:)``.
+    public static func load(from url: URL, config: RANetConfig? = nil, options: Options = Options()) throws -> RANetModel {
+        let contents = try ModelFile.read(from: url, config: config)
+        return try RANetModel(config: contents.config, stateDict: contents.stateDict, metadata: contents.metadata, options: options)
+    }
+
+    /// The model's config, weights and metadata, e.g. for ``ModelFile/write(_:to:)``.
+    public var contents: ModelFile.Contents {
+        ModelFile.Contents(config: config, stateDict: stateDict, metadata: metadata)
+    }
+}

@@ -1,0 +1,20 @@
+/// Descriptive data that travels with a model's weights.
+public struct ModelMetadata: Sendable, Equatable {
+    /// Class names in label order, if known.
+    public var classes: [String]?
+    /// The input pipeline the model was trained with (a JSON object), if known.
+    public var preprocessing: JSONValue?
+
+    public init(classes: [String]? = nil, preprocessing: JSONValue? = nil) {
+        self.classes = classes
+        self.preprocessing = preprocessing
+    }
+
+    /// Reads a `preprocessing.json` document, taking its class list along.
+    init(preprocessingJSON value: JSONValue) {
+        preprocessing = value
+        if case .array(let names) = value["classes"] {
+            classes = names.compactMap(\.stringValue)
+        }
+    }
+}

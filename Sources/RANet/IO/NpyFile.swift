@@ -1,0 +1,107 @@
+import Foundation
+
+/// An array read from a .npy file.
+public enum NpyArray: Sendable {
+    case float32(Tensor)
+    case int64(shape: [Int], values: [Int64])
+    case uint8(shape: [Int], values: [UInt8])
+
+    public var shape: [Int] {
+        switch self {
+        case .float32(let t): t.shape
+        case .int64(let shape, _), .uint8(let shape, _): shape
+        }
+    }
+
+    var dtypeName: String {
+        switch self {
+        case .float32: "float32"
+        case .int64: "int64"
+        case .uint8: "uint8"
+        }
+    }
+}
+
+/// numpy's .npy format, versions 1–3: little-endian float32, int64 and uint8 in C order.
+/// Anything else (big-endian, Fortran order, other types) is a clear error.
+public enum NpyFile {
+    /// Most elements accepted in one array (16 GiB of float32).
+    public static let maxElements = 1 << 32
+
+    public static func read(contentsOf url: URL) throws -> NpyArray {
+        try read(data: readFile(url, what: ".npy"), path: url.path)
+    }
+
+    /// Reads a float32 array, naming the file and the dtype found otherwise.
+    public static func readFloat32(contentsOf url: URL) throws -> Tensor {
+        let array = try read(contentsOf: url)
+        guard case .float32(let t) = array else {
+            throw FileError(path: url.path, message: "holds \(array.dtypeName) values; float32 is needed")
+        }
+        return t
+    }
+
+    static func read(data: Data, path: String) throws -> NpyArray {
+        let bytes = ByteReader(data: data, path: path)
+        guard data.count >= 10, data.starts(with: [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]) else {
+            throw bytes.corrupt("not a .npy file")
+        }
+        let major = data[data.startIndex + 6]
+        guard (1...3).contains(major) else { throw bytes.corrupt(".npy version \(major) is not supported") }
+        let headerLength = Int(major == 1 ? try bytes.integer(8, 2) : try bytes.integer(8, 4))
+        let headerStart = major == 1 ? 10 : 12
+        let headerText = String(decoding: try bytes.slice(headerStart, headerLength), as: UTF8.self)
+        guard case .dict(let header) = (try? PythonLiteral.parse(headerText, context: "npy header")) ?? .none,
+              case .string(let descr) = header["descr"], case .list(let dims) = header["shape"] else {
+            throw bytes.corrupt("malformed .npy header")
+        }
+        if case .bool(true) = header["fortran_order"] {
+            throw bytes.corrupt("Fortran-ordered arrays are not supported; save a C-ordered array")
+        }
+        let shape = try dims.map { d -> Int in
+            guard case .int(let v) = d, v >= 0, v <= maxElements else { throw bytes.corrupt("malformed .npy shape") }
+            return v
+        }
+        let (count, overflow) = shape.reduce((1, false)) { acc, d in
+            let r = acc.0.multipliedReportingOverflow(by: d)
+            return (r.partialValue, acc.1 || r.overflow)
+        }
+        guard !overflow, count <= maxElements else { throw bytes.corrupt("array of shape \(shape) is too large") }
+        let size: Int
+        switch descr {
+        case "<f4": size = 4
+        case "<i8": size = 8
+        case "|u1", "<u1": size = 1
+        default: throw bytes.corrupt("dtype '\(descr)' is not supported (float32 '<f4', int64 '<i8' or uint8 '|u1')")
+        }
+        let payload = try bytes.slice(headerStart + headerLength, count * size)
+        switch size {
+        case 4: return .float32(try Tensor(shape: shape, values: payload.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }))
+        case 8: return .int64(shape: shape, values: payload.withUnsafeBytes { Array($0.bindMemory(to: Int64.self)) })
+        default: return .uint8(shape: shape, values: [UInt8](payload))
+        }
+    }
+
+    /// Writes a float32 array (completely or not at all).
+    public static func write(_ tensor: Tensor, to url: URL) throws {
+        try write(shape: tensor.shape, descr: "<f4", payload: tensor.values.withUnsafeBytes { Data($0) }, to: url)
+    }
+
+    /// Writes an int64 array (completely or not at all).
+    public static func write(int64 values: [Int64], shape: [Int], to url: URL) throws {
+        try write(shape: shape, descr: "<i8", payload: values.withUnsafeBytes { Data($0) }, to: url)
+    }
+
+    private static func write(shape: [Int], descr: String, payload: Data, to url: URL) throws {
+        let dims = shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
+        var header = "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(dims), }"
+        // Magic (6) + version (2) + length (2) + header + newline, padded to 64 bytes.
+        while (10 + header.utf8.count + 1) % 64 != 0 { header += " " }
+        header += "\n"
+        var data = Data([0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, 1, 0])
+        withUnsafeBytes(of: UInt16(header.utf8.count).littleEndian) { data.append(contentsOf: $0) }
+        data.append(contentsOf: Array(header.utf8))
+        data.append(payload)
+        try writeFileAtomically(data, to: url)
+    }
+}

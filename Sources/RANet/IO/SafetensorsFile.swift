@@ -1,0 +1,87 @@
+import Foundation
+
+/// The safetensors format: an 8-byte little-endian header length, a JSON header
+/// (`name → {dtype, shape, data_offsets}` plus string `__metadata__`), then raw data.
+/// It holds no code, which is why the project's native model files use it.
+enum SafetensorsFile {
+    /// Largest header accepted (the format's own reference reader uses 100 MB).
+    static let maxHeaderBytes = 100_000_000
+
+    static func write(_ stateDict: StateDict, metadata: [String: String], to url: URL) throws {
+        var header: [String: JSONValue] = ["__metadata__": .object(metadata.mapValues { .string($0) })]
+        var offset = 0
+        let keys = stateDict.tensors.keys.sorted().filter { stateDict.tensors[$0]!.dtype == .float32 }
+        for key in keys {
+            let t = stateDict.tensors[key]!
+            header[key] = .object([
+                "dtype": .string("F32"),
+                "shape": .array(t.shape.map { .number(Double($0)) }),
+                "data_offsets": .array([.number(Double(offset)), .number(Double(offset + t.values.count * 4))]),
+            ])
+            offset += t.values.count * 4
+        }
+        var headerBytes = Array(JSONValue.object(header).description.utf8)
+        while headerBytes.count % 8 != 0 { headerBytes.append(0x20) }
+        var data = Data(capacity: 8 + headerBytes.count + offset)
+        withUnsafeBytes(of: UInt64(headerBytes.count).littleEndian) { data.append(contentsOf: $0) }
+        data.append(contentsOf: headerBytes)
+        for key in keys {
+            stateDict.tensors[key]!.values.withUnsafeBytes { data.append(contentsOf: $0) }
+        }
+        try writeFileAtomically(data, to: url)
+    }
+
+    static func read(data: Data, path: String) throws -> (StateDict, [String: String]) {
+        let bytes = ByteReader(data: data, path: path)
+        guard data.count >= 8 else { throw bytes.corrupt("too short to be a safetensors file") }
+        let headerLength = try bytes.integer(0, 8)
+        guard headerLength <= UInt64(min(maxHeaderBytes, data.count - 8)) else {
+            throw bytes.corrupt("not a safetensors file (header length \(headerLength) does not fit the file)")
+        }
+        let header: JSONValue
+        do {
+            header = try JSONValue.parse(try bytes.slice(8, Int(headerLength)))
+        } catch let error as JSONValue.ParseError {
+            throw bytes.corrupt("not a safetensors file (header is not JSON: \(error))")
+        }
+        guard case .object(let fields) = header else { throw bytes.corrupt("safetensors header is not an object") }
+        let dataStart = 8 + Int(headerLength)
+        let dataLength = data.count - dataStart
+        var metadata: [String: String] = [:]
+        var tensors: [String: StoredTensor] = [:]
+        for (key, value) in fields {
+            if key == "__metadata__" {
+                guard case .object(let m) = value else { throw bytes.corrupt("__metadata__ is not an object") }
+                metadata = m.compactMapValues(\.stringValue)
+                continue
+            }
+            guard let dtypeName = value["dtype"]?.stringValue, let dtype = TensorDType(rawValue: dtypeName),
+                  case .array(let shapeValues) = value["shape"], case .array(let offsets) = value["data_offsets"],
+                  offsets.count == 2, let begin = offsets[0].intValue, let end = offsets[1].intValue else {
+                throw bytes.corrupt("tensor '\(key)' has a malformed header entry")
+            }
+            let shape = shapeValues.compactMap(\.intValue)
+            guard shape.count == shapeValues.count, shape.count <= 8, shape.allSatisfy({ $0 >= 0 && $0 <= Int(Int32.max) }) else {
+                throw bytes.corrupt("tensor '\(key)' has a malformed shape")
+            }
+            let (count, overflow) = shape.reduce((1, false)) { acc, d in
+                let r = acc.0.multipliedReportingOverflow(by: d)
+                return (r.partialValue, acc.1 || r.overflow)
+            }
+            guard !overflow, begin >= 0, begin <= end, end <= dataLength, end - begin == count * dtype.size else {
+                throw bytes.corrupt("tensor '\(key)' has data offsets that do not match its shape or the file (truncated?)")
+            }
+            var values: [Float] = []
+            if dtype == .float32 {
+                values = [Float](repeating: 0, count: count)
+                values.withUnsafeMutableBytes { dst in
+                    data.withUnsafeBytes { src in
+                        dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[(dataStart + begin)..<(dataStart + end)]))
+                    }
+                }
+            }
+            tensors[key] = StoredTensor(dtype: dtype, shape: shape, values: values)
+        }
+        return (StateDict(tensors: tensors), metadata)
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+
+/// Element types of stored tensors.
+public enum TensorDType: String, Sendable {
+    case float32 = "F32", float64 = "F64", float16 = "F16", bfloat16 = "BF16"
+    case int64 = "I64", int32 = "I32", int16 = "I16", int8 = "I8", uint8 = "U8", bool = "BOOL"
+
+    /// Bytes per element.
+    public var size: Int {
+        switch self {
+        case .float64, .int64: 8
+        case .float32, .int32: 4
+        case .float16, .bfloat16, .int16: 2
+        case .int8, .uint8, .bool: 1
+        }
+    }
+
+    /// torch's legacy storage classes, as pickled checkpoints name them.
+    static let storageClasses: [String: TensorDType] = [
+        "torch.FloatStorage": .float32, "torch.DoubleStorage": .float64, "torch.HalfStorage": .float16,
+        "torch.BFloat16Storage": .bfloat16, "torch.LongStorage": .int64, "torch.IntStorage": .int32,
+        "torch.ShortStorage": .int16, "torch.CharStorage": .int8, "torch.ByteStorage": .uint8,
+        "torch.BoolStorage": .bool,
+    ]
+}
+
+/// A named tensor read from a checkpoint. Only float32 tensors carry their values;
+/// the network needs nothing else (BN's int64 `num_batches_tracked` is ignored).
+public struct StoredTensor: Sendable {
+    public let dtype: TensorDType
+    public let shape: [Int]
+    /// Row-major values when `dtype` is float32, empty otherwise.
+    public let values: [Float]
+
+    public init(dtype: TensorDType, shape: [Int], values: [Float]) {
+        self.dtype = dtype
+        self.shape = shape
+        self.values = values
+    }
+
+    /// A float32 tensor.
+    public init(shape: [Int], values: [Float]) {
+        self.init(dtype: .float32, shape: shape, values: values)
+    }
+}
+
+/// A state_dict: parameter name → tensor, names without DataParallel's `module.` prefix.
+public struct StateDict: Sendable {
+    public var tensors: [String: StoredTensor]
+
+    public init(tensors: [String: StoredTensor]) { self.tensors = tensors }
+
+    /// BatchNorm's step counter: in every state_dict, used by nothing at inference.
+    static func isIgnorable(_ key: String) -> Bool { key.hasSuffix(".num_batches_tracked") }
+
+    /// Checks the state_dict against what `network` expects: one error naming the first
+    /// missing or unexpected key, or the key whose shape or dtype differs (both shapes).
+    public func validate(for network: NetworkDescription) throws {
+        let expected = network.parameters
+        let expectedKeys = Set(expected.map(\.key))
+        for spec in expected {
+            guard let tensor = tensors[spec.key] else {
+                throw WeightError("missing key '\(spec.key)' (expected shape \(spec.shape)); is this checkpoint for another config?")
+            }
+            guard tensor.shape == spec.shape else {
+                throw WeightError("key '\(spec.key)' has shape \(tensor.shape) in the checkpoint but the config needs \(spec.shape)")
+            }
+            guard tensor.dtype == .float32 else {
+                throw WeightError("key '\(spec.key)' is \(tensor.dtype.rawValue); float32 is needed")
+            }
+        }
+        if let extra = tensors.keys.sorted().first(where: { !expectedKeys.contains($0) && !Self.isIgnorable($0) }) {
+            throw WeightError("unexpected key '\(extra)' (shape \(tensors[extra]!.shape)); is this checkpoint for another config?")
+        }
+    }
+}
+
+/// Weights that do not fit the network.
+public struct WeightError: Error, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { "weights do not fit: \(message)" }
+}

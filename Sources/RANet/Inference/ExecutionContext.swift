@@ -1,0 +1,73 @@
+import CRANet
+
+/// Everything one thread needs to run the network on one image after another: an
+/// arena laid out by the plan, a scratchpad, a stream, and every primitive bound to
+/// its slices of the arena. Used by one thread at a time.
+final class ExecutionContext {
+    private enum Step {
+        case primitive(OpaquePointer)
+        case resize(source: UnsafeMutablePointer<Float>, channels: Int32, height: Int32, width: Int32,
+                    target: UnsafeMutablePointer<Float>, targetHeight: Int32, targetWidth: Int32)
+    }
+
+    let compiled: CompiledNetwork
+    private let arena: UnsafeMutablePointer<Float>
+    private let scratchpad: UnsafeMutableRawPointer?
+    private let stream: OpaquePointer
+    private var steps: [Step] = []
+    /// Where the image goes and where the logits (exits × classes) come out.
+    let input: UnsafeMutablePointer<Float>
+    let logits: UnsafeMutablePointer<Float>
+
+    init(compiled: CompiledNetwork) throws {
+        self.compiled = compiled
+        let network = compiled.network, plan = compiled.plan
+        arena = .allocate(capacity: max(plan.arenaFloats, 1))
+        arena.initialize(repeating: 0, count: max(plan.arenaFloats, 1))
+        scratchpad = compiled.scratchpadBytes > 0 ? .allocate(byteCount: compiled.scratchpadBytes, alignment: 64) : nil
+        var stream: OpaquePointer?
+        do {
+            try bridgeCall { cranet_stream_create(compiled.engine, &stream, $0, $1) }
+        } catch {
+            arena.deallocate()
+            scratchpad?.deallocate()
+            throw error
+        }
+        self.stream = stream!
+        input = arena + plan.tensorOffsets[network.inputTensor]
+        logits = arena + plan.tensorOffsets[network.logitsTensor]
+        for (layer, op) in zip(network.layers, compiled.operations) {
+            let source = arena + plan.offset(of: layer.input, in: network)
+            let target = arena + plan.offset(of: layer.output, in: network)
+            if let op {
+                var bound: OpaquePointer?
+                try bridgeCall { cranet_op_bind(op, source, target, scratchpad, &bound, $0, $1) }
+                steps.append(.primitive(bound!))
+            } else {
+                let from = network.shape(of: layer.input), to = network.shape(of: layer.output)
+                steps.append(.resize(source: source, channels: Int32(from.channels), height: Int32(from.height),
+                                     width: Int32(from.width), target: target, targetHeight: Int32(to.height),
+                                     targetWidth: Int32(to.width)))
+            }
+        }
+    }
+
+    deinit {
+        for case .primitive(let bound) in steps { cranet_bound_op_destroy(bound) }
+        cranet_stream_destroy(stream)
+        arena.deallocate()
+        scratchpad?.deallocate()
+    }
+
+    /// Runs every layer on the image already copied to `input`.
+    func run() throws {
+        for step in steps {
+            switch step {
+            case .primitive(let bound):
+                try bridgeCall { cranet_bound_op_execute(bound, stream, $0, $1) }
+            case let .resize(source, channels, height, width, target, targetHeight, targetWidth):
+                cranet_resize_bilinear_align_corners(source, channels, height, width, target, targetHeight, targetWidth)
+            }
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import CRANet
+
+/// An error reported by oneDNN or the C bridge.
+public struct EngineError: Error, CustomStringConvertible {
+    public let message: String
+    public var description: String { "inference engine: \(message)" }
+}
+
+/// Calls a bridge function that reports failure through a message buffer.
+func bridgeCall(_ body: (UnsafeMutablePointer<CChar>, Int) -> Int32) throws {
+    var buffer = [CChar](repeating: 0, count: 256)
+    let status = buffer.withUnsafeMutableBufferPointer { body($0.baseAddress!, $0.count) }
+    if status != 0 {
+        throw EngineError(message: String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+    }
+}
+
+/// The network as oneDNN primitives, one per layer (resizes run the bridge's own
+/// kernel), with batch norm folded and weights in the layouts the primitives want.
+/// Immutable once built; shared by every execution context.
+final class CompiledNetwork: @unchecked Sendable {
+    let network: NetworkDescription
+    let plan: ExecutionPlan
+    let engine: OpaquePointer
+    /// The primitive of each layer; nil for resizes.
+    let operations: [OpaquePointer?]
+    /// Bytes of scratchpad the largest primitive needs.
+    let scratchpadBytes: Int
+
+    init(network: NetworkDescription, stateDict: StateDict) throws {
+        try stateDict.validate(for: network)
+        self.network = network
+        plan = ExecutionPlan(network: network)
+        var engine: OpaquePointer?
+        try bridgeCall { cranet_engine_create(&engine, $0, $1) }
+        self.engine = engine!
+        var operations: [OpaquePointer?] = []
+        do {
+            for layer in network.layers {
+                operations.append(try Self.makeOperation(layer, network: network, stateDict: stateDict, engine: engine!))
+            }
+        } catch {
+            operations.forEach { cranet_op_destroy($0) }
+            cranet_engine_destroy(engine)
+            throw error
+        }
+        self.operations = operations
+        scratchpadBytes = operations.compactMap { $0 }.map { cranet_op_scratchpad_size($0) }.max() ?? 0
+    }
+
+    deinit {
+        operations.forEach { cranet_op_destroy($0) }
+        cranet_engine_destroy(engine)
+    }
+
+    private static func makeOperation(_ layer: Layer, network: NetworkDescription, stateDict: StateDict,
+                                      engine: OpaquePointer) throws -> OpaquePointer? {
+        let src = shape(network.shape(of: layer.input)), dst = shape(network.shape(of: layer.output))
+        var op: OpaquePointer?
+        switch layer.operation {
+        case .conv(let unit):
+            let (weights, bias) = WeightFolding.fold(unit, outputs: layer.output.channels, stateDict: stateDict)
+            try bridgeCall { cranet_conv_create(engine, src, dst, Int32(unit.kernel), Int32(unit.stride), Int32(unit.padding), weights, bias, 1, &op, $0, $1) }
+        case .maxPool(let kernel, let stride, let padding):
+            try bridgeCall { cranet_pool_create(engine, CRANET_POOL_MAX, src, dst, Int32(kernel), Int32(stride), Int32(padding), &op, $0, $1) }
+        case .avgPool(let kernel):
+            try bridgeCall { cranet_pool_create(engine, CRANET_POOL_AVG, src, dst, Int32(kernel), Int32(kernel), 0, &op, $0, $1) }
+        case .linear(let key, _):
+            let weights = stateDict.tensors[key + ".weight"]!.values, bias = stateDict.tensors[key + ".bias"]!.values
+            try bridgeCall { cranet_inner_product_create(engine, Int32(layer.input.channels), Int32(layer.output.channels), weights, bias, &op, $0, $1) }
+        case .resize:
+            return nil
+        }
+        return op
+    }
+
+    private static func shape(_ s: (channels: Int, height: Int, width: Int)) -> cranet_shape {
+        cranet_shape(channels: Int32(s.channels), height: Int32(s.height), width: Int32(s.width))
+    }
+}

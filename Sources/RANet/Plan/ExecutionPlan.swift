@@ -1,0 +1,57 @@
+/// Where every tensor of one image lives: offsets into one arena, planned ahead from
+/// the layers' order so that tensors whose lifetimes do not overlap share memory.
+///
+/// A tensor is live from the first layer that writes it to the last layer that reads
+/// it; the input is live from the start and the logits to the end. Tensors are placed
+/// largest first, each at the lowest offset free during its whole lifetime.
+public struct ExecutionPlan: Sendable {
+    /// Float offset of each tensor in the arena.
+    public let tensorOffsets: [Int]
+    /// Floats the arena of one image needs.
+    public let arenaFloats: Int
+    /// Floats all tensors would need without reuse (for comparison).
+    public let unsharedFloats: Int
+
+    /// Tensors start on 64-byte boundaries.
+    static let alignment = 16
+
+    public init(network: NetworkDescription) {
+        let count = network.tensors.count
+        var first = [Int](repeating: Int.max, count: count)
+        var last = [Int](repeating: Int.min, count: count)
+        for (index, layer) in network.layers.enumerated() {
+            for t in [layer.input.tensor, layer.output.tensor] {
+                first[t] = min(first[t], index)
+                last[t] = max(last[t], index)
+            }
+        }
+        first[network.inputTensor] = -1
+        last[network.logitsTensor] = network.layers.count
+        let sizes = network.tensors.map { ($0.elementCount + Self.alignment - 1) / Self.alignment * Self.alignment }
+        var offsets = [Int](repeating: 0, count: count)
+        var placed: [Int] = []
+        for t in (0..<count).sorted(by: { sizes[$0] != sizes[$1] ? sizes[$0] > sizes[$1] : $0 < $1 }) {
+            let overlapping = placed
+                .filter { first[$0] <= last[t] && first[t] <= last[$0] }
+                .map { (offsets[$0], offsets[$0] + sizes[$0]) }
+                .sorted { $0.0 < $1.0 }
+            var offset = 0
+            for (start, end) in overlapping {
+                if offset + sizes[t] <= start { break }
+                offset = max(offset, end)
+            }
+            offsets[t] = offset
+            placed.append(t)
+        }
+        tensorOffsets = offsets
+        arenaFloats = zip(offsets, sizes).map { $0 + $1 }.max() ?? 0
+        unsharedFloats = sizes.reduce(0, +)
+    }
+
+    /// Float offset of a channel range in the arena (channels of a per-image NCHW tensor
+    /// are contiguous, so a slice is one dense block).
+    public func offset(of slice: TensorSlice, in network: NetworkDescription) -> Int {
+        let t = network.tensors[slice.tensor]
+        return tensorOffsets[slice.tensor] + slice.offset * t.height * t.width
+    }
+}

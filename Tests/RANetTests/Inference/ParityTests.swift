@@ -1,0 +1,34 @@
+import Foundation
+import RANet
+import XCTest
+
+/// Every exit's logits against what the authors' code computed, for every reference model:
+/// max |ours − theirs| ≤ 1e-4 × max(1, max |theirs|), and the same argmax.
+final class ParityTests: XCTestCase {
+    static func assertParity(_ ours: Tensor, _ theirs: Tensor, _ name: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(ours.shape, theirs.shape, name, file: file, line: line)
+        guard ours.shape == theirs.shape else { return }
+        let scale = max(1, theirs.values.map(abs).max() ?? 0)
+        let worst = zip(ours.values, theirs.values).map { abs($0 - $1) }.max() ?? 0
+        XCTAssertLessThanOrEqual(worst, 1e-4 * scale, "\(name): max difference \(worst) at scale \(scale)", file: file, line: line)
+        let classes = theirs.shape.last!
+        for row in 0..<(theirs.values.count / classes) {
+            let a = ours.values[(row * classes)..<((row + 1) * classes)], b = theirs.values[(row * classes)..<((row + 1) * classes)]
+            XCTAssertEqual(a.firstIndex(of: a.max()!)! - row * classes, b.firstIndex(of: b.max()!)! - row * classes,
+                           "\(name): argmax of row \(row)", file: file, line: line)
+        }
+    }
+
+    func testEveryReferenceModel() throws {
+        let models = try TestData.sharedItem("reference/models")
+        let names = try FileManager.default.contentsOfDirectory(atPath: models.path).sorted()
+        XCTAssertFalse(names.isEmpty)
+        for name in names {
+            let folder = models.appendingPathComponent(name)
+            let model = try RANetModel.load(from: folder)
+            let input = try NpyFile.readFloat32(contentsOf: folder.appendingPathComponent("input.npy"))
+            let expected = try NpyFile.readFloat32(contentsOf: folder.appendingPathComponent("exits.npy"))
+            Self.assertParity(try model.logits(for: input), expected, name)
+        }
+    }
+}

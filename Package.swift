@@ -16,7 +16,7 @@ let package = Package(
             name: "CRANet",
             linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("dl")]
         ),
-        .target(name: "RANet", dependencies: ["CRANet"]),
+        .target(name: "RANet", dependencies: ["CRANet"], resources: [.copy("Resources/fashion-mnist.safetensors")]),
         .executableTarget(
             name: "ranet",
             dependencies: [

@@ -12,7 +12,7 @@ struct NetworkBuilder {
     var input = 0
     var logits = 0
     var flowResolutions: [(height: Int, width: Int)] = []
-    private var exitIndex = 0
+    var exitLocations: [ExitLocation] = []
 
     init(config: RANetConfig) { self.config = config }
 
@@ -160,6 +160,7 @@ struct NetworkBuilder {
                     try convBasic(key + ".trans", from: source, channels: kept, kernel: 1, into: append(kept, to: &cursor))
                 }
                 if !isFusion {
+                    exitLocations.append(ExitLocation(flow: f, block: n, channels: cursor.channels))
                     try classifier(from: prefix(cursor))
                 }
             }
@@ -231,7 +232,7 @@ struct NetworkBuilder {
     /// The exit head: two ConvBasic 3×3 stride 2, 2×2 average pooling, Linear.
     private mutating func classifier(from input: TensorSlice) throws {
         let c = config
-        let k = exitIndex
+        let k = exitLocations.count - 1
         let key = "classifier.\(k)"
         let inner = c.data == .imagenet ? input.channels : 128
         let a = try convBasic(key + ".m.0", from: input, channels: inner, kernel: 3, stride: 2)
@@ -246,7 +247,6 @@ struct NetworkBuilder {
         layers.append(Layer(operation: .avgPool(kernel: 2), input: b, output: p))
         let out = TensorSlice(tensor: logits, offset: k * c.numClasses, channels: c.numClasses)
         layers.append(Layer(operation: .linear(key: key + ".linear", exit: k), input: p, output: out))
-        exitIndex += 1
     }
 
     /// The authors' `_trans_flag`: a transition after block n when n = floor((i+1)·B/scale).

@@ -51,6 +51,14 @@ public struct Layer: Sendable, Equatable {
     public let output: TensorSlice
 }
 
+/// An exit's place in the network: after normal block `block` (1-based) of flow `flow`,
+/// whose output has `channels` channels.
+public struct ExitLocation: Sendable, Equatable {
+    public let flow: Int
+    public let block: Int
+    public let channels: Int
+}
+
 /// A parameter or buffer the network expects in a state_dict.
 public struct ParameterSpec: Sendable, Equatable {
     public let key: String
@@ -71,6 +79,8 @@ public struct NetworkDescription: Sendable {
     public let logitsTensor: Int
     /// Spatial size of each flow's features where its first block starts (flow 0 first).
     public let flowResolutions: [(height: Int, width: Int)]
+    /// Where each exit sits, in exit order.
+    public let exitLocations: [ExitLocation]
 
     /// Builds the description; throws ``ConfigError`` for configs the network cannot have.
     public init(config: RANetConfig) throws {
@@ -83,6 +93,7 @@ public struct NetworkDescription: Sendable {
         inputTensor = builder.input
         logitsTensor = builder.logits
         flowResolutions = builder.flowResolutions
+        exitLocations = builder.exitLocations
     }
 
     /// Shape (channels, height, width) of a slice.

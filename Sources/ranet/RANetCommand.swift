@@ -1,0 +1,10 @@
+import ArgumentParser
+import RANet
+
+@main
+struct RANetCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ranet",
+        abstract: "Resolution Adaptive Networks (RANet): anytime image classification on the CPU through oneDNN.",
+        subcommands: [InfoCommand.self, LogitsCommand.self, ConvertCommand.self])
+}

@@ -201,7 +201,8 @@ int cranet_conv_create(cranet_engine *engine, cranet_shape src, cranet_shape dst
                        cranet_op **out, char *err, size_t err_len) {
     if (!valid_shape(src) || !valid_shape(dst) || kernel <= 0 || stride <= 0 || pad < 0 || !weights)
         return fail(err, err_len, "convolution: invalid arguments");
-    if ((src.height + 2 * pad - kernel) / stride + 1 != dst.height ||
+    if (src.height + 2 * pad < kernel || src.width + 2 * pad < kernel ||
+        (src.height + 2 * pad - kernel) / stride + 1 != dst.height ||
         (src.width + 2 * pad - kernel) / stride + 1 != dst.width)
         return fail(err, err_len, "convolution: output %dx%d does not follow from input %dx%d",
                     dst.height, dst.width, src.height, src.width);

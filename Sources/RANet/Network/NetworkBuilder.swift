@@ -43,8 +43,11 @@ struct NetworkBuilder {
         (tensors[slice.tensor].height, tensors[slice.tensor].width)
     }
 
+    /// Output length of a window sliding over `size` (0 when the window does not fit;
+    /// Swift's division truncates towards zero, so that case must not reach it).
     private static func outputSize(_ size: Int, kernel: Int, stride: Int, padding: Int) -> Int {
-        (size + 2 * padding - kernel) / stride + 1
+        let span = size + 2 * padding - kernel
+        return span < 0 ? 0 : span / stride + 1
     }
 
     /// Conv + BN + ReLU from `input` into a new scratch tensor (or `output` if given).
@@ -240,7 +243,8 @@ struct NetworkBuilder {
         let (h, w) = size(b)
         let ph = Self.outputSize(h, kernel: 2, stride: 2, padding: 0), pw = Self.outputSize(w, kernel: 2, stride: 2, padding: 0)
         guard ph == 1, pw == 1 else {
-            throw ConfigError(field: "input_size", "\(c.inputSize) leaves exit \(k) with a \(max(ph, 0))×\(max(pw, 0)) map after pooling; its Linear layer needs 1×1 (use \(c.data.defaultInputSize))")
+            let (fh, fw) = size(input)
+            throw ConfigError(field: "input_size", "\(c.inputSize) leaves exit \(k) (\(fh)×\(fw) features) with a \(max(ph, 0))×\(max(pw, 0)) map after pooling; its Linear layer needs 1×1")
         }
         var pooled = Cursor(tensor: newTensor(height: 1, width: 1), channels: 0)
         let p = append(inner, to: &pooled)

@@ -1,0 +1,109 @@
+import Foundation
+import RANet
+import XCTest
+
+/// The `ranet` executable as a user runs it: output, exit status, and no partial files.
+final class CommandLineTests: XCTestCase {
+    struct Run {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    private func ranet(_ arguments: String...) throws -> Run {
+        // The test bundle sits in the build products folder (Linux) or inside it (macOS).
+        let bundle = Bundle(for: Self.self).bundleURL
+        let candidates = [bundle, bundle.deletingLastPathComponent()].map { $0.appendingPathComponent("ranet") }
+        guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+            XCTFail("ranet is not built next to the tests (\(bundle.path))")
+            throw CocoaError(.fileNoSuchFile)
+        }
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                   stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    private func assertFails(_ run: Run, mentioning fragments: String..., file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertNotEqual(run.status, 0, file: file, line: line)
+        let message = run.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertEqual(message.split(separator: "\n").count, 1, "one line: \(message)", file: file, line: line)
+        for fragment in fragments { XCTAssertTrue(message.contains(fragment), "'\(message)' lacks '\(fragment)'", file: file, line: line) }
+    }
+
+    func testInfoJSONForAPreset() throws {
+        let run = try ranet("info", "--preset", "cifar-c1", "--json")
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let json = try JSONValue.parse(run.stdout)
+        XCTAssertEqual(json["exits"]?.intValue, 6)
+        XCTAssertEqual(json["params_total"]?.intValue, 2_451_158)
+        XCTAssertEqual(json["num_classes"]?.intValue, 10)
+        XCTAssertEqual(json["input_size"]?.intValue, 32)
+        guard case .array(let ops) = json["ops_per_exit"] else { return XCTFail("no ops_per_exit") }
+        XCTAssertEqual(ops.first?.doubleValue, 13_438_730)
+    }
+
+    func testInfoTextForARunFolder() throws {
+        let folder = try TestData.sharedItem("reference/models/tiny-imagenet-stem")
+        let run = try ranet("info", "--model", folder.path)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertTrue(run.stdout.contains("8 exits"), run.stdout)
+        XCTAssertTrue(run.stdout.contains("7×7"), run.stdout)
+    }
+
+    func testLogitsWritesTheReferenceValues() throws {
+        let folder = try TestData.sharedItem("reference/models/tiny-c2-lg")
+        let output = try TestData.temporaryFolder().appendingPathComponent("y.npy")
+        let run = try ranet("logits", "--model", folder.path, "--input", folder.appendingPathComponent("input.npy").path,
+                            "--output", output.path, "--threads", "2")
+        XCTAssertEqual(run.status, 0, run.stderr)
+        ParityTests.assertParity(try NpyFile.readFloat32(contentsOf: output),
+                                 try NpyFile.readFloat32(contentsOf: folder.appendingPathComponent("exits.npy")), "cli")
+    }
+
+    func testConvertThenUse() throws {
+        let folder = try TestData.sharedItem("reference/models/tiny-c3")
+        let converted = try TestData.temporaryFolder().appendingPathComponent("tiny.safetensors")
+        XCTAssertEqual(try ranet("convert", "--model", folder.path, "--output", converted.path).status, 0)
+        let run = try ranet("info", "--model", converted.path, "--json")
+        XCTAssertEqual(try JSONValue.parse(run.stdout)["params_total"]?.intValue, 1_737_224)
+    }
+
+    func testBadInputFailsCleanlyWithoutOutput() throws {
+        let scratch = try TestData.temporaryFolder()
+        let output = scratch.appendingPathComponent("y.npy")
+        let wrongShape = scratch.appendingPathComponent("x.npy"), wrongType = scratch.appendingPathComponent("i.npy")
+        try NpyFile.write(Tensor(zeros: [1, 3, 28, 28]), to: wrongShape)
+        try NpyFile.write(int64: [1, 2], shape: [2], to: wrongType)
+        assertFails(try ranet("logits", "--input", wrongShape.path, "--output", output.path), mentioning: "[1, 3, 28, 28]")
+        assertFails(try ranet("logits", "--input", wrongType.path, "--output", output.path), mentioning: "int64")
+        assertFails(try ranet("logits", "--input", scratch.appendingPathComponent("absent.npy").path, "--output", output.path), mentioning: "no such")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: output.path))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: scratch.path).sorted(), ["i.npy", "x.npy"])
+    }
+
+    func testBadModelsAndConfigs() throws {
+        let scratch = try TestData.temporaryFolder()
+        assertFails(try ranet("info", "--preset", "cifar-c9"), mentioning: "unknown preset 'cifar-c9'")
+        assertFails(try ranet("info", "--model", scratch.appendingPathComponent("nothing").path), mentioning: "no such model")
+        let notCheckpoint = scratch.appendingPathComponent("model.pth.tar")
+        try Data("PK\u{3}\u{4} this is not really a zip".utf8).write(to: notCheckpoint)
+        assertFails(try ranet("info", "--model", notCheckpoint.path, "--config", "cifar-c1"), mentioning: "model.pth.tar")
+        let checkpoint = try TestData.sharedItem("reference/models/tiny-c3/save_models/model_best.pth.tar")
+        assertFails(try ranet("info", "--model", checkpoint.path, "--config", "cifar-c1"),
+                    mentioning: "FirstLayer.layers.0.net.0.weight", "[4, 3, 3, 3]", "[16, 3, 3, 3]")
+        let badConfig = scratch.appendingPathComponent("args.txt")
+        try "Namespace(data='cifar10', nChannels=16, growthRate=6, step=4, stepmode='even', scale_list=[1, 1, 2], grFactor=[4, 2, 1], bnFactor=[4, 2, 1], nBlocks=2, block_step=2, compress_factor=0.25, reduction=0.5)".write(to: badConfig, atomically: true, encoding: .utf8)
+        assertFails(try ranet("info", "--model", checkpoint.path, "--config", badConfig.path), mentioning: "scale_list")
+        let output = scratch.appendingPathComponent("out.safetensors")
+        assertFails(try ranet("convert", "--model", checkpoint.path, "--config", "cifar-c1", "--output", output.path), mentioning: "weights do not fit")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: output.path))
+    }
+}

@@ -28,7 +28,7 @@ test-c: deps
 	cd $(C_BUILD) && ctest --output-on-failure
 
 test-swift: deps
-	$(SWIFT) test
+	$(SWIFT) test --disable-swift-testing
 
 clean:
 	rm -rf .build $(C_BUILD)

@@ -61,7 +61,12 @@ final class ExecutionContext {
 
     /// Runs every layer on the image already copied to `input`.
     func run() throws {
-        for step in steps {
+        try run(layers: 0..<steps.count)
+    }
+
+    /// Runs some layers, in order: early exit runs the network exit by exit.
+    func run(layers: Range<Int>) throws {
+        for step in steps[layers] {
             switch step {
             case .primitive(let bound):
                 try bridgeCall { cranet_bound_op_execute(bound, stream, $0, $1) }

@@ -33,6 +33,7 @@ public final class RANetModel: @unchecked Sendable {
     public let stateDict: StateDict
 
     let compiled: CompiledNetwork
+    let fingerprintStorage: LazyFingerprint
     private let pool = NSLock()
     private var idleContexts: [ExecutionContext] = []
 
@@ -47,6 +48,7 @@ public final class RANetModel: @unchecked Sendable {
         operationCount = OperationCount(network)
         self.metadata = metadata
         self.options = options
+        fingerprintStorage = LazyFingerprint { stateDict.fingerprint(config: config) }
     }
 
     /// Number of exits.
@@ -81,7 +83,7 @@ public final class RANetModel: @unchecked Sendable {
         return output
     }
 
-    private func checkBatch(_ images: Tensor) throws -> Int {
+    func checkBatch(_ images: Tensor) throws -> Int {
         let s = config.inputSize
         guard images.shape.count == 4, images.shape[1] == 3, images.shape[2] == s, images.shape[3] == s else {
             throw ShapeError("input has shape \(images.shape); this model takes N×3×\(s)×\(s)")
@@ -96,13 +98,16 @@ public final class RANetModel: @unchecked Sendable {
                       onError: @escaping (Error) -> Void) {
         guard count > 0 else { return }
         let workers = min(options.threads, count)
-        let work: (Int) -> Void = { worker in
+        let queue = WorkQueue(count: count)
+        let work: (Int) -> Void = { _ in
             do {
                 let context = try self.acquireContext()
                 defer { self.releaseContext(context) }
                 cranet_set_num_threads(Int32(workers == 1 ? self.options.threads : 1))
-                for i in stride(from: worker, to: count, by: workers) { try body(context, i) }
+                // Images are handed out one by one: with early exit they cost very different amounts.
+                while let i = queue.next() { try body(context, i) }
             } catch {
+                queue.stop()
                 onError(error)
             }
         }
@@ -129,6 +134,29 @@ public final class RANetModel: @unchecked Sendable {
     /// would need if no tensor shared memory with another.
     public var arenaBytesPerImage: (planned: Int, unshared: Int) {
         (compiled.plan.arenaFloats * 4, compiled.plan.unsharedFloats * 4)
+    }
+}
+
+/// Hands out 0..<count to worker threads, one index at a time.
+final class WorkQueue: @unchecked Sendable {
+    private let lock = NSLock()
+    private var position = 0
+    private let count: Int
+    init(count: Int) { self.count = count }
+
+    func next() -> Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard position < count else { return nil }
+        position += 1
+        return position - 1
+    }
+
+    /// Ends the work early (after an error).
+    func stop() {
+        lock.lock()
+        position = count
+        lock.unlock()
     }
 }
 

@@ -1,0 +1,83 @@
+import Foundation
+
+/// Confidence thresholds for early exit: an image leaves at the first exit whose top
+/// softmax probability is ≥ that exit's threshold. The last threshold is always reached.
+///
+/// Saved as JSON with the identity of the model they were calibrated for, so a file made
+/// for another model is refused instead of silently misused.
+public struct ExitThresholds: Sendable, Equatable {
+    public var values: [Float]
+    /// ``StateDict/fingerprint`` of the model they were made for, if known.
+    public var modelFingerprint: String?
+    /// Average operations per image on the calibration data (the authors' counting).
+    public var expectedOps: Double?
+    /// Top-1 accuracy on the calibration data, in percent.
+    public var validationAccuracy: Double?
+    /// The budget they were chosen for, in operations per image.
+    public var budget: Double?
+
+    public init(values: [Float], modelFingerprint: String? = nil, expectedOps: Double? = nil,
+                validationAccuracy: Double? = nil, budget: Double? = nil) {
+        self.values = values
+        self.modelFingerprint = modelFingerprint
+        self.expectedOps = expectedOps
+        self.validationAccuracy = validationAccuracy
+        self.budget = budget
+    }
+
+    /// Checks that the thresholds fit `model`: one per exit, no NaN, and made for it.
+    public func check(for model: RANetModel) throws {
+        guard values.count == model.exitCount else {
+            throw ThresholdError("\(values.count) thresholds given, but the model has \(model.exitCount) exits")
+        }
+        if let i = values.firstIndex(where: \.isNaN) { throw ThresholdError("threshold \(i) is NaN") }
+        if let fingerprint = modelFingerprint, fingerprint != model.fingerprint {
+            throw ThresholdError("these thresholds were calibrated for another model (fingerprint \(fingerprint), this model is \(model.fingerprint))")
+        }
+    }
+
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [
+            "exits": .number(Double(values.count)),
+            "thresholds": .array(values.map { .number(Double($0)) }),
+        ]
+        if let modelFingerprint { fields["model"] = .object(["fingerprint": .string(modelFingerprint)]) }
+        if let expectedOps { fields["expected_ops"] = .number(expectedOps) }
+        if let validationAccuracy { fields["val_accuracy"] = .number(validationAccuracy) }
+        if let budget { fields["budget_ops"] = .number(budget) }
+        return .object(fields)
+    }
+
+    public func write(to url: URL) throws {
+        try writeFileAtomically(Data((json.prettyDescription + "\n").utf8), to: url)
+    }
+
+    public static func read(contentsOf url: URL) throws -> ExitThresholds {
+        let value: JSONValue
+        do {
+            value = try JSONValue.parse(try readFile(url, what: "thresholds"))
+        } catch let error as JSONValue.ParseError {
+            throw FileError(path: url.path, message: "not valid JSON: \(error)")
+        }
+        guard case .array(let items) = value["thresholds"] else {
+            throw FileError(path: url.path, message: "no 'thresholds' list")
+        }
+        let values = try items.map { item -> Float in
+            guard let v = item.doubleValue else { throw FileError(path: url.path, message: "thresholds must be numbers") }
+            return Float(v)
+        }
+        if let exits = value["exits"]?.intValue, exits != values.count {
+            throw FileError(path: url.path, message: "says \(exits) exits but lists \(values.count) thresholds")
+        }
+        return ExitThresholds(values: values, modelFingerprint: value["model"]?["fingerprint"]?.stringValue,
+                              expectedOps: value["expected_ops"]?.doubleValue,
+                              validationAccuracy: value["val_accuracy"]?.doubleValue, budget: value["budget_ops"]?.doubleValue)
+    }
+}
+
+/// Thresholds that do not fit a model, or a budget that cannot be met.
+public struct ThresholdError: Error, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

@@ -1,0 +1,80 @@
+import Foundation
+
+/// One image's result under early exit.
+public struct Prediction: Sendable, Equatable {
+    /// The predicted class (index into the model's classes).
+    public let label: Int
+    /// Its softmax probability at the exit taken.
+    public let probability: Float
+    /// The exit the image left at.
+    public let exit: Int
+    /// Operations spent on the image: the authors' count up to that exit.
+    public let operations: Double
+}
+
+extension RANetModel {
+    /// A fingerprint of the weights and config, so that thresholds calibrated for one
+    /// model are not applied to another.
+    public var fingerprint: String { fingerprintStorage.value }
+
+    /// Classifies images with early exit: each image runs exit by exit and stops at the
+    /// first exit whose top probability reaches its threshold. Work after that exit is
+    /// never done for it, so easy images cost only what their exit costs.
+    ///
+    /// - Parameter images: N×3×H×W with H = W = the config's input size.
+    public func classify(_ images: Tensor, thresholds: ExitThresholds) throws -> [Prediction] {
+        try thresholds.check(for: self)
+        let batch = try checkBatch(images)
+        let imageFloats = imageShape.reduce(1, *)
+        let exitEnds = network.layers.indices.filter { if case .linear = network.layers[$0].operation { return true }; return false }
+        let ops = operationCount.opsPerExit
+        var results = [Prediction?](repeating: nil, count: batch)
+        let failure = ErrorBox()
+        let classes = numClasses
+        images.values.withUnsafeBufferPointer { source in
+            results.withUnsafeMutableBufferPointer { out in
+                let src = source.baseAddress!, dst = out.baseAddress!
+                forEachImage(batch) { context, i in
+                    context.input.update(from: src + i * imageFloats, count: imageFloats)
+                    var start = 0
+                    for (k, end) in exitEnds.enumerated() {
+                        try context.run(layers: start..<(end + 1))
+                        start = end + 1
+                        let (label, probability) = Self.top(context.logits + k * classes, count: classes)
+                        if probability >= thresholds.values[k] || k == exitEnds.count - 1 {
+                            dst[i] = Prediction(label: label, probability: probability, exit: k, operations: ops[k])
+                            break
+                        }
+                    }
+                } onError: { failure.set($0) }
+            }
+        }
+        if let error = failure.error { throw error }
+        return results.map { $0! }
+    }
+
+    /// The top class of one exit's logits and its softmax probability.
+    static func top(_ logits: UnsafePointer<Float>, count: Int) -> (Int, Float) {
+        var best = 0
+        for c in 1..<count where logits[c] > logits[best] { best = c }
+        var sum: Float = 0
+        for c in 0..<count { sum += expf(logits[c] - logits[best]) }
+        return (best, 1 / sum)
+    }
+}
+
+/// Computed once, on first use (hashing the weights takes a moment on large models).
+final class LazyFingerprint: @unchecked Sendable {
+    private let lock = NSLock()
+    private var cached: String?
+    private let compute: () -> String
+    init(_ compute: @escaping () -> String) { self.compute = compute }
+    var value: String {
+        lock.lock()
+        defer { lock.unlock() }
+        if let cached { return cached }
+        let v = compute()
+        cached = v
+        return v
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import RANet
+import XCTest
+
+/// Early exit must decide exactly as computing every exit and then applying the same
+/// thresholds would (the authors' simulated path).
+final class EarlyExitTests: XCTestCase {
+    private func check(_ model: RANetModel, _ images: Tensor, _ thresholds: [Float], file: StaticString = #filePath, line: UInt = #line) throws -> [Prediction] {
+        let predictions = try model.classify(images, thresholds: ExitThresholds(values: thresholds))
+        let all = try ExitConfidences(logits: model.logits(for: images))
+        let exits = BudgetedClassification.exits(all, thresholds: thresholds)
+        XCTAssertEqual(predictions.map(\.exit), exits, file: file, line: line)
+        XCTAssertEqual(predictions.map(\.label), exits.enumerated().map { all.prediction[$0.element][$0.offset] }, file: file, line: line)
+        XCTAssertEqual(predictions.map(\.probability), exits.enumerated().map { all.confidence[$0.element][$0.offset] }, file: file, line: line)
+        XCTAssertEqual(predictions.map(\.operations), exits.map { model.operationCount.opsPerExit[$0] }, file: file, line: line)
+        return predictions
+    }
+
+    private func samples() throws -> Tensor {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Samples/fashion-mnist-test.npy")
+        return try NpyFile.readFloat32(contentsOf: url)
+    }
+
+    private func slice(_ images: Tensor, _ range: Range<Int>) throws -> Tensor {
+        let per = images.shape.dropFirst().reduce(1, *)
+        return try Tensor(shape: [range.count] + images.shape.dropFirst(), values: Array(images.values[(range.lowerBound * per)..<(range.upperBound * per)]))
+    }
+
+    func testMatchesTheSimulatedPathOnTheBundledModel() throws {
+        let images = try samples()
+        let exits = 6
+        for threads in [1, 2] {
+            let model = try RANetModel.bundled(options: RANetModel.Options(threads: threads))
+            let everyoneFirst = try check(model, images, [Float](repeating: 0, count: exits))
+            XCTAssertEqual(Set(everyoneFirst.map(\.exit)), [0])
+            let nobodyEarly = try check(model, images, [Float](repeating: 2, count: exits))
+            XCTAssertEqual(Set(nobodyEarly.map(\.exit)), [exits - 1])
+            let mixed = try check(model, images, [0.999, 0.99, 0.97, 0.95, 0.9, 0])
+            XCTAssertGreaterThan(Set(mixed.map(\.exit)).count, 1, "the mixed thresholds should spread the images")
+            for range in [0..<1, 3..<8, 0..<16] { _ = try check(model, try slice(images, range), [0.99, 0.98, 0.97, 0.96, 0.95, 0.5]) }
+        }
+    }
+
+    func testMatchesTheSimulatedPathOnCifarC1() throws {
+        let folder = try TestData.sharedItem("reference/models/cifar-c1")
+        let model = try RANetModel.load(from: folder)
+        let images = try NpyFile.readFloat32(contentsOf: folder.appendingPathComponent("input.npy"))
+        let all = try ExitConfidences(logits: model.logits(for: images))
+        // Thresholds between the images' own confidences, so that they leave at several exits.
+        let sorted = all.confidence[0].sorted()
+        _ = try check(model, images, [sorted[sorted.count / 2], sorted[0], sorted[0], 1.5, 1.5, 0])
+        _ = try check(model, images, [1.5, 1.5, 1.5, 1.5, 1.5, 1.5])
+    }
+
+    func testThresholdsThatDoNotFit() throws {
+        let model = try RANetModel.bundled()
+        let images = try samples()
+        XCTAssertThrowsMessage(try model.classify(images, thresholds: ExitThresholds(values: [0.5, 0.5])), contains: "2 thresholds", "6 exits")
+        XCTAssertThrowsMessage(try model.classify(images, thresholds: ExitThresholds(values: [0.5, .nan, 0.5, 0.5, 0.5, 0])), contains: "NaN")
+        XCTAssertThrowsMessage(try model.classify(images, thresholds: ExitThresholds(values: [Float](repeating: 0.5, count: 6), modelFingerprint: "0123456789abcdef")),
+                               contains: "another model")
+        XCTAssertNoThrow(try model.classify(images, thresholds: ExitThresholds(values: [Float](repeating: 0.5, count: 6), modelFingerprint: model.fingerprint)))
+    }
+
+    func testThresholdFileRoundTrip() throws {
+        let url = try TestData.temporaryFolder().appendingPathComponent("t.json")
+        let thresholds = ExitThresholds(values: [0.9, 0.8, -1e8], modelFingerprint: "00ff00ff00ff00ff", expectedOps: 1.5e7, validationAccuracy: 91.2, budget: 2e7)
+        try thresholds.write(to: url)
+        XCTAssertEqual(try ExitThresholds.read(contentsOf: url), thresholds)
+        try Data("{\"thresholds\": [1, \"x\"]}".utf8).write(to: url)
+        XCTAssertThrowsMessage(try ExitThresholds.read(contentsOf: url), contains: "numbers")
+        try Data("{\"exits\": 3, \"thresholds\": [1]}".utf8).write(to: url)
+        XCTAssertThrowsMessage(try ExitThresholds.read(contentsOf: url), contains: "3 exits")
+    }
+
+    func testFingerprintFollowsWeightsNotFiles() throws {
+        let folder = try TestData.sharedItem("reference/models/tiny-c3")
+        let contents = try ModelFile.read(from: folder)
+        let file = try TestData.temporaryFolder().appendingPathComponent("m.safetensors")
+        try ModelFile.write(contents, to: file)
+        XCTAssertEqual(try RANetModel.load(from: folder).fingerprint, try RANetModel.load(from: file).fingerprint)
+        XCTAssertNotEqual(try RANetModel.load(from: folder).fingerprint, try RANetModel.bundled().fingerprint)
+    }
+}

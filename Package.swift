@@ -16,7 +16,9 @@ let package = Package(
             name: "CRANet",
             linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("dl")]
         ),
-        .target(name: "RANet", dependencies: ["CRANet"], resources: [.copy("Resources/fashion-mnist.safetensors")]),
+        // zlib, for gzip-compressed data sets.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .target(name: "RANet", dependencies: ["CRANet", "CZlib"], resources: [.copy("Resources/fashion-mnist.safetensors")]),
         .executableTarget(
             name: "ranet",
             dependencies: [

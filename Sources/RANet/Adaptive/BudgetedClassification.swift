@@ -129,6 +129,9 @@ public enum BudgetedClassification {
         guard targets.count == data.sampleCount else {
             throw ShapeError("\(name) data has \(data.sampleCount) samples but \(targets.count) labels")
         }
+        if let bad = targets.first(where: { $0 < 0 || $0 >= data.classCount }) {
+            throw ShapeError("\(name) label \(bad) is out of range for \(data.classCount) classes")
+        }
         guard ops.count == data.exitCount else {
             throw ShapeError("\(ops.count) operation counts given for \(data.exitCount) exits")
         }

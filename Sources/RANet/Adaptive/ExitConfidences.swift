@@ -7,9 +7,18 @@ public struct ExitConfidences: Sendable {
     public let confidence: [[Float]]
     /// `prediction[k][i]`: the class of that probability (first one on ties, as torch's max).
     public let prediction: [[Int]]
+    /// Number of classes the predictions range over.
+    public let classCount: Int
 
     public var exitCount: Int { confidence.count }
     public var sampleCount: Int { confidence.first?.count ?? 0 }
+
+    /// From per-exit confidences and predictions (each exits × N).
+    public init(confidence: [[Float]], prediction: [[Int]], classCount: Int) {
+        self.confidence = confidence
+        self.prediction = prediction
+        self.classCount = classCount
+    }
 
     /// From softmax probabilities, exits × N × classes. NaN values are refused.
     public init(probabilities: Tensor) throws {
@@ -34,6 +43,7 @@ public struct ExitConfidences: Sendable {
         }
         self.confidence = confidence
         self.prediction = prediction
+        classCount = classes
     }
 
     /// From logits, exits × N × classes: softmax per exit and sample first.

@@ -1,0 +1,173 @@
+import Foundation
+
+/// A labeled data set of raw 8-bit images, read in order, a batch at a time, so that
+/// memory stays bounded whatever its size.
+///
+/// Formats (found by content, see ``open(_:labels:indices:)``):
+/// - IDX, as MNIST and Fashion-MNIST ship (`*-images-idx3-ubyte[.gz]` with the labels in
+///   `*-labels-idx1-ubyte[.gz]`, found by that naming or given);
+/// - CIFAR-10/100 binary batches (`data_batch_N.bin`, `test_batch.bin`, `train.bin`, `test.bin`).
+public final class LabeledData {
+    /// The layout of one stored image.
+    public struct RecordShape: Sendable, Equatable {
+        public let channels: Int
+        public let height: Int
+        public let width: Int
+        public var byteCount: Int { channels * height * width }
+    }
+
+    /// Number of samples (after `indices`).
+    public let count: Int
+    public let recordShape: RecordShape
+    let source: RecordSource
+    /// Record numbers to read, ascending; nil for all.
+    let selection: [Int]?
+
+    init(source: RecordSource, selection: [Int]?) {
+        self.source = source
+        self.selection = selection
+        count = selection?.count ?? source.count
+        recordShape = source.shape
+    }
+
+    /// Opens a data set. `labels` names the IDX labels file when it is not found by name;
+    /// `indices` (an int64 .npy) selects records, which are then read in ascending order.
+    public static func open(_ url: URL, labels: URL? = nil, indices: URL? = nil) throws -> LabeledData {
+        let source = try RecordSource.open(url, labels: labels)
+        var selection: [Int]?
+        if let indices {
+            guard case .int64(let shape, let values) = try NpyFile.read(contentsOf: indices), shape.count == 1 else {
+                throw FileError(path: indices.path, message: "indices must be a 1-D int64 array")
+            }
+            if let bad = values.first(where: { $0 < 0 || $0 >= Int64(source.count) }) {
+                throw FileError(path: indices.path, message: "index \(bad) is outside the \(source.count) records of \(url.lastPathComponent)")
+            }
+            selection = Array(Set(values.map { Int($0) })).sorted()
+        }
+        let data = LabeledData(source: source, selection: selection)
+        guard data.count > 0 else { throw FileError(path: url.path, message: "the data set is empty") }
+        return data
+    }
+
+    /// Calls `body` with consecutive batches of raw records (N × record bytes) and their
+    /// labels, for the first `limit` samples (all by default).
+    public func forEachBatch(size: Int, limit: Int = .max, _ body: ([UInt8], [Int]) throws -> Void) throws {
+        let reader = try source.makeReader()
+        var position = 0
+        var pending = selection.map { $0[...] }
+        let end = min(count, limit)
+        while position < end {
+            let n = min(size, end - position)
+            var pixels: [UInt8] = []
+            pixels.reserveCapacity(n * recordShape.byteCount)
+            var labels: [Int] = []
+            for _ in 0..<n {
+                let record = pending == nil ? reader.cursor : pending!.removeFirst()
+                let (image, label) = try reader.record(record)
+                pixels += image
+                labels.append(label)
+            }
+            try body(pixels, labels)
+            position += n
+        }
+    }
+}
+
+/// Where records come from, and how to read record number r.
+struct RecordSource {
+    enum Format { case idx(images: URL, labels: URL), cifar(URL, labelBytes: Int) }
+    let format: Format
+    let count: Int
+    let shape: LabeledData.RecordShape
+    let classes: Int
+
+    static func open(_ url: URL, labels: URL?) throws -> RecordSource {
+        let reader = try GzipReader(url: url)
+        let magic = try reader.read(4)
+        if magic[0] == 0, magic[1] == 0, magic[2] == 0x08, magic[3] == 3 {
+            let dims = try reader.read(12)
+            func be(_ i: Int) -> Int { Int(dims[i]) << 24 | Int(dims[i + 1]) << 16 | Int(dims[i + 2]) << 8 | Int(dims[i + 3]) }
+            let (n, h, w) = (be(0), be(4), be(8))
+            guard h > 0, w > 0, h <= 4096, w <= 4096 else { throw FileError(path: url.path, message: "IDX images of \(h)×\(w) are not supported") }
+            let labelsURL = try labels ?? Self.idxLabels(for: url)
+            let labelReader = try GzipReader(url: labelsURL)
+            let header = try labelReader.read(8)
+            guard header[0] == 0, header[1] == 0, header[2] == 0x08, header[3] == 1 else {
+                throw FileError(path: labelsURL.path, message: "not an IDX labels file")
+            }
+            let labelCount = Int(header[4]) << 24 | Int(header[5]) << 16 | Int(header[6]) << 8 | Int(header[7])
+            guard labelCount == n else {
+                throw FileError(path: labelsURL.path, message: "\(labelCount) labels for \(n) images")
+            }
+            return RecordSource(format: .idx(images: url, labels: labelsURL), count: n, shape: .init(channels: 1, height: h, width: w), classes: 256)
+        }
+        // CIFAR binary: records of label byte(s) + 3072 pixel bytes, nothing else.
+        let size = try Self.fileSize(url)
+        let name = url.lastPathComponent.lowercased()
+        let labelBytes = name.hasPrefix("train.bin") || name.hasPrefix("test.bin") ? 2 : 1  // CIFAR-100: coarse, fine
+        let record = labelBytes + 3072
+        guard name.hasSuffix(".bin"), size > 0, size % record == 0 else {
+            throw FileError(path: url.path, message: "not a data set this tool reads (IDX images, or CIFAR binary batches named *.bin)")
+        }
+        return RecordSource(format: .cifar(url, labelBytes: labelBytes), count: size / record, shape: .init(channels: 3, height: 32, width: 32),
+                            classes: labelBytes == 2 ? 100 : 10)
+    }
+
+    private static func fileSize(_ url: URL) throws -> Int {
+        let attributes = try? FileManager.default.attributesOfItem(atPath: url.path)
+        return (attributes?[.size] as? NSNumber)?.intValue ?? 0
+    }
+
+    /// `train-images-idx3-ubyte.gz` → `train-labels-idx1-ubyte.gz` (also `t10k-…`).
+    private static func idxLabels(for images: URL) throws -> URL {
+        let name = images.lastPathComponent
+        let candidate = images.deletingLastPathComponent().appendingPathComponent(
+            name.replacingOccurrences(of: "images-idx3", with: "labels-idx1").replacingOccurrences(of: "images.idx3", with: "labels.idx1"))
+        guard candidate.lastPathComponent != name, FileManager.default.fileExists(atPath: candidate.path) else {
+            throw FileError(path: images.path, message: "no labels file found beside it; give one with --labels")
+        }
+        return candidate
+    }
+
+    func makeReader() throws -> RecordReader { try RecordReader(self) }
+}
+
+/// Reads records in ascending order, skipping what is not asked for.
+final class RecordReader {
+    let source: RecordSource
+    private let images: GzipReader
+    private let labels: GzipReader?
+    /// The next record number in the stream.
+    private(set) var cursor = 0
+
+    init(_ source: RecordSource) throws {
+        self.source = source
+        switch source.format {
+        case .idx(let imagesURL, let labelsURL):
+            images = try GzipReader(url: imagesURL)
+            try images.skip(16)
+            labels = try GzipReader(url: labelsURL)
+            try labels!.skip(8)
+        case .cifar(let url, _):
+            images = try GzipReader(url: url)
+            labels = nil
+        }
+    }
+
+    func record(_ r: Int) throws -> ([UInt8], Int) {
+        let bytes = source.shape.byteCount
+        switch source.format {
+        case .idx:
+            try images.skip((r - cursor) * bytes)
+            try labels!.skip(r - cursor)
+            cursor = r + 1
+            let image = try images.read(bytes)
+            return (image, Int(try labels!.read(1)[0]))
+        case .cifar(_, let labelBytes):
+            try images.skip((r - cursor) * (bytes + labelBytes))
+            cursor = r + 1
+            let record = try images.read(labelBytes + bytes)
+            return (Array(record[labelBytes...]), Int(record[labelBytes - 1]))
+        }
+    }
+}

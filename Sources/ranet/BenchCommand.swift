@@ -1,0 +1,139 @@
+import ArgumentParser
+import Foundation
+import RANet
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Time the network: images/s and ms per batch, every exit (anytime) or with early exit (budgeted).",
+        discussion: "After a warm-up, each batch size is timed repeatedly for about --seconds; the median and the spread (min–max) are reported. Budgeted mode also reports the realized operations per image. Inputs are random unless --data gives real ones. With --preset, the weights are random.")
+
+    enum Mode: String, ExpressibleByArgument, CaseIterable { case anytime, budgeted }
+
+    @OptionGroup var source: ModelOptions
+
+    @Option(help: ArgumentHelp("A paper configuration with random weights instead of a model.", valueName: "name"))
+    var preset: String?
+
+    @Option(help: ArgumentHelp("Batch sizes, comma-separated.", valueName: "n,n,..."))
+    var batch = "1,8,64"
+
+    @Option(help: "Threads (default: all cores).")
+    var threads: Int?
+
+    @Option(help: "anytime (every exit) or budgeted (early exit; needs --thresholds or --budget).")
+    var mode: Mode = .anytime
+
+    @OptionGroup var thresholdOptions: ThresholdOptions
+
+    @Option(help: ArgumentHelp("Labeled data whose images are timed (IDX or CIFAR binary); random inputs otherwise.", valueName: "file"))
+    var data: String?
+
+    @Option(help: ArgumentHelp("An int64 .npy selecting the records of --data.", valueName: "file"))
+    var indices: String?
+
+    @Option(help: "Seconds of timing per batch size.")
+    var seconds = 3.0
+
+    @Flag(help: "Print one JSON object per line.")
+    var json = false
+
+    func validate() throws {
+        if mode == .budgeted && thresholdOptions.isEmpty { throw ValidationError("--mode budgeted needs --thresholds or --budget") }
+        if batchSizes.isEmpty || batchSizes.contains(where: { $0 < 1 }) { throw ValidationError("--batch takes positive sizes, e.g. 1,8,64") }
+        if preset != nil && source.model != nil { throw ValidationError("give either --preset or --model") }
+        if !(seconds > 0) { throw ValidationError("--seconds must be positive") }
+    }
+
+    private var batchSizes: [Int] { batch.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) ?? 0 } }
+
+    func run() throws {
+        let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        let model: RANetModel
+        if let preset {
+            let config = try RANetConfig.preset(named: preset)
+            model = try RANetModel(config: config, stateDict: .random(for: try NetworkDescription(config: config)),
+                                   options: RANetModel.Options(threads: threadCount))
+        } else {
+            model = try source.load(threads: threadCount)
+        }
+        let thresholds = mode == .budgeted ? try thresholdOptions.resolve(for: model) : nil
+        // Real inputs rotate through up to 2048 images, so early exit sees a representative mix.
+        let per = model.imageShape.reduce(1, *)
+        let pool = try inputs(for: model, count: data == nil ? batchSizes.max()! : max(batchSizes.max()!, 2048))
+        let poolCount = pool.shape[0]
+        for size in batchSizes {
+            let batches = try (0..<max(1, poolCount / size)).map { b in
+                try Tensor(shape: [size] + model.imageShape, values: Array(pool.values[(b * size * per)..<((b + 1) * size * per)]))
+            }
+            var next = 0
+            var imagesRun = 0, opsRun = 0.0
+            let runOnce: () throws -> Void = {
+                let images = batches[next % batches.count]
+                next += 1
+                if let thresholds {
+                    opsRun += try model.classify(images, thresholds: thresholds).reduce(0) { $0 + $1.operations }
+                } else {
+                    _ = try model.logits(for: images)
+                    opsRun += model.operationCount.opsPerExit.last! * Double(size)
+                }
+                imagesRun += size
+            }
+            try runOnce()  // warm-up: contexts, caches, page faults
+            (imagesRun, opsRun) = (0, 0)
+            var times: [Double] = []
+            let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
+            while times.count < 5 || DispatchTime.now().uptimeNanoseconds < deadline {
+                let start = DispatchTime.now().uptimeNanoseconds
+                try runOnce()
+                times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+            }
+            times.sort()
+            let median = times[times.count / 2]
+            let realizedOps = opsRun / Double(imagesRun)
+            let rate = Double(size) * 1000 / median
+            let row: [String: JSONValue] = [
+                "mode": .string(mode.rawValue), "batch": .number(Double(size)), "threads": .number(Double(threadCount)),
+                "images_per_s": .number(rate), "ms_per_batch": .number(median),
+                "ms_per_batch_min": .number(times.first!), "ms_per_batch_max": .number(times.last!),
+                "images_per_s_min": .number(Double(size) * 1000 / times.last!), "images_per_s_max": .number(Double(size) * 1000 / times.first!),
+                "repeats": .number(Double(times.count)), "realized_ops_per_image": .number(realizedOps),
+                "gflop_per_s": .number(2 * realizedOps * rate / 1e9), "peak_rss_mb": .number(peakResidentMegabytes()),
+            ]
+            if json {
+                print(JSONValue.object(row).description)
+            } else {
+                print(String(format: "%@ batch %3d, %d threads: %8.1f images/s (%.1f–%.1f), %8.2f ms/batch, %.2fM ops/image, %.1f GFLOP/s, peak %.0f MB",
+                             mode.rawValue, size, threadCount, rate, Double(size) * 1000 / times.last!, Double(size) * 1000 / times.first!,
+                             median, realizedOps / 1e6, 2 * realizedOps * rate / 1e9, peakResidentMegabytes()))
+            }
+            fflush(stdout)
+        }
+    }
+
+    /// `count` images: the first records of --data (as many as it has, at most `count`), or random ones.
+    private func inputs(for model: RANetModel, count: Int) throws -> Tensor {
+        let per = model.imageShape.reduce(1, *)
+        guard let data else {
+            var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+            return try Tensor(shape: [count] + model.imageShape, values: (0..<(count * per)).map { _ in
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                return Float(Int64(bitPattern: state >> 1) % 2000) / 1000 - 1
+            })
+        }
+        let set = try LabeledData.open(URL(fileURLWithPath: data), indices: indices.map { URL(fileURLWithPath: $0) })
+        let preprocessing = Preprocessing(config: model.config, metadata: model.metadata)
+        var values: [Float] = []
+        try set.forEachBatch(size: min(count, set.count), limit: count) { records, labels in
+            values += try preprocessing.tensor(records: records, count: labels.count, shape: set.recordShape).values
+        }
+        while values.count < batchSizes.max()! * per { values += values.prefix(batchSizes.max()! * per - values.count) }
+        return try Tensor(shape: [values.count / per] + model.imageShape, values: values)
+    }
+
+    private func peakResidentMegabytes() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_maxrss) / 1024
+    }
+}

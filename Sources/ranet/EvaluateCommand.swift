@@ -1,0 +1,100 @@
+import ArgumentParser
+import Foundation
+import RANet
+
+struct EvaluateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Accuracy and operations of every exit on labeled data; with thresholds, the budgeted result of real early exit.",
+        discussion: "Top-1/top-5 per exit as the authors' AnytimeResults. With --thresholds (or --budget), the data is classified again with early exit, timed, and its accuracy, exit histogram and realized operations are reported.")
+
+    @OptionGroup var source: ModelOptions
+    @OptionGroup var dataOptions: DataOptions
+    @OptionGroup var thresholdOptions: ThresholdOptions
+
+    @Flag(help: "Print JSON instead of text.")
+    var json = false
+
+    @Option(help: ArgumentHelp("Write an SVG plot of accuracy against operations (exits and the authors' budget sweep).", valueName: "file.svg"))
+    var plot: String?
+
+    @Option(help: "Threads to use (default: all cores).")
+    var threads: Int?
+
+    func run() throws {
+        let model = try source.load(threads: threads)
+        let data = try dataOptions.open()
+        let thresholds = try thresholdOptions.resolve(for: model)
+        let progress = ProgressLine(total: data.count, label: "evaluating")
+        let evaluation = try AnytimeEvaluation(model: model, data: data, batch: dataOptions.batch, progress: progress.update)
+        progress.finish()
+        let budgeted = try thresholds.map { try BudgetedRun(model: model, data: data, thresholds: $0, batch: dataOptions.batch) }
+        if let plot {
+            let sweep = try BudgetedClassification.sweep(val: evaluation.confidences, valTargets: evaluation.labels,
+                                                         test: evaluation.confidences, testTargets: evaluation.labels,
+                                                         opsPerExit: model.operationCount.opsPerExit)
+            try AccuracyPlot(exits: evaluation.exits, sweep: sweep, budgeted: budgeted).write(to: URL(fileURLWithPath: plot))
+        }
+        if json {
+            var fields: [String: JSONValue] = [
+                "images": .number(Double(evaluation.labels.count)),
+                "exits": .array(evaluation.exits.map { .object(["top1": .number($0.top1), "top5": .number($0.top5), "ops": .number($0.ops)]) }),
+            ]
+            if let budgeted { fields["budgeted"] = budgeted.json }
+            print(JSONValue.object(fields).prettyDescription)
+            return
+        }
+        print("\(evaluation.labels.count) images")
+        print("exit  ops (M)   top-1   top-5")
+        for (k, e) in evaluation.exits.enumerated() {
+            print(String(format: "%4d  %7.2f  %6.2f  %6.2f", k, e.ops / 1e6, e.top1, e.top5))
+        }
+        if let budgeted { print(""); print(budgeted.text) }
+    }
+}
+
+/// Classifying a data set with real early exit, timed.
+struct BudgetedRun {
+    let top1: Double
+    let realizedOps: Double
+    let histogram: [Int]
+    let imagesPerSecond: Double
+    let thresholds: ExitThresholds
+
+    init(model: RANetModel, data: LabeledData, thresholds: ExitThresholds, batch: Int) throws {
+        let preprocessing = Preprocessing(config: model.config, metadata: model.metadata)
+        var correct = 0, ops = 0.0, seconds = 0.0
+        var histogram = [Int](repeating: 0, count: model.exitCount)
+        try data.forEachBatch(size: batch) { records, labels in
+            let images = try preprocessing.tensor(records: records, count: labels.count, shape: data.recordShape)
+            let start = DispatchTime.now().uptimeNanoseconds
+            let predictions = try model.classify(images, thresholds: thresholds)
+            seconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            for (p, label) in zip(predictions, labels) {
+                if p.label == label { correct += 1 }
+                ops += p.operations
+                histogram[p.exit] += 1
+            }
+        }
+        top1 = Double(correct) * 100 / Double(data.count)
+        realizedOps = ops / Double(data.count)
+        self.histogram = histogram
+        imagesPerSecond = Double(data.count) / max(seconds, 1e-9)
+        self.thresholds = thresholds
+    }
+
+    var json: JSONValue {
+        .object([
+            "top1": .number(top1),
+            "realized_ops_per_image": .number(realizedOps),
+            "exit_histogram": .array(histogram.map { .number(Double($0)) }),
+            "images_per_s": .number(imagesPerSecond),
+            "thresholds": .array(thresholds.values.map { .number(Double($0)) }),
+        ])
+    }
+
+    var text: String {
+        String(format: "early exit: top-1 %.2f, %.2fM operations per image, %.0f images/s\n", top1, realizedOps / 1e6, imagesPerSecond)
+            + "images leaving at each exit: " + histogram.map(String.init).joined(separator: " ")
+    }
+}

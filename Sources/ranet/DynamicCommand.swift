@@ -85,7 +85,7 @@ struct DynamicCommand: ParsableCommand {
         if let opsPerExit {
             guard case .array(let items) = try? JSONValue.parse(opsPerExit), !items.isEmpty,
                   items.allSatisfy({ ($0.doubleValue ?? -1) >= 0 }) else {
-                throw ValidationError("--ops-per-exit must be a JSON list of numbers, e.g. [5e6, 1.1e7]")
+                throw ShapeError("--ops-per-exit must be a JSON list of non-negative numbers, e.g. [5e6, 1.1e7]")
             }
             return items.compactMap(\.doubleValue)
         }

@@ -48,3 +48,52 @@ func XCTAssertThrowsMessage<T>(_ body: @autoclosure () throws -> T, contains fra
         XCTAssertFalse(text.contains("\n"), "error message should be one line: \(text)", file: file, line: line)
     }
 }
+
+/// Runs the `ranet` executable built next to the tests.
+protocol CommandLineTesting {}
+
+struct CommandRun {
+    let status: Int32
+    let stdout: String
+    let stderr: String
+}
+
+extension CommandLineTesting {
+    func ranet(_ arguments: String...) throws -> CommandRun { try withArguments(arguments) }
+
+    func withArguments(_ arguments: [String]) throws -> CommandRun {
+        // The test bundle sits in the build products folder (Linux) or inside it (macOS).
+        let bundle = Bundle(for: BundleMarker.self).bundleURL
+        let candidates = [bundle, bundle.deletingLastPathComponent()].map { $0.appendingPathComponent("ranet") }
+        guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+            XCTFail("ranet is not built next to the tests (\(bundle.path))")
+            throw CocoaError(.fileNoSuchFile)
+        }
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return CommandRun(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                          stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    /// A failed run: non-zero status and one line on standard error naming the problem
+    /// (a usage mistake also gets the usage line and a pointer to --help).
+    func assertFails(_ run: CommandRun, mentioning fragments: String..., usage: Bool = false, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertNotEqual(run.status, 0, file: file, line: line)
+        let message = run.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+        if usage {
+            XCTAssertTrue(message.contains("Usage:"), message, file: file, line: line)
+        } else {
+            XCTAssertEqual(message.split(separator: "\n").count, 1, "one line: \(message)", file: file, line: line)
+        }
+        for fragment in fragments { XCTAssertTrue(message.contains(fragment), "'\(message)' lacks '\(fragment)'", file: file, line: line) }
+    }
+}
+
+private final class BundleMarker {}

@@ -33,12 +33,8 @@ public enum BudgetedClassification {
         var taken = [Bool](repeating: false, count: samples)
         for k in 0..<(exits - 1) {
             let wanted = Int((Float(samples) * proportions[k]).rounded(.down))
-            // Stable descending order, like torch's sort on distinct values; ties keep index order.
-            let order = (0..<samples).sorted { a, b in
-                val.confidence[k][a] != val.confidence[k][b] ? val.confidence[k][a] > val.confidence[k][b] : a < b
-            }
             var count = 0
-            for i in order where !taken[i] {
+            for i in val.descendingOrder[k] where !taken[i] {
                 count += 1
                 if count == wanted {
                     thresholds[k] = val.confidence[k][i]

@@ -9,6 +9,9 @@ public struct ExitConfidences: Sendable {
     public let prediction: [[Int]]
     /// Number of classes the predictions range over.
     public let classCount: Int
+    /// Per exit, the samples by descending confidence; ties keep index order (as a
+    /// stable sort would, and torch's sort does on distinct values).
+    public let descendingOrder: [[Int]]
 
     public var exitCount: Int { confidence.count }
     public var sampleCount: Int { confidence.first?.count ?? 0 }
@@ -18,6 +21,9 @@ public struct ExitConfidences: Sendable {
         self.confidence = confidence
         self.prediction = prediction
         self.classCount = classCount
+        descendingOrder = confidence.map { c in
+            c.indices.sorted { c[$0] != c[$1] ? c[$0] > c[$1] : $0 < $1 }
+        }
     }
 
     /// From softmax probabilities, exits × N × classes. NaN values are refused.
@@ -41,9 +47,7 @@ public struct ExitConfidences: Sendable {
                 prediction[k][i] = best
             }
         }
-        self.confidence = confidence
-        self.prediction = prediction
-        classCount = classes
+        self.init(confidence: confidence, prediction: prediction, classCount: classes)
     }
 
     /// From logits, exits × N × classes: softmax per exit and sample first.

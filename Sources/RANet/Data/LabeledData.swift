@@ -14,6 +14,12 @@ public final class LabeledData {
         public let height: Int
         public let width: Int
         public var byteCount: Int { channels * height * width }
+
+        public init(channels: Int, height: Int, width: Int) {
+            self.channels = channels
+            self.height = height
+            self.width = width
+        }
     }
 
     /// Number of samples (after `indices`).

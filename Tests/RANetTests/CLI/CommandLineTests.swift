@@ -3,41 +3,7 @@ import RANet
 import XCTest
 
 /// The `ranet` executable as a user runs it: output, exit status, and no partial files.
-final class CommandLineTests: XCTestCase {
-    struct Run {
-        let status: Int32
-        let stdout: String
-        let stderr: String
-    }
-
-    private func ranet(_ arguments: String...) throws -> Run {
-        // The test bundle sits in the build products folder (Linux) or inside it (macOS).
-        let bundle = Bundle(for: Self.self).bundleURL
-        let candidates = [bundle, bundle.deletingLastPathComponent()].map { $0.appendingPathComponent("ranet") }
-        guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-            XCTFail("ranet is not built next to the tests (\(bundle.path))")
-            throw CocoaError(.fileNoSuchFile)
-        }
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                   stderr: String(decoding: stderr, as: UTF8.self))
-    }
-
-    private func assertFails(_ run: Run, mentioning fragments: String..., file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertNotEqual(run.status, 0, file: file, line: line)
-        let message = run.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
-        XCTAssertEqual(message.split(separator: "\n").count, 1, "one line: \(message)", file: file, line: line)
-        for fragment in fragments { XCTAssertTrue(message.contains(fragment), "'\(message)' lacks '\(fragment)'", file: file, line: line) }
-    }
-
+final class CommandLineTests: XCTestCase, CommandLineTesting {
     func testInfoJSONForAPreset() throws {
         let run = try ranet("info", "--preset", "cifar-c1", "--json")
         XCTAssertEqual(run.status, 0, run.stderr)

@@ -1,0 +1,88 @@
+import Foundation
+import RANet
+import XCTest
+
+/// `ranet dynamic`, `calibrate`, `evaluate` and `bench` as a user runs them.
+final class AdaptiveCommandTests: XCTestCase, CommandLineTesting {
+    private func dynamicArguments() throws -> [String] {
+        let folder = try TestData.sharedItem("reference/dynamic")
+        return ["--val-probs", folder.appendingPathComponent("val_probs.npy").path,
+                "--val-targets", folder.appendingPathComponent("val_targets.npy").path,
+                "--test-probs", folder.appendingPathComponent("test_probs.npy").path,
+                "--test-targets", folder.appendingPathComponent("test_targets.npy").path]
+    }
+
+    func testDynamicPrintsTheAuthorsTable() throws {
+        let result = try withArguments(["dynamic", "--json", "--ops-per-exit", "[5e6, 11.4e6, 19.2e6, 28.4e6, 39e6, 51e6]"] + dynamicArguments())
+        XCTAssertEqual(result.status, 0, result.stderr)
+        guard case .array(let rows) = try JSONValue.parse(result.stdout) else { return XCTFail("not a list") }
+        XCTAssertEqual(rows.count, 39)
+        for field in ["p", "thresholds", "val_accuracy", "test_accuracy", "test_expected_ops"] { XCTAssertNotNil(rows[0][field], field) }
+        XCTAssertEqual(rows[19]["test_expected_ops"]?.doubleValue, 23_896_858)
+        let text = try withArguments(["dynamic", "--ops-per-exit", "[5e6, 11.4e6, 19.2e6, 28.4e6, 39e6, 51e6]"] + dynamicArguments())
+        XCTAssertTrue(text.stdout.contains("60.000"), text.stdout)
+    }
+
+    func testDynamicBadInputs() throws {
+        let args = try dynamicArguments()
+        assertFails(try withArguments(["dynamic", "--ops-per-exit", "[1, 2]"] + args), mentioning: "2 operation counts given for 6 exits")
+        assertFails(try withArguments(["dynamic", "--ops-per-exit", "[\"a\"]"] + args), mentioning: "--ops-per-exit")
+        let scratch = try TestData.temporaryFolder()
+        let labels = scratch.appendingPathComponent("labels.npy")
+        try NpyFile.write(int64: [Int64](repeating: 12, count: 600), shape: [600], to: labels)
+        var bad = args
+        bad[3] = labels.path
+        assertFails(try withArguments(["dynamic", "--ops-per-exit", "[1, 2, 3, 4, 5, 6]"] + bad), mentioning: "out of range")
+        let nan = scratch.appendingPathComponent("nan.npy")
+        try NpyFile.write(try Tensor(shape: [6, 600, 10], values: [Float](repeating: .nan, count: 36000)), to: nan)
+        bad = args
+        bad[1] = nan.path
+        assertFails(try withArguments(["dynamic", "--ops-per-exit", "[1, 2, 3, 4, 5, 6]"] + bad), mentioning: "NaN")
+    }
+
+    func testCalibrateThenEvaluateWithEarlyExit() throws {
+        let scratch = try TestData.temporaryFolder()
+        // A small labeled set made of the shipped samples' source images is not at hand, so use
+        // the Fashion-MNIST test set when Debian's package is installed.
+        let images = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"
+        guard FileManager.default.fileExists(atPath: images) else { throw XCTSkip("dataset-fashion-mnist is not installed (make test installs it)") }
+        let subset = scratch.appendingPathComponent("subset.npy")
+        try NpyFile.write(int64: (0..<300).map { Int64($0 * 7) }, shape: [300], to: subset)
+        let thresholds = scratch.appendingPathComponent("t.json")
+        let calibrated = try withArguments(["calibrate", "--data", images, "--indices", subset.path, "--budget", "0.5x", "--output", thresholds.path])
+        XCTAssertEqual(calibrated.status, 0, calibrated.stderr)
+        let file = try ExitThresholds.read(contentsOf: thresholds)
+        XCTAssertLessThanOrEqual(file.expectedOps!, file.budget!)
+        let evaluated = try withArguments(["evaluate", "--data", images, "--indices", subset.path, "--thresholds", thresholds.path, "--json",
+                                           "--plot", scratch.appendingPathComponent("curve.svg").path])
+        XCTAssertEqual(evaluated.status, 0, evaluated.stderr)
+        let json = try JSONValue.parse(evaluated.stdout)
+        guard case .array(let exits) = json["exits"], case .array(let histogram) = json["budgeted"]?["exit_histogram"] else { return XCTFail(evaluated.stdout) }
+        XCTAssertEqual(exits.count, 6)
+        XCTAssertEqual(histogram.compactMap(\.intValue).reduce(0, +), 300)
+        XCTAssertLessThan(json["budgeted"]!["realized_ops_per_image"]!.doubleValue!, exits[5]["ops"]!.doubleValue!)
+        XCTAssertNotNil(json["budgeted"]?["images_per_s"]?.doubleValue)
+        let svg = try String(contentsOf: scratch.appendingPathComponent("curve.svg"), encoding: .utf8)
+        XCTAssertTrue(svg.hasPrefix("<svg") && svg.contains("polyline"))
+        let bench = try withArguments(["bench", "--mode", "budgeted", "--thresholds", thresholds.path, "--data", images, "--batch", "4", "--seconds", "0.2", "--json"])
+        XCTAssertEqual(bench.status, 0, bench.stderr)
+        let row = try JSONValue.parse(bench.stdout)
+        XCTAssertEqual(row["mode"]?.stringValue, "budgeted")
+        for field in ["batch", "threads", "images_per_s", "ms_per_batch", "realized_ops_per_image"] { XCTAssertNotNil(row[field], field) }
+        // Thresholds of another model are refused.
+        let other = try TestData.sharedItem("reference/models/tiny-c3")
+        assertFails(try withArguments(["bench", "--model", other.path, "--mode", "budgeted", "--thresholds", thresholds.path, "--seconds", "0.1"]),
+                    mentioning: "thresholds given")
+        assertFails(try withArguments(["calibrate", "--data", images, "--indices", subset.path, "--budget", "1M", "--output", thresholds.path]),
+                    mentioning: "below the first exit's cost")
+    }
+
+    func testBenchAnytimeOnAPreset() throws {
+        let run = try withArguments(["bench", "--preset", "cifar-c1", "--batch", "1,2", "--seconds", "0.1", "--json"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let rows = run.stdout.split(separator: "\n").map { try? JSONValue.parse(String($0)) }
+        XCTAssertEqual(rows.compactMap { $0?["batch"]?.intValue }, [1, 2])
+        XCTAssertEqual(rows.first??["mode"]?.stringValue, "anytime")
+        assertFails(try withArguments(["bench", "--preset", "cifar-c1", "--mode", "budgeted"]), mentioning: "needs --thresholds or --budget", usage: true)
+    }
+}

@@ -27,8 +27,15 @@ struct cranet_op {
     dnnl_engine_t engine;
     dnnl_primitive_desc_t pd;
     dnnl_primitive_t primitive;
+    /// The plain NCHW layouts the caller's buffers have.
     dnnl_memory_desc_t src_md;
     dnnl_memory_desc_t dst_md;
+    /// The layouts the primitive computes in, and the reorders from and to the plain
+    /// ones (NULL when they are the same).
+    dnnl_memory_desc_t inner_src_md;
+    dnnl_memory_desc_t inner_dst_md;
+    dnnl_primitive_t reorder_in;
+    dnnl_primitive_t reorder_out;
     dnnl_memory_desc_t scratchpad_md;
     size_t scratchpad_size;
     int const_count;
@@ -40,9 +47,13 @@ struct cranet_bound_op {
     cranet_op *op;
     dnnl_memory_t src;
     dnnl_memory_t dst;
+    dnnl_memory_t inner_src;  // this binding's own buffers for the primitive's layouts
+    dnnl_memory_t inner_dst;
     dnnl_memory_t scratchpad;
     int nargs;
     dnnl_exec_arg_t args[3 + MAX_CONST_ARGS];
+    dnnl_exec_arg_t in_args[2];
+    dnnl_exec_arg_t out_args[2];
 };
 
 static int fail(char *err, size_t err_len, const char *fmt, ...) {
@@ -111,6 +122,8 @@ static void init_image(dnnl_memory_desc_t *md, cranet_shape s) {
 static void op_free(cranet_op *op) {
     if (!op) return;
     for (int i = 0; i < op->const_count; i++) dnnl_memory_destroy(op->const_mem[i]);
+    if (op->reorder_in) dnnl_primitive_destroy(op->reorder_in);
+    if (op->reorder_out) dnnl_primitive_destroy(op->reorder_out);
     if (op->primitive) dnnl_primitive_destroy(op->primitive);
     if (op->pd) dnnl_primitive_desc_destroy(op->pd);
     free(op);
@@ -163,6 +176,16 @@ static int add_constant(cranet_op *op, int arg, int weights_index, const dnnl_me
     return 0;
 }
 
+static int make_reorder(cranet_op *op, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to,
+                        dnnl_primitive_t *out, char *err, size_t err_len) {
+    dnnl_primitive_desc_t rpd = NULL;
+    DNNL_TRY(dnnl_reorder_primitive_desc_create(&rpd, from, op->engine, to, op->engine, NULL), "layout reorder");
+    dnnl_status_t s = dnnl_primitive_create(out, rpd);
+    dnnl_primitive_desc_destroy(rpd);
+    if (s != dnnl_success) return fail(err, err_len, "oneDNN: layout reorder creation failed (status %d)", (int)s);
+    return 0;
+}
+
 // Shared tail of every constructor: primitive descriptor with a user-managed
 // scratchpad (and optional fused ReLU), then the primitive itself.
 static int finish_op(cranet_op *op, const void *op_desc, int relu, char *err, size_t err_len) {
@@ -182,6 +205,14 @@ static int finish_op(cranet_op *op, const void *op_desc, int relu, char *err, si
     DNNL_TRY(dnnl_primitive_create(&op->primitive, op->pd), "primitive creation");
     op->scratchpad_md = *dnnl_primitive_desc_query_md(op->pd, dnnl_query_scratchpad_md, 0);
     op->scratchpad_size = dnnl_memory_desc_get_size(&op->scratchpad_md);
+    op->inner_src_md = *dnnl_primitive_desc_query_md(op->pd, dnnl_query_src_md, 0);
+    op->inner_dst_md = *dnnl_primitive_desc_query_md(op->pd, dnnl_query_dst_md, 0);
+    if (!dnnl_memory_desc_equal(&op->inner_src_md, &op->src_md) &&
+        make_reorder(op, &op->src_md, &op->inner_src_md, &op->reorder_in, err, err_len))
+        return 1;
+    if (!dnnl_memory_desc_equal(&op->inner_dst_md, &op->dst_md) &&
+        make_reorder(op, &op->inner_dst_md, &op->dst_md, &op->reorder_out, err, err_len))
+        return 1;
     return 0;
 }
 
@@ -197,7 +228,7 @@ static int valid_shape(cranet_shape s) {
 
 int cranet_conv_create(cranet_engine *engine, cranet_shape src, cranet_shape dst,
                        int kernel, int stride, int pad,
-                       const float *weights, const float *bias, int relu,
+                       const float *weights, const float *bias, int relu, int blocked,
                        cranet_op **out, char *err, size_t err_len) {
     if (!valid_shape(src) || !valid_shape(dst) || kernel <= 0 || stride <= 0 || pad < 0 || !weights)
         return fail(err, err_len, "convolution: invalid arguments");
@@ -217,10 +248,16 @@ int cranet_conv_create(cranet_engine *engine, cranet_shape src, cranet_shape dst
     init_plain(&w_user, 4, wdims);
     init_plain(&b_md, 1, bdims);
     dnnl_dims_t strides = {stride, stride}, padding = {pad, pad};
+    dnnl_memory_desc_t src_any = op->src_md, dst_any = op->dst_md;
+    if (blocked) {
+        dnnl_dims_t sdims = {1, src.channels, src.height, src.width}, ddims = {1, dst.channels, dst.height, dst.width};
+        dnnl_memory_desc_init_by_tag(&src_any, 4, sdims, dnnl_f32, dnnl_format_tag_any);
+        dnnl_memory_desc_init_by_tag(&dst_any, 4, ddims, dnnl_f32, dnnl_format_tag_any);
+    }
     dnnl_convolution_desc_t desc;
     int rc = 1;
     if (dnnl_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct,
-                                           &op->src_md, &w_any, bias ? &b_md : NULL, &op->dst_md,
+                                           &src_any, &w_any, bias ? &b_md : NULL, &dst_any,
                                            strides, padding, padding) != dnnl_success)
         fail(err, err_len, "oneDNN: convolution descriptor rejected");
     else if (!finish_op(op, &desc, relu, err, err_len) &&
@@ -307,6 +344,8 @@ static void bound_free(cranet_bound_op *b) {
     if (!b) return;
     if (b->src) dnnl_memory_destroy(b->src);
     if (b->dst) dnnl_memory_destroy(b->dst);
+    if (b->inner_src) dnnl_memory_destroy(b->inner_src);
+    if (b->inner_dst) dnnl_memory_destroy(b->inner_dst);
     if (b->scratchpad) dnnl_memory_destroy(b->scratchpad);
     free(b);
 }
@@ -326,8 +365,22 @@ int cranet_op_bind(cranet_op *op, const float *src, float *dst, void *scratchpad
         bound_free(b);
         return fail(err, err_len, "oneDNN: binding buffers failed (status %d)", (int)s);
     }
-    b->args[b->nargs++] = (dnnl_exec_arg_t){DNNL_ARG_SRC, b->src};
-    b->args[b->nargs++] = (dnnl_exec_arg_t){DNNL_ARG_DST, b->dst};
+    if (s == dnnl_success && op->reorder_in)
+        s = dnnl_memory_create(&b->inner_src, &op->inner_src_md, op->engine, DNNL_MEMORY_ALLOCATE);
+    if (s == dnnl_success && op->reorder_out)
+        s = dnnl_memory_create(&b->inner_dst, &op->inner_dst_md, op->engine, DNNL_MEMORY_ALLOCATE);
+    if (s != dnnl_success) {
+        bound_free(b);
+        return fail(err, err_len, "oneDNN: binding buffers failed (status %d)", (int)s);
+    }
+    dnnl_memory_t src_mem = b->inner_src ? b->inner_src : b->src;
+    dnnl_memory_t dst_mem = b->inner_dst ? b->inner_dst : b->dst;
+    b->in_args[0] = (dnnl_exec_arg_t){DNNL_ARG_FROM, b->src};
+    b->in_args[1] = (dnnl_exec_arg_t){DNNL_ARG_TO, src_mem};
+    b->out_args[0] = (dnnl_exec_arg_t){DNNL_ARG_FROM, dst_mem};
+    b->out_args[1] = (dnnl_exec_arg_t){DNNL_ARG_TO, b->dst};
+    b->args[b->nargs++] = (dnnl_exec_arg_t){DNNL_ARG_SRC, src_mem};
+    b->args[b->nargs++] = (dnnl_exec_arg_t){DNNL_ARG_DST, dst_mem};
     if (b->scratchpad) b->args[b->nargs++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, b->scratchpad};
     for (int i = 0; i < op->const_count; i++)
         b->args[b->nargs++] = (dnnl_exec_arg_t){op->const_arg[i], op->const_mem[i]};
@@ -336,8 +389,13 @@ int cranet_op_bind(cranet_op *op, const float *src, float *dst, void *scratchpad
 }
 
 int cranet_bound_op_execute(cranet_bound_op *bound, cranet_stream *stream, char *err, size_t err_len) {
-    DNNL_TRY(dnnl_primitive_execute(bound->op->primitive, stream->stream, bound->nargs, bound->args),
+    const cranet_op *op = bound->op;
+    if (op->reorder_in)
+        DNNL_TRY(dnnl_primitive_execute(op->reorder_in, stream->stream, 2, bound->in_args), "layout reorder");
+    DNNL_TRY(dnnl_primitive_execute(op->primitive, stream->stream, bound->nargs, bound->args),
              "primitive execution");
+    if (op->reorder_out)
+        DNNL_TRY(dnnl_primitive_execute(op->reorder_out, stream->stream, 2, bound->out_args), "layout reorder");
     DNNL_TRY(dnnl_stream_wait(stream->stream), "stream wait");
     return 0;
 }
@@ -358,6 +416,15 @@ static void omp_lookup(void) {
 void cranet_set_num_threads(int threads) {
     pthread_once(&omp_lookup_once, omp_lookup);
     if (omp_set_threads && threads > 0) omp_set_threads(threads);
+}
+
+void cranet_flush_denormals(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    unsigned int csr;
+    __asm__ volatile("stmxcsr %0" : "=m"(csr));
+    csr |= 0x8040;  // flush-to-zero and denormals-are-zero
+    __asm__ volatile("ldmxcsr %0" : : "m"(csr));
+#endif
 }
 
 int cranet_max_threads(void) {

@@ -33,7 +33,7 @@ static void run(cranet_engine *engine, cranet_op *op, const float *src, float *d
     free(scratch);
 }
 
-static void test_conv(cranet_engine *engine, int relu, int stride) {
+static void test_conv(cranet_engine *engine, int relu, int stride, int blocked) {
     enum { CI = 5, H = 9, W = 7, CO = 4, K = 3, P = 1 };
     int oh = (H + 2 * P - K) / stride + 1, ow = (W + 2 * P - K) / stride + 1;
     float src[CI * H * W], w[CO * CI * K * K], b[CO], dst[CO * H * W], want[CO * H * W];
@@ -55,13 +55,13 @@ static void test_conv(cranet_engine *engine, int relu, int stride) {
             }
     cranet_op *op = NULL;
     cranet_shape s = {CI, H, W}, d = {CO, oh, ow};
-    if (cranet_conv_create(engine, s, d, K, stride, P, w, b, relu, &op, err, sizeof err)) {
+    if (cranet_conv_create(engine, s, d, K, stride, P, w, b, relu, blocked, &op, err, sizeof err)) {
         CHECK(0, "conv create: %s", err);
         return;
     }
     run(engine, op, src, dst);
     for (int i = 0; i < CO * oh * ow; i++)
-        CHECK(fabsf(dst[i] - want[i]) < 1e-5f, "conv relu=%d stride=%d at %d: %f vs %f", relu, stride, i, dst[i], want[i]);
+        CHECK(fabsf(dst[i] - want[i]) < 1e-5f, "conv relu=%d stride=%d blocked=%d at %d: %f vs %f", relu, stride, blocked, i, dst[i], want[i]);
     cranet_op_destroy(op);
 }
 
@@ -122,7 +122,7 @@ static void test_rejections(cranet_engine *engine) {
     cranet_op *op = NULL;
     cranet_shape s = {1, 4, 4}, bad = {1, 3, 3};
     err[0] = 0;
-    CHECK(cranet_conv_create(engine, s, bad, 3, 1, 1, w, NULL, 0, &op, err, sizeof err) != 0, "mismatched output accepted");
+    CHECK(cranet_conv_create(engine, s, bad, 3, 1, 1, w, NULL, 0, 0, &op, err, sizeof err) != 0, "mismatched output accepted");
     CHECK(strstr(err, "does not follow") != NULL, "message names the problem: %s", err);
     cranet_shape zero = {0, 4, 4};
     CHECK(cranet_pool_create(engine, CRANET_POOL_MAX, zero, zero, 2, 2, 0, &op, err, sizeof err) != 0, "empty pool accepted");
@@ -135,9 +135,11 @@ int main(void) {
         printf("FAIL: %s\n", err);
         return 1;
     }
-    test_conv(engine, 0, 1);
-    test_conv(engine, 1, 1);
-    test_conv(engine, 1, 2);
+    for (int blocked = 0; blocked <= 1; blocked++) {
+        test_conv(engine, 0, 1, blocked);
+        test_conv(engine, 1, 1, blocked);
+        test_conv(engine, 1, 2, blocked);
+    }
     test_pool(engine);
     test_inner_product(engine);
     test_rejections(engine);

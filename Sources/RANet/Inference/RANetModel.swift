@@ -104,6 +104,7 @@ public final class RANetModel: @unchecked Sendable {
                 let context = try self.acquireContext()
                 defer { self.releaseContext(context) }
                 cranet_set_num_threads(Int32(workers == 1 ? self.options.threads : 1))
+                cranet_flush_denormals()
                 // Images are handed out one by one: with early exit they cost very different amounts.
                 while let i = queue.next() { try body(context, i) }
             } catch {

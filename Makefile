@@ -1,7 +1,7 @@
 # The two commands of the README: `make demo` and `make test`. Each installs the
 # Debian packages it needs, builds, and runs.
 SWIFT ?= swift
-DEBIAN_PACKAGES = libdnnl-dev zlib1g-dev cmake dataset-fashion-mnist
+DEBIAN_PACKAGES = libdnnl-dev zlib1g-dev libjpeg62-turbo-dev libpng-dev cmake dataset-fashion-mnist
 C_BUILD = .build-c
 
 .PHONY: demo test test-c test-swift deps release clean

@@ -16,9 +16,11 @@ let package = Package(
             name: "CRANet",
             linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("dl")]
         ),
+        // Image decoding through libjpeg-turbo and libpng.
+        .target(name: "CImageCodecs", linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
         // zlib, for gzip-compressed data sets.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
-        .target(name: "RANet", dependencies: ["CRANet", "CZlib"], resources: [.copy("Resources/fashion-mnist.safetensors")]),
+        .target(name: "RANet", dependencies: ["CRANet", "CZlib", "CImageCodecs"], resources: [.copy("Resources/fashion-mnist.safetensors")]),
         .executableTarget(
             name: "ranet",
             dependencies: [

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""Writes Samples/fashion-mnist-test.npy (and -labels.npy): the first N images of the
-Fashion-MNIST test set from Debian's dataset-fashion-mnist package, preprocessed the
-way the bundled model was trained (pixel/255, zero-padded by 2 to 32x32, normalized
-with mean 0.2860 and std 0.3530, repeated to 3 channels). Standard library only.
+"""Writes the demo's samples from the Fashion-MNIST test set in Debian's
+dataset-fashion-mnist package: Samples/fashion-mnist-test.npy (and -labels.npy), the
+first N images preprocessed the way the bundled model was trained (pixel/255,
+zero-padded by 2 to 32x32, normalized with mean 0.2860 and std 0.3530, repeated to 3
+channels), and Samples/images/, the first N as 28x28 grey PNG files named by index
+and true class. Standard library only.
 
     apt-get install dataset-fashion-mnist
     python3 scripts/make_fashion_mnist_samples.py [--count 16]
@@ -11,8 +13,10 @@ import argparse
 import gzip
 import os
 import struct
+import zlib
 
 SOURCE = "/usr/share/datasets/fashion-mnist"
+CLASSES = ["t-shirt-top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle-boot"]
 MEAN, STD, PAD = 0.2860, 0.3530, 2
 
 
@@ -31,6 +35,17 @@ def write_npy(path, descr, shape, payload):
     with open(path + ".tmp", "wb") as f:
         f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + payload)
     os.replace(path + ".tmp", path)
+
+
+def write_png(path, width, height, grey):
+    """An 8-bit greyscale PNG: signature, IHDR, one IDAT, IEND."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    raw = b"".join(b"\x00" + bytes(grey[y * width:(y + 1) * width]) for y in range(height))
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+    png += chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
+    with open(path, "wb") as f:
+        f.write(png)
 
 
 def main():
@@ -56,6 +71,10 @@ def main():
               struct.pack("<%df" % len(values), *values))
     write_npy(os.path.join(args.out, "fashion-mnist-test-labels.npy"), "<i8", (count,),
               struct.pack("<%dq" % count, *labels[:count]))
+    folder = os.path.join(args.out, "images")
+    os.makedirs(folder, exist_ok=True)
+    for i in range(count):
+        write_png(os.path.join(folder, "%04d-%s.png" % (i, CLASSES[labels[i]])), w, h, pixels[i * h * w:(i + 1) * h * w])
     print("wrote %d images to %s" % (count, os.path.abspath(args.out)))
 
 

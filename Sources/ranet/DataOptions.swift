@@ -46,8 +46,11 @@ final class ProgressLine {
         FileHandle.standardError.write(Data(String(format: "\r%@ %d/%d images, %.0f images/s, ETA %.0f s   ", label, done, total, rate, eta).utf8))
     }
 
-    func finish() {
+    /// Erases the line, so that other output can be printed.
+    func clear() {
         guard enabled else { return }
         FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
     }
+
+    func finish() { clear() }
 }

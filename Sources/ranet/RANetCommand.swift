@@ -6,5 +6,5 @@ struct RANetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ranet",
         abstract: "Resolution Adaptive Networks (RANet): anytime image classification on the CPU through oneDNN.",
-        subcommands: [InfoCommand.self, LogitsCommand.self, PreprocessCommand.self, EvaluateCommand.self, CalibrateCommand.self, DynamicCommand.self, BenchCommand.self, ConvertCommand.self])
+        subcommands: [PredictCommand.self, InfoCommand.self, LogitsCommand.self, PreprocessCommand.self, EvaluateCommand.self, CalibrateCommand.self, DynamicCommand.self, BenchCommand.self, ConvertCommand.self])
 }

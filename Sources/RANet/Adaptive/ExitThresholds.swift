@@ -53,25 +53,28 @@ public struct ExitThresholds: Sendable, Equatable {
     }
 
     public static func read(contentsOf url: URL) throws -> ExitThresholds {
-        let value: JSONValue
         do {
-            value = try JSONValue.parse(try readFile(url, what: "thresholds"))
+            return try ExitThresholds(json: try JSONValue.parse(try readFile(url, what: "thresholds")))
         } catch let error as JSONValue.ParseError {
             throw FileError(path: url.path, message: "not valid JSON: \(error)")
+        } catch let error as ThresholdError {
+            throw FileError(path: url.path, message: error.message)
         }
-        guard case .array(let items) = value["thresholds"] else {
-            throw FileError(path: url.path, message: "no 'thresholds' list")
-        }
+    }
+
+    /// Reads the JSON form written by ``json``.
+    public init(json value: JSONValue) throws {
+        guard case .array(let items) = value["thresholds"] else { throw ThresholdError("no 'thresholds' list") }
         let values = try items.map { item -> Float in
-            guard let v = item.doubleValue else { throw FileError(path: url.path, message: "thresholds must be numbers") }
+            guard let v = item.doubleValue else { throw ThresholdError("thresholds must be numbers") }
             return Float(v)
         }
         if let exits = value["exits"]?.intValue, exits != values.count {
-            throw FileError(path: url.path, message: "says \(exits) exits but lists \(values.count) thresholds")
+            throw ThresholdError("says \(exits) exits but lists \(values.count) thresholds")
         }
-        return ExitThresholds(values: values, modelFingerprint: value["model"]?["fingerprint"]?.stringValue,
-                              expectedOps: value["expected_ops"]?.doubleValue,
-                              validationAccuracy: value["val_accuracy"]?.doubleValue, budget: value["budget_ops"]?.doubleValue)
+        self.init(values: values, modelFingerprint: value["model"]?["fingerprint"]?.stringValue,
+                  expectedOps: value["expected_ops"]?.doubleValue,
+                  validationAccuracy: value["val_accuracy"]?.doubleValue, budget: value["budget_ops"]?.doubleValue)
     }
 }
 

@@ -8,6 +8,7 @@ public enum ModelFile {
         static let config = "ranet.config"
         static let classes = "ranet.classes"
         static let preprocessing = "ranet.preprocessing"
+        static let thresholds = "ranet.thresholds"
     }
 
     /// What a model source holds before it is compiled.
@@ -47,6 +48,13 @@ public enum ModelFile {
         if let preprocessing = fields[MetadataKey.preprocessing] {
             metadata.preprocessing = try? JSONValue.parse(preprocessing)
         }
+        if let thresholds = fields[MetadataKey.thresholds] {
+            do {
+                metadata.defaultThresholds = try ExitThresholds(json: try JSONValue.parse(thresholds))
+            } catch {
+                throw FileError(path: url.path, message: "malformed default thresholds in the metadata: \(error)")
+            }
+        }
         if let config {
             return Contents(config: config, stateDict: stateDict, metadata: metadata)
         }
@@ -65,6 +73,9 @@ public enum ModelFile {
         }
         if let preprocessing = contents.metadata.preprocessing {
             fields[MetadataKey.preprocessing] = preprocessing.description
+        }
+        if let thresholds = contents.metadata.defaultThresholds {
+            fields[MetadataKey.thresholds] = thresholds.json.description
         }
         try SafetensorsFile.write(contents.stateDict, metadata: fields, to: url)
     }

@@ -4,10 +4,13 @@ public struct ModelMetadata: Sendable, Equatable {
     public var classes: [String]?
     /// The input pipeline the model was trained with (a JSON object), if known.
     public var preprocessing: JSONValue?
+    /// Early-exit thresholds to use when none are given, if the model carries them.
+    public var defaultThresholds: ExitThresholds?
 
-    public init(classes: [String]? = nil, preprocessing: JSONValue? = nil) {
+    public init(classes: [String]? = nil, preprocessing: JSONValue? = nil, defaultThresholds: ExitThresholds? = nil) {
         self.classes = classes
         self.preprocessing = preprocessing
+        self.defaultThresholds = defaultThresholds
     }
 
     /// Reads a `preprocessing.json` document, taking its class list along.

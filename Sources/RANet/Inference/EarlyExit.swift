@@ -1,15 +1,24 @@
 import Foundation
 
+/// A class and its softmax probability.
+public struct ClassScore: Sendable, Equatable {
+    public let label: Int
+    public let probability: Float
+}
+
 /// One image's result under early exit.
 public struct Prediction: Sendable, Equatable {
-    /// The predicted class (index into the model's classes).
-    public let label: Int
-    /// Its softmax probability at the exit taken.
-    public let probability: Float
+    /// The most probable classes at the exit taken, best first (at least one).
+    public let top: [ClassScore]
     /// The exit the image left at.
     public let exit: Int
     /// Operations spent on the image: the authors' count up to that exit.
     public let operations: Double
+
+    /// The predicted class (index into the model's classes).
+    public var label: Int { top[0].label }
+    /// Its softmax probability at the exit taken.
+    public var probability: Float { top[0].probability }
 }
 
 extension RANetModel {
@@ -21,8 +30,10 @@ extension RANetModel {
     /// first exit whose top probability reaches its threshold. Work after that exit is
     /// never done for it, so easy images cost only what their exit costs.
     ///
-    /// - Parameter images: N×3×H×W with H = W = the config's input size.
-    public func classify(_ images: Tensor, thresholds: ExitThresholds) throws -> [Prediction] {
+    /// - Parameters:
+    ///   - images: N×3×H×W with H = W = the config's input size.
+    ///   - top: how many of the most probable classes each prediction lists.
+    public func classify(_ images: Tensor, thresholds: ExitThresholds, top: Int = 1) throws -> [Prediction] {
         try thresholds.check(for: self)
         let batch = try checkBatch(images)
         let imageFloats = imageShape.reduce(1, *)
@@ -42,7 +53,9 @@ extension RANetModel {
                         start = end + 1
                         let (label, probability) = Self.top(context.logits + k * classes, count: classes)
                         if probability >= thresholds.values[k] || k == exitEnds.count - 1 {
-                            dst[i] = Prediction(label: label, probability: probability, exit: k, operations: ops[k])
+                            let scores = top <= 1 ? [ClassScore(label: label, probability: probability)]
+                                : Self.ranked(context.logits + k * classes, count: classes, top: top)
+                            dst[i] = Prediction(top: scores, exit: k, operations: ops[k])
                             break
                         }
                     }
@@ -51,6 +64,15 @@ extension RANetModel {
         }
         if let error = failure.error { throw error }
         return results.map { $0! }
+    }
+
+    /// The `top` most probable classes of one exit's logits, best first (ties: lower index first).
+    static func ranked(_ logits: UnsafePointer<Float>, count: Int, top: Int) -> [ClassScore] {
+        let values = Array(UnsafeBufferPointer(start: logits, count: count))
+        let best = values.max()!
+        let sum = values.reduce(Float(0)) { $0 + expf($1 - best) }
+        return values.indices.sorted { values[$0] != values[$1] ? values[$0] > values[$1] : $0 < $1 }
+            .prefix(top).map { ClassScore(label: $0, probability: expf(values[$0] - best) / sum) }
     }
 
     /// The top class of one exit's logits and its softmax probability.

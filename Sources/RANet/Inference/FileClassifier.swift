@@ -1,0 +1,123 @@
+import Dispatch
+import Foundation
+
+/// Classifies many image files with bounded memory: files go through in batches, and
+/// the next batch is decoded and preprocessed on other threads while the network runs
+/// on the current one.
+public struct FileClassifier {
+    /// What happened to one file.
+    public enum Outcome: Sendable {
+        case classified(Prediction)
+        /// An image file (by content or by name) that could not be classified, and why.
+        case skipped(reason: String)
+        /// Neither its content nor its name says image (a README beside the photos, say).
+        case notAnImage
+    }
+
+    /// One file's outcome.
+    public struct Result: Sendable {
+        public let url: URL
+        public let outcome: Outcome
+
+        public var prediction: Prediction? {
+            if case .classified(let p) = outcome { return p }
+            return nil
+        }
+
+        public var skipReason: String? {
+            if case .skipped(let reason) = outcome { return reason }
+            return nil
+        }
+    }
+
+    /// File name extensions that make a file count as an image even when its content is not one.
+    static let imageExtensions: Set<String> = ["jpg", "jpeg", "jpe", "jfif", "png"]
+
+    public let model: RANetModel
+    public var thresholds: ExitThresholds
+    public var top: Int
+    public var batch: Int
+    public var maxPixels: Int
+
+    public init(model: RANetModel, thresholds: ExitThresholds? = nil, top: Int = 1, batch: Int = 64,
+                maxPixels: Int = DecodedImage.defaultMaxPixels) {
+        self.model = model
+        self.thresholds = thresholds ?? model.defaultThresholds
+        self.top = top
+        self.batch = max(1, batch)
+        self.maxPixels = maxPixels
+    }
+
+    /// Classifies `files`, calling `onResult` in file order (on the calling thread).
+    public func run(_ files: [URL], onResult: (Result) throws -> Void) throws {
+        try thresholds.check(for: model)
+        let pipeline = model.imagePipeline
+        guard pipeline.outputSize == model.config.inputSize else {
+            throw ShapeError("the image pipeline makes \(pipeline.outputSize)×\(pipeline.outputSize) inputs but the model takes \(model.config.inputSize)×\(model.config.inputSize)")
+        }
+        let chunks = stride(from: 0, to: files.count, by: batch).map { Array(files[$0..<min($0 + batch, files.count)]) }
+        guard !chunks.isEmpty else { return }
+        var pending = decodeInBackground(chunks[0], pipeline)
+        for (k, chunk) in chunks.enumerated() {
+            let decoded = pending.wait()
+            if k + 1 < chunks.count { pending = decodeInBackground(chunks[k + 1], pipeline) }
+            let good = decoded.compactMap { $0.values }
+            let predictions = good.isEmpty ? [] : try model.classify(
+                Tensor(shape: [good.count] + model.imageShape, values: good.flatMap { $0 }), thresholds: thresholds, top: top)
+            var next = predictions.makeIterator()
+            for (url, item) in zip(chunk, decoded) {
+                if item.values != nil {
+                    try onResult(Result(url: url, outcome: .classified(next.next()!)))
+                } else if let reason = item.reason {
+                    try onResult(Result(url: url, outcome: .skipped(reason: reason)))
+                } else {
+                    try onResult(Result(url: url, outcome: .notAnImage))
+                }
+            }
+        }
+    }
+
+    private struct Decoded {
+        var values: [Float]?
+        var reason: String?
+    }
+
+    /// A batch being decoded on other threads.
+    private final class PendingBatch: @unchecked Sendable {
+        private let done = DispatchSemaphore(value: 0)
+        var items: [Decoded] = []
+        func finish() { done.signal() }
+        func wait() -> [Decoded] {
+            done.wait()
+            return items
+        }
+    }
+
+    private func decodeInBackground(_ urls: [URL], _ pipeline: ImagePipeline) -> PendingBatch {
+        let pending = PendingBatch()
+        let limit = maxPixels
+        DispatchQueue.global().async {
+            var items = [Decoded](repeating: Decoded(), count: urls.count)
+            items.withUnsafeMutableBufferPointer { slots in
+                nonisolated(unsafe) let base = slots.baseAddress!
+                DispatchQueue.concurrentPerform(iterations: urls.count) { i in
+                    do {
+                        let data = try readFile(urls[i], what: "image")
+                        if !DecodedImage.isImage(data.prefix(16)) && !Self.imageExtensions.contains(urls[i].pathExtension.lowercased()) {
+                            return  // not an image by content or by name: neither values nor a reason
+                        }
+                        let image = try DecodedImage(encoded: data, maxPixels: limit)
+                        base[i] = Decoded(values: pipeline.tensorValues(for: image), reason: nil)
+                    } catch let error as FileError {
+                        base[i] = Decoded(values: nil, reason: error.message)
+                    } catch {
+                        base[i] = Decoded(values: nil, reason: "\(error)")
+                    }
+                }
+            }
+            pending.items = items
+            pending.finish()
+        }
+        return pending
+    }
+}

@@ -13,6 +13,15 @@ func everyExitLogits(imagesAt url: URL) throws -> Tensor {
     print("exits × images × classes:", logits.shape)
     return logits
 }
+
+/// Classifies a photo with early exit: it stops at the first exit confident enough.
+func classifyPhoto(at url: URL) throws -> Prediction {
+    let model = try RANetModel.bundled()
+    let prediction = try model.classify(imageAt: url, top: 3)   // JPEG or PNG
+    let name = model.metadata.classes?[prediction.label] ?? "\(prediction.label)"
+    print(name, prediction.probability, "exit", prediction.exit, "ops", prediction.operations)
+    return prediction
+}
 // README example end
 
 /// The README's example is this file's code, verbatim, and it runs.
@@ -30,5 +39,6 @@ final class ReadmeExampleTests: XCTestCase {
     func testExampleRuns() throws {
         let logits = try everyExitLogits(imagesAt: root.appendingPathComponent("Samples/fashion-mnist-test.npy"))
         XCTAssertEqual(logits.shape, [6, 16, 10])
+        XCTAssertEqual(try classifyPhoto(at: root.appendingPathComponent("Samples/images/0008-sandal.png")).label, 5)
     }
 }

@@ -122,10 +122,9 @@ struct BenchCommand: ParsableCommand {
             })
         }
         let set = try LabeledData.open(URL(fileURLWithPath: data), indices: indices.map { URL(fileURLWithPath: $0) })
-        let preprocessing = Preprocessing(config: model.config, metadata: model.metadata)
         var values: [Float] = []
-        try set.forEachBatch(size: min(count, set.count), limit: count) { records, labels in
-            values += try preprocessing.tensor(records: records, count: labels.count, shape: set.recordShape).values
+        try set.forEachInputBatch(for: model, size: min(count, set.count), limit: count) { images, _ in
+            values += images.values
         }
         while values.count < batchSizes.max()! * per { values += values.prefix(batchSizes.max()! * per - values.count) }
         return try Tensor(shape: [values.count / per] + model.imageShape, values: values)

@@ -4,7 +4,7 @@ import RANet
 
 /// A labeled data set on the command line.
 struct DataOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Labeled images: an IDX images file (.gz or not; MNIST, Fashion-MNIST) or a CIFAR binary batch (*.bin).", valueName: "file"))
+    @Option(help: ArgumentHelp("Labeled images: a folder with one sub-folder of JPEG/PNG files per class, an IDX images file (.gz or not; MNIST, Fashion-MNIST), or a CIFAR binary batch (*.bin).", valueName: "path"))
     var data: String
 
     @Option(help: ArgumentHelp("The IDX labels file, when it is not found beside --data by its standard name.", valueName: "file"))

@@ -62,11 +62,9 @@ struct BudgetedRun {
     let thresholds: ExitThresholds
 
     init(model: RANetModel, data: LabeledData, thresholds: ExitThresholds, batch: Int) throws {
-        let preprocessing = Preprocessing(config: model.config, metadata: model.metadata)
         var correct = 0, ops = 0.0, seconds = 0.0
         var histogram = [Int](repeating: 0, count: model.exitCount)
-        try data.forEachBatch(size: batch) { records, labels in
-            let images = try preprocessing.tensor(records: records, count: labels.count, shape: data.recordShape)
+        try data.forEachInputBatch(for: model, size: batch) { images, labels in
             let start = DispatchTime.now().uptimeNanoseconds
             let predictions = try model.classify(images, thresholds: thresholds)
             seconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9

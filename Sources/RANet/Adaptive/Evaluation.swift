@@ -17,18 +17,16 @@ public struct AnytimeEvaluation: Sendable {
     /// Runs every exit on every sample of `data`, `batch` images at a time.
     /// `progress` is called after each batch with the number of samples done.
     public init(model: RANetModel, data: LabeledData, batch: Int = 64, progress: ((Int) -> Void)? = nil) throws {
-        let preprocessing = Preprocessing(config: model.config, metadata: model.metadata)
         let exitCount = model.exitCount, classes = model.numClasses
         var top1 = [Int](repeating: 0, count: exitCount), top5 = [Int](repeating: 0, count: exitCount)
         var confidence = [[Float]](repeating: [], count: exitCount)
         var prediction = [[Int]](repeating: [], count: exitCount)
         var labels: [Int] = []
         var done = 0
-        try data.forEachBatch(size: batch) { records, batchLabels in
+        try data.forEachInputBatch(for: model, size: batch) { images, batchLabels in
             if let bad = batchLabels.first(where: { $0 >= classes }) {
                 throw ShapeError("label \(bad) is out of range for a model with \(classes) classes")
             }
-            let images = try preprocessing.tensor(records: records, count: batchLabels.count, shape: data.recordShape)
             let probs = Softmax.apply(try model.logits(for: images))
             let n = batchLabels.count
             let batchConfidences = try ExitConfidences(probabilities: probs)

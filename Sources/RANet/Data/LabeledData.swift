@@ -1,9 +1,11 @@
 import Foundation
 
-/// A labeled data set of raw 8-bit images, read in order, a batch at a time, so that
-/// memory stays bounded whatever its size.
+/// A labeled data set, read in order, a batch at a time, so that memory stays bounded
+/// whatever its size.
 ///
-/// Formats (found by content, see ``open(_:labels:indices:)``):
+/// Formats (see ``open(_:labels:indices:)``):
+/// - an image-folder tree, as torchvision's ImageFolder: one folder per class (classes in
+///   name order), JPEG and PNG files inside, at any depth;
 /// - IDX, as MNIST and Fashion-MNIST ship (`*-images-idx3-ubyte[.gz]` with the labels in
 ///   `*-labels-idx1-ubyte[.gz]`, found by that naming or given);
 /// - CIFAR-10/100 binary batches (`data_batch_N.bin`, `test_batch.bin`, `train.bin`, `test.bin`).
@@ -55,8 +57,32 @@ public final class LabeledData {
         return data
     }
 
+    /// Calls `body` with consecutive batches of `model`'s inputs (N×3×S×S) and their labels,
+    /// for the first `limit` samples (all by default): raw records go through the model's
+    /// ``Preprocessing``, image files through its ``ImagePipeline``.
+    public func forEachInputBatch(for model: RANetModel, size: Int, limit: Int = .max, _ body: (Tensor, [Int]) throws -> Void) throws {
+        if case .folder(let files) = source.format {
+            let pipeline = model.imagePipeline
+            guard pipeline.outputSize == model.config.inputSize else {
+                throw ShapeError("the image pipeline makes \(pipeline.outputSize)×\(pipeline.outputSize) inputs but the model takes \(model.config.inputSize)×\(model.config.inputSize)")
+            }
+            let chosen = (selection ?? Array(0..<files.count)).prefix(limit)
+            for start in stride(from: 0, to: chosen.count, by: size) {
+                let batch = chosen[(chosen.startIndex + start)..<min(chosen.startIndex + start + size, chosen.endIndex)]
+                var values: [Float] = []
+                for r in batch { values += pipeline.tensorValues(for: try DecodedImage(contentsOf: files[r].url)) }
+                try body(Tensor(shape: [batch.count] + model.imageShape, values: values), batch.map { files[$0].label })
+            }
+            return
+        }
+        let preprocessing = Preprocessing(config: model.config, metadata: model.metadata)
+        try forEachBatch(size: size, limit: limit) { records, labels in
+            try body(try preprocessing.tensor(records: records, count: labels.count, shape: recordShape), labels)
+        }
+    }
+
     /// Calls `body` with consecutive batches of raw records (N × record bytes) and their
-    /// labels, for the first `limit` samples (all by default).
+    /// labels, for the first `limit` samples (all by default). Not for image folders.
     public func forEachBatch(size: Int, limit: Int = .max, _ body: ([UInt8], [Int]) throws -> Void) throws {
         let reader = try source.makeReader()
         var position = 0
@@ -81,13 +107,17 @@ public final class LabeledData {
 
 /// Where records come from, and how to read record number r.
 struct RecordSource {
-    enum Format { case idx(images: URL, labels: URL), cifar(URL, labelBytes: Int) }
+    enum Format { case idx(images: URL, labels: URL), cifar(URL, labelBytes: Int), folder([(url: URL, label: Int)]) }
     let format: Format
     let count: Int
     let shape: LabeledData.RecordShape
     let classes: Int
 
     static func open(_ url: URL, labels: URL?) throws -> RecordSource {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
+            return try imageFolder(url)
+        }
         let reader = try GzipReader(url: url)
         let magic = try reader.read(4)
         if magic[0] == 0, magic[1] == 0, magic[2] == 0x08, magic[3] == 3 {
@@ -119,6 +149,24 @@ struct RecordSource {
                             classes: labelBytes == 2 ? 100 : 10)
     }
 
+    /// torchvision's ImageFolder: class folders in name order, their JPEG and PNG files by path.
+    private static func imageFolder(_ root: URL) throws -> RecordSource {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
+        let classes = names.filter { name in
+            var isDirectory: ObjCBool = false
+            return !name.hasPrefix(".") && FileManager.default.fileExists(atPath: root.appendingPathComponent(name).path, isDirectory: &isDirectory) && isDirectory.boolValue
+        }.sorted()
+        guard !classes.isEmpty else {
+            throw FileError(path: root.path, message: "an image-folder data set needs one folder per class")
+        }
+        var files: [(url: URL, label: Int)] = []
+        for (label, name) in classes.enumerated() {
+            let found = ImageFinder.files(under: [root.appendingPathComponent(name)], recursive: true).files
+            files += found.filter { FileClassifier.imageExtensions.contains($0.pathExtension.lowercased()) }.map { ($0, label) }
+        }
+        return RecordSource(format: .folder(files), count: files.count, shape: .init(channels: 3, height: 0, width: 0), classes: classes.count)
+    }
+
     private static func fileSize(_ url: URL) throws -> Int {
         let attributes = try? FileManager.default.attributesOfItem(atPath: url.path)
         return (attributes?[.size] as? NSNumber)?.intValue ?? 0
@@ -135,7 +183,10 @@ struct RecordSource {
         return candidate
     }
 
-    func makeReader() throws -> RecordReader { try RecordReader(self) }
+    func makeReader() throws -> RecordReader {
+        if case .folder = format { throw ShapeError("an image folder has no raw records; read it with forEachInputBatch") }
+        return try RecordReader(self)
+    }
 }
 
 /// Reads records in ascending order, skipping what is not asked for.
@@ -157,6 +208,8 @@ final class RecordReader {
         case .cifar(let url, _):
             images = try GzipReader(url: url)
             labels = nil
+        case .folder:
+            preconditionFailure("image folders are read by forEachInputBatch")
         }
     }
 
@@ -174,6 +227,8 @@ final class RecordReader {
             cursor = r + 1
             let record = try images.read(labelBytes + bytes)
             return (Array(record[labelBytes...]), Int(record[labelBytes - 1]))
+        case .folder:
+            preconditionFailure("image folders are read by forEachInputBatch")
         }
     }
 }

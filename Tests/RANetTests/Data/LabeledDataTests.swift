@@ -94,3 +94,33 @@ final class LabeledDataTests: XCTestCase {
         XCTAssertEqual(evaluation.exits.map { ($0.top1 * 100).rounded() / 100 }, [90.84, 91.38, 92.14, 92.04, 92.64, 92.92])
     }
 }
+
+extension LabeledDataTests {
+    /// An ImageFolder tree of the sample PNGs (folders "0"…"9" by true class) evaluates
+    /// exactly like the same images read as IDX-style tensors would.
+    func testImageFolderTree() throws {
+        let samples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Samples")
+        let labels: [Int] = { guard case .int64(_, let v) = try! NpyFile.read(contentsOf: samples.appendingPathComponent("fashion-mnist-test-labels.npy")) else { return [] }; return v.map { Int($0) } }()
+        let root = try TestData.temporaryFolder()
+        for c in 0..<10 { try FileManager.default.createDirectory(at: root.appendingPathComponent(String(c)), withIntermediateDirectories: true) }
+        let files = ImageFinder.files(under: [samples.appendingPathComponent("images")], recursive: false).files
+        for (file, label) in zip(files, labels) {
+            let folder = root.appendingPathComponent(String(label)).appendingPathComponent("nested")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(at: file, to: folder.appendingPathComponent(file.lastPathComponent))
+        }
+        try Data("not part of the data set".utf8).write(to: root.appendingPathComponent("1/notes.txt"))
+        let model = try RANetModel.bundled()
+        let data = try LabeledData.open(root)
+        XCTAssertEqual(data.count, 16)
+        let evaluation = try AnytimeEvaluation(model: model, data: data, batch: 5)
+        // Folders "0"…"9" in name order are the classes 0…9; files come class by class.
+        XCTAssertEqual(evaluation.labels, labels.sorted())
+        let logits = try model.logits(for: NpyFile.readFloat32(contentsOf: samples.appendingPathComponent("fashion-mnist-test.npy")))
+        let last = try ExitConfidences(logits: logits).prediction[5]
+        let correct = zip(last, labels).filter { $0 == $1 }.count
+        XCTAssertEqual(evaluation.exits[5].top1, Double(correct) * 100 / 16, accuracy: 1e-9)
+        XCTAssertThrowsMessage(try LabeledData.open(try TestData.temporaryFolder()), contains: "one folder per class")
+    }
+}

@@ -18,6 +18,8 @@ func readFile(_ url: URL, what: String) throws -> Data {
         throw FileError(path: url.path, message: "no such \(what) file")
     }
     guard !isDirectory.boolValue else { throw FileError(path: url.path, message: "is a directory, expected a \(what) file") }
+    // A FIFO or device would block or never end; only regular files are read.
+    guard isRegularFile(url) else { throw FileError(path: url.path, message: "not a regular file") }
     guard FileManager.default.isReadableFile(atPath: url.path) else {
         throw FileError(path: url.path, message: "cannot read the \(what) file (permission denied)")
     }
@@ -26,6 +28,12 @@ func readFile(_ url: URL, what: String) throws -> Data {
     } catch {
         throw FileError(path: url.path, message: "cannot read the \(what) file")
     }
+}
+
+/// Whether `url` is a regular file (after following symbolic links).
+func isRegularFile(_ url: URL) -> Bool {
+    var info = stat()
+    return stat(url.path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
 }
 
 /// Writes a file completely or not at all: the data goes to a temporary name in the

@@ -8,8 +8,8 @@ public enum ImageFinder {
         public let reason: String
     }
 
-    /// Regular files under `paths` (folders listed, recursively if asked; files taken as
-    /// they are), sorted by path; hidden entries are skipped. Whether a file is an image is
+    /// Regular files under `paths` (folders listed, recursively if asked; files named
+    /// directly taken as they are), sorted by path; hidden entries are skipped. Whether a file is an image is
     /// judged from its content when it is decoded, not from its name.
     public static func files(under paths: [URL], recursive: Bool) -> (files: [URL], problems: [Problem]) {
         var files: [URL] = [], problems: [Problem] = []
@@ -38,7 +38,7 @@ public enum ImageFinder {
                         files += nested.files
                         problems += nested.problems
                     }
-                } else {
+                } else if isRegularFile(child) {  // FIFOs, sockets and devices are passed over
                     files.append(child)
                 }
             }

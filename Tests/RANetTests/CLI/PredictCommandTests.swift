@@ -45,6 +45,20 @@ final class PredictCommandTests: XCTestCase, CommandLineTesting {
         XCTAssertTrue(run.stdout.contains("13 images classified, 5 skipped"), run.stdout)
     }
 
+    /// A FIFO would block a reader forever: in a folder it is passed over, named directly it is refused.
+    func testSpecialFilesNeverHang() throws {
+        let folder = try TestData.temporaryFolder()
+        let fifo = folder.appendingPathComponent("pipe.png")
+        XCTAssertEqual(mkfifo(fifo.path, 0o644), 0)
+        try FileManager.default.copyItem(at: samples.appendingPathComponent("0002-trouser.png"), to: folder.appendingPathComponent("a.png"))
+        let run = try withArguments(["predict", folder.path])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertTrue(run.stdout.contains("1 images classified, 0 skipped"), run.stdout)
+        let direct = try withArguments(["predict", fifo.path])
+        XCTAssertEqual(direct.status, 3)
+        XCTAssertTrue(direct.stdout.contains("not a regular file"), direct.stdout)
+    }
+
     func testShardsCoverEveryFileOnce() throws {
         var seen: [String] = []
         for i in 0..<3 {

@@ -72,7 +72,9 @@ struct PredictCommand: ParsableCommand {
         let progress = ProgressLine(total: files.count, label: "classifying")
         var summary = PredictionSummary(exits: model.exitCount)
         let start = Date()
-        var lines: [String] = writer.header.map { [$0] } ?? []
+        // Rows stream to a temporary file that takes the output's name only when complete.
+        let file = try output.map { try AtomicFileWriter(URL(fileURLWithPath: $0)) }
+        if let header = writer.header { try file?.write(Data((header + "\n").utf8)) }
         try FileClassifier(model: model, thresholds: thresholds, top: top, batch: batch, maxPixels: maxPixels).run(files) { result in
             summary.add(result)
             if case .notAnImage = result.outcome { return }
@@ -81,15 +83,13 @@ struct PredictCommand: ParsableCommand {
             if format == .table {
                 print(line)
             } else {
-                lines.append(line)
+                try file?.write(Data((line + "\n").utf8))
                 if let reason = result.skipReason { warn("skipped \(result.url.relativePath): \(reason)") }
             }
             progress.update(summary.done)
         }
         progress.finish()
-        if let output {
-            try writeFileAtomically(Data((lines.joined(separator: "\n") + "\n").utf8), to: URL(fileURLWithPath: output))
-        }
+        try file?.commit()
         print(summary.text(seconds: Date().timeIntervalSince(start), skippedPaths: problems.count))
         if summary.skipped + problems.count > 0 { throw ExitCode(3) }
     }

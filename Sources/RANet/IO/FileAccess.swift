@@ -39,14 +39,53 @@ func isRegularFile(_ url: URL) -> Bool {
 /// Writes a file completely or not at all: the data goes to a temporary name in the
 /// same folder, which is then renamed over the destination.
 public func writeFileAtomically(_ data: Data, to url: URL) throws {
-    let folder = url.deletingLastPathComponent()
-    let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
-    guard FileManager.default.createFile(atPath: temporary.path, contents: data) else {
-        throw FileError(path: url.path, message: "cannot write (folder missing or not writable)")
+    let writer = try AtomicFileWriter(url)
+    try writer.write(data)
+    try writer.commit()
+}
+
+/// Streams a file that appears under its name only when complete: written under a
+/// temporary name in the same folder, renamed by ``commit()``, removed if never committed.
+public final class AtomicFileWriter {
+    public let url: URL
+    private let temporary: URL
+    private let handle: FileHandle
+    private var done = false
+
+    public init(_ url: URL) throws {
+        self.url = url
+        temporary = url.deletingLastPathComponent()
+            .appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
+        guard FileManager.default.createFile(atPath: temporary.path, contents: nil),
+              let handle = FileHandle(forWritingAtPath: temporary.path) else {
+            throw FileError(path: url.path, message: "cannot write (folder missing or not writable)")
+        }
+        self.handle = handle
     }
-    if rename(temporary.path, url.path) != 0 {
-        let reason = String(cString: strerror(errno))
-        unlink(temporary.path)
-        throw FileError(path: url.path, message: "cannot write: \(reason)")
+
+    public func write(_ data: Data) throws {
+        do {
+            try handle.write(contentsOf: data)
+        } catch {
+            throw FileError(path: url.path, message: "cannot write: \(error.localizedDescription)")
+        }
+    }
+
+    /// Closes the file and gives it its name.
+    public func commit() throws {
+        try? handle.close()
+        done = true
+        if rename(temporary.path, url.path) != 0 {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary.path)
+            throw FileError(path: url.path, message: "cannot write: \(reason)")
+        }
+    }
+
+    deinit {
+        if !done {
+            try? handle.close()
+            unlink(temporary.path)
+        }
     }
 }

@@ -4,14 +4,14 @@ SWIFT ?= swift
 DEBIAN_PACKAGES = libdnnl-dev zlib1g-dev libjpeg62-turbo-dev libpng-dev cmake dataset-fashion-mnist
 C_BUILD = .build-c
 
-.PHONY: demo test test-c test-swift deps release clean
+.PHONY: demo test test-c test-c-sanitize test-swift deps release clean
 
 # The bundled Fashion-MNIST model classifies the sample images (named by their true
 # class) with early exit: confident images leave at the cheap exits.
 demo: release
 	.build/release/ranet predict Samples/images --top 2
 
-test: test-c test-swift
+test: test-c test-c-sanitize test-swift
 
 deps:
 	@scripts/install-deps.sh $(DEBIAN_PACKAGES)
@@ -25,8 +25,14 @@ test-c: deps
 	cmake --build $(C_BUILD) -j 2
 	cd $(C_BUILD) && ctest --output-on-failure
 
+# The same C tests under AddressSanitizer (with leak checks) and UndefinedBehaviorSanitizer.
+test-c-sanitize: deps
+	cmake -S . -B $(C_BUILD)-sanitize -DCMAKE_BUILD_TYPE=Debug -DCRANET_SANITIZE=ON >/dev/null
+	cmake --build $(C_BUILD)-sanitize -j 2
+	cd $(C_BUILD)-sanitize && ctest --output-on-failure
+
 test-swift: deps
 	$(SWIFT) test --disable-swift-testing
 
 clean:
-	rm -rf .build $(C_BUILD)
+	rm -rf .build $(C_BUILD) $(C_BUILD)-sanitize

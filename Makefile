@@ -4,7 +4,7 @@ SWIFT ?= swift
 DEBIAN_PACKAGES = libdnnl-dev zlib1g-dev libjpeg62-turbo-dev libpng-dev cmake dataset-fashion-mnist
 C_BUILD = .build-c
 
-.PHONY: demo test test-c test-c-sanitize test-swift deps release clean
+.PHONY: demo test test-c test-c-sanitize test-swift test-sanitize deps release clean
 
 # The bundled Fashion-MNIST model classifies the sample images (named by their true
 # class) with early exit: confident images leave at the cheap exits.
@@ -34,5 +34,13 @@ test-c-sanitize: deps
 test-swift: deps
 	$(SWIFT) test --disable-swift-testing
 
+# The Swift tests under AddressSanitizer (all of them; leak reports off, since oneDNN and
+# the Swift runtime keep process-lifetime caches) and ThreadSanitizer (the paths where
+# threads share a model). CI runs this after `make test`.
+test-sanitize: deps
+	ASAN_OPTIONS=detect_leaks=0 $(SWIFT) test --sanitize=address --scratch-path .build-asan --disable-swift-testing
+	$(SWIFT) test --sanitize=thread --scratch-path .build-tsan --disable-swift-testing \
+		--filter 'RANetModelTests|EarlyExitTests|ImageClassificationTests|PredictCommandTests'
+
 clean:
-	rm -rf .build $(C_BUILD) $(C_BUILD)-sanitize
+	rm -rf .build .build-asan .build-tsan $(C_BUILD) $(C_BUILD)-sanitize

@@ -1,3 +1,4 @@
+SHELL := /bin/bash
 # The two commands of the README: `make demo` and `make test`. Each installs the
 # Debian packages it needs, builds, and runs.
 SWIFT ?= swift
@@ -44,3 +45,27 @@ test-sanitize: deps
 
 clean:
 	rm -rf .build .build-asan .build-tsan $(C_BUILD) $(C_BUILD)-sanitize
+
+# libFuzzer over every reader of untrusted files (Fuzz/), FUZZ_SECONDS per target,
+# starting from the seeds in Tests/Fuzz/corpus; a finding stops with its input saved
+# in .build-fuzz/findings/ (keep it as a regression fixture).
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS = zip pickle checkpoint safetensors npy args json image
+FUZZ_FLAGS = -Xswiftc -sanitize=address -Xswiftc -sanitize-coverage=edge,trace-cmp,inline-8bit-counters,pc-table -Xswiftc -enable-testing \
+	-Xlinker $(shell $(SWIFT) -print-target-info >/dev/null 2>&1; dirname $$(which swift))/../lib/clang/21/lib/linux/libclang_rt.fuzzer_no_main-x86_64.a \
+	-Xlinker -lstdc++
+
+.PHONY: fuzz
+fuzz: deps
+	$(SWIFT) build -c release --package-path Fuzz --scratch-path .build-fuzz/build $(FUZZ_FLAGS)
+	@mkdir -p .build-fuzz/findings
+	@for target in $(FUZZ_TARGETS); do \
+		rm -rf .build-fuzz/corpus/$$target && mkdir -p .build-fuzz/corpus/$$target && \
+		cp Tests/Fuzz/corpus/$$target/* .build-fuzz/corpus/$$target/ && \
+		echo "== fuzzing $$target for $(FUZZ_SECONDS) s" && \
+		RANET_FUZZ_TARGET=$$target ASAN_OPTIONS=detect_leaks=0 .build-fuzz/build/release/ranet-fuzz \
+			-max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
+			-artifact_prefix=.build-fuzz/findings/$$target- .build-fuzz/corpus/$$target 2>&1 \
+			| grep -E "^(stat::number_of_executed_units|==|SUMMARY|Done)|ERROR" ; \
+		test $${PIPESTATUS[0]} -eq 0 || exit 1; \
+	done

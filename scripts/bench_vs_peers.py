@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""Runs `ranet bench` and the peers' benchmark (ONNX Runtime, OpenVINO: ../shared/bench/peers.py)
+on the same network, batch sizes and threads, alternating them round by round so that both see
+the same machine, and prints each runtime's median images/s and our ratio to the best peer.
+
+    pip install onnxruntime openvino numpy        # optional: a missing runtime is skipped
+    python3 scripts/bench_vs_peers.py --model ../shared/reference/models/cifar-c1 \\
+        --onnx ../shared/reference/models/cifar-c1/cifar-c1.onnx --batch 1 64 --threads 2
+
+Measure on a quiet machine and read the ratios, not the absolute figures."""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+
+
+def run_json_lines(command):
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", required=True, help="model for ranet (run folder, checkpoint or .safetensors)")
+    ap.add_argument("--onnx", required=True, help="the same network exported to ONNX, for the peers")
+    ap.add_argument("--batch", type=int, nargs="+", default=[1, 64])
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seconds", type=float, default=5)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--size", type=int, default=32, help="input height and width")
+    ap.add_argument("--ranet", default=os.path.join(ROOT, ".build", "release", "ranet"))
+    ap.add_argument("--peers", default=os.path.join(ROOT, "..", "shared", "bench", "peers.py"))
+    a = ap.parse_args()
+    if not os.path.exists(a.ranet):
+        sys.exit("build ranet first: swift build -c release --product ranet")
+    results = {}  # (runtime, batch) -> [images/s]
+    for round_ in range(a.rounds):
+        for batch in a.batch:
+            ours = run_json_lines([a.ranet, "bench", "--model", a.model, "--batch", str(batch), "--threads", str(a.threads),
+                                   "--seconds", str(a.seconds), "--json"])
+            peers = run_json_lines([sys.executable, a.peers, a.onnx, "--batch", str(batch), "--threads", str(a.threads),
+                                    "--seconds", str(a.seconds), "--size", str(a.size)])
+            for row in ours:
+                results.setdefault(("ranet", batch), []).append(row["images_per_s"])
+            for row in peers:
+                results.setdefault((row["runtime"], batch), []).append(row["images_per_s"])
+            print("round %d, batch %d done" % (round_ + 1, batch), file=sys.stderr)
+    print("%-28s %6s %12s %10s" % ("runtime", "batch", "images/s", "vs best peer"))
+    for batch in a.batch:
+        medians = {rt: statistics.median(v) for (rt, b), v in results.items() if b == batch}
+        best_peer = max((v for rt, v in medians.items() if rt != "ranet"), default=None)
+        for rt, v in sorted(medians.items(), key=lambda kv: -kv[1]):
+            ratio = "%.2fx" % (medians["ranet"] / best_peer) if rt == "ranet" and best_peer else ""
+            print("%-28s %6d %12.1f %10s" % (rt, batch, v, ratio))
+
+
+if __name__ == "__main__":
+    main()

@@ -332,12 +332,6 @@ int cranet_inner_product_create(cranet_engine *engine, int in_features, int out_
 
 size_t cranet_op_scratchpad_size(const cranet_op *op) { return op->scratchpad_size; }
 
-const char *cranet_op_implementation(const cranet_op *op) {
-    const char *impl = "unknown";
-    dnnl_primitive_desc_query(op->pd, dnnl_query_impl_info_str, 0, &impl);
-    return impl;
-}
-
 void cranet_op_destroy(cranet_op *op) { op_free(op); }
 
 static void bound_free(cranet_bound_op *b) {
@@ -405,12 +399,10 @@ void cranet_bound_op_destroy(cranet_bound_op *bound) { bound_free(bound); }
 // oneDNN in Debian runs on OpenMP; libgomp is loaded with libdnnl. Looking the
 // functions up at run time avoids depending on omp.h, which Swift's clang lacks.
 static void (*omp_set_threads)(int);
-static int (*omp_max_threads)(void);
 static pthread_once_t omp_lookup_once = PTHREAD_ONCE_INIT;
 
 static void omp_lookup(void) {
     omp_set_threads = (void (*)(int))dlsym(RTLD_DEFAULT, "omp_set_num_threads");
-    omp_max_threads = (int (*)(void))dlsym(RTLD_DEFAULT, "omp_get_max_threads");
 }
 
 void cranet_set_num_threads(int threads) {
@@ -427,7 +419,3 @@ void cranet_flush_denormals(void) {
 #endif
 }
 
-int cranet_max_threads(void) {
-    pthread_once(&omp_lookup_once, omp_lookup);
-    return omp_max_threads ? omp_max_threads() : 1;
-}

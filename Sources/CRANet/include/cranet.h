@@ -68,8 +68,6 @@ int cranet_inner_product_create(cranet_engine *engine, int in_features, int out_
 
 /// Bytes of scratchpad the operation needs while it runs (may be 0).
 size_t cranet_op_scratchpad_size(const cranet_op *op);
-/// oneDNN's name for the implementation it chose (for diagnostics).
-const char *cranet_op_implementation(const cranet_op *op);
 void cranet_op_destroy(cranet_op *op);
 
 /// Binds an operation to buffers that stay valid for the bound operation's life.
@@ -86,8 +84,6 @@ void cranet_set_num_threads(int threads);
 /// Makes the calling thread treat denormal floats as zero (x86 FTZ and DAZ). Denormal
 /// arithmetic is up to a hundred times slower and changes results by less than 1e-38.
 void cranet_flush_denormals(void);
-/// The number of OpenMP threads a parallel region on this thread would use.
-int cranet_max_threads(void);
 
 /// Bilinear resize with PyTorch's align_corners=True semantics, per channel:
 /// src is channels×in_h×in_w, dst is channels×out_h×out_w (both dense).

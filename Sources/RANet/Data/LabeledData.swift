@@ -111,7 +111,6 @@ struct RecordSource {
     let format: Format
     let count: Int
     let shape: LabeledData.RecordShape
-    let classes: Int
 
     static func open(_ url: URL, labels: URL?) throws -> RecordSource {
         var isDirectory: ObjCBool = false
@@ -135,7 +134,7 @@ struct RecordSource {
             guard labelCount == n else {
                 throw FileError(path: labelsURL.path, message: "\(labelCount) labels for \(n) images")
             }
-            return RecordSource(format: .idx(images: url, labels: labelsURL), count: n, shape: .init(channels: 1, height: h, width: w), classes: 256)
+            return RecordSource(format: .idx(images: url, labels: labelsURL), count: n, shape: .init(channels: 1, height: h, width: w))
         }
         // CIFAR binary: records of label byte(s) + 3072 pixel bytes, nothing else.
         let size = try Self.fileSize(url)
@@ -145,8 +144,7 @@ struct RecordSource {
         guard name.hasSuffix(".bin"), size > 0, size % record == 0 else {
             throw FileError(path: url.path, message: "not a data set this tool reads (IDX images, or CIFAR binary batches named *.bin)")
         }
-        return RecordSource(format: .cifar(url, labelBytes: labelBytes), count: size / record, shape: .init(channels: 3, height: 32, width: 32),
-                            classes: labelBytes == 2 ? 100 : 10)
+        return RecordSource(format: .cifar(url, labelBytes: labelBytes), count: size / record, shape: .init(channels: 3, height: 32, width: 32))
     }
 
     /// torchvision's ImageFolder: class folders in name order, their JPEG and PNG files by path.
@@ -164,7 +162,7 @@ struct RecordSource {
             let found = ImageFinder.files(under: [root.appendingPathComponent(name)], recursive: true).files
             files += found.filter { FileClassifier.imageExtensions.contains($0.pathExtension.lowercased()) }.map { ($0, label) }
         }
-        return RecordSource(format: .folder(files), count: files.count, shape: .init(channels: 3, height: 0, width: 0), classes: classes.count)
+        return RecordSource(format: .folder(files), count: files.count, shape: .init(channels: 3, height: 0, width: 0))
     }
 
     private static func fileSize(_ url: URL) throws -> Int {

@@ -130,12 +130,6 @@ public final class RANetModel: @unchecked Sendable {
         idleContexts.append(context)
         pool.unlock()
     }
-
-    /// Bytes of activation memory one image needs (the planned arena), and what it
-    /// would need if no tensor shared memory with another.
-    public var arenaBytesPerImage: (planned: Int, unshared: Int) {
-        (compiled.plan.arenaFloats * 4, compiled.plan.unsharedFloats * 4)
-    }
 }
 
 /// Hands out 0..<count to worker threads, one index at a time.

@@ -5,11 +5,14 @@ public struct NetworkSummary: Sendable {
     public let network: NetworkDescription
     public let metadata: ModelMetadata
     public let count: OperationCount
+    /// The planned activation memory of one image.
+    public let plan: ExecutionPlan
 
     public init(network: NetworkDescription, metadata: ModelMetadata = ModelMetadata()) {
         self.network = network
         self.metadata = metadata
         count = OperationCount(network)
+        plan = ExecutionPlan(network: network)
     }
 
     /// Plain text for a terminal.
@@ -21,6 +24,8 @@ public struct NetworkSummary: Sendable {
             "config: nChannels=\(c.nChannels) growthRate=\(c.growthRate) step=\(c.step) stepmode=\(c.stepMode.rawValue) "
                 + "scale_list=\(dashed(c.scaleList)) grFactor=\(dashed(c.grFactor)) bnFactor=\(dashed(c.bnFactor)) "
                 + "nBlocks=\(c.nBlocks) block_step=\(c.blockStep) compress_factor=\(c.compressFactor) reduction=\(c.reduction)",
+            String(format: "activations: %.2f MB per image in one planned arena (%.2f MB without reuse)",
+                   Double(plan.arenaFloats * 4) / 1e6, Double(plan.unsharedFloats * 4) / 1e6),
             "",
             "flow  scale  resolution  channels  blocks  exits",
         ]
@@ -39,7 +44,8 @@ public struct NetworkSummary: Sendable {
     }
 
     /// JSON for tools: `exits`, `params_total`, `ops_per_exit`, `num_classes`, `input_size`,
-    /// `config`, `flows`, `exit_locations`, `params_per_exit`, and `classes` when known.
+    /// `arena_bytes_per_image`, `config`, `flows`, `exit_locations`, `params_per_exit`, and
+    /// `classes` when known.
     public var json: JSONValue {
         let c = network.config
         var fields: [String: JSONValue] = [
@@ -49,6 +55,7 @@ public struct NetworkSummary: Sendable {
             "params_per_exit": .array(count.paramsPerExit.map { .number(Double($0)) }),
             "num_classes": .number(Double(c.numClasses)),
             "input_size": .number(Double(c.inputSize)),
+            "arena_bytes_per_image": .number(Double(plan.arenaFloats * 4)),
             "config": c.jsonValue,
             "flows": .array((0..<c.flowCount).map { f in
                 .object([

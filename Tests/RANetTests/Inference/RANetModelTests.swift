@@ -53,4 +53,29 @@ final class RANetModelTests: XCTestCase {
         XCTAssertEqual(results.count, 8)
         for result in results { XCTAssertEqual(result, serial) }
     }
+
+    /// Resident memory stays flat over many concurrent calls once contexts exist.
+    func testMemoryDoesNotGrowUnderConcurrentUse() async throws {
+        if ProcessInfo.processInfo.environment["ASAN_OPTIONS"] != nil {
+            throw XCTSkip("AddressSanitizer's quarantine holds freed memory on purpose")
+        }
+        let (model, input, _) = try tinyModel(threads: 2)
+        func round() async throws {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<8 { group.addTask { _ = try model.logits(for: input) } }
+                try await group.waitForAll()
+            }
+        }
+        for _ in 0..<5 { try await round() }  // warm-up: contexts, oneDNN caches
+        let before = Self.residentBytes()
+        for _ in 0..<40 { try await round() }
+        let growth = Self.residentBytes() - before
+        XCTAssertLessThan(growth, 32 << 20, "resident memory grew by \(growth >> 20) MB over 320 calls")
+    }
+
+    private static func residentBytes() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8),
+              let pages = text.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) else { return 0 }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
 }

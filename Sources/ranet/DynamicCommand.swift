@@ -108,11 +108,3 @@ struct DynamicCommand: ParsableCommand {
         return values.map { Int($0) }
     }
 }
-
-extension ModelOptions {
-    init(model: String?, config: String?) {
-        self.init()
-        self.model = model
-        self.config = config
-    }
-}

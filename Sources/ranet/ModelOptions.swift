@@ -38,3 +38,12 @@ struct ModelOptions: ParsableArguments {
                               options: RANetModel.Options(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount))
     }
 }
+
+extension ModelOptions {
+    /// Options as if given on the command line.
+    init(model: String?, config: String?) {
+        self.init()
+        self.model = model
+        self.config = config
+    }
+}

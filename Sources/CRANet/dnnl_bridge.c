@@ -36,6 +36,7 @@ struct cranet_op {
     dnnl_memory_desc_t inner_dst_md;
     dnnl_primitive_t reorder_in;
     dnnl_primitive_t reorder_out;
+    int keep_output_blocked;
     dnnl_memory_desc_t scratchpad_md;
     size_t scratchpad_size;
     int const_count;
@@ -207,6 +208,7 @@ static int finish_op(cranet_op *op, const void *op_desc, int relu, char *err, si
     op->scratchpad_size = dnnl_memory_desc_get_size(&op->scratchpad_md);
     op->inner_src_md = *dnnl_primitive_desc_query_md(op->pd, dnnl_query_src_md, 0);
     op->inner_dst_md = *dnnl_primitive_desc_query_md(op->pd, dnnl_query_dst_md, 0);
+    if (op->keep_output_blocked) op->dst_md = op->inner_dst_md;
     if (!dnnl_memory_desc_equal(&op->inner_src_md, &op->src_md) &&
         make_reorder(op, &op->src_md, &op->inner_src_md, &op->reorder_in, err, err_len))
         return 1;
@@ -229,7 +231,10 @@ static int valid_shape(cranet_shape s) {
 int cranet_conv_create(cranet_engine *engine, cranet_shape src, cranet_shape dst,
                        int kernel, int stride, int pad,
                        const float *weights, const float *bias, int relu, int blocked,
+                       const cranet_op *input_from, int keep_output_blocked,
                        cranet_op **out, char *err, size_t err_len) {
+    if ((input_from || keep_output_blocked) && !blocked)
+        return fail(err, err_len, "convolution: only blocked convolutions chain in blocked layouts");
     if (!valid_shape(src) || !valid_shape(dst) || kernel <= 0 || stride <= 0 || pad < 0 || !weights)
         return fail(err, err_len, "convolution: invalid arguments");
     if (src.height + 2 * pad < kernel || src.width + 2 * pad < kernel ||
@@ -253,6 +258,7 @@ int cranet_conv_create(cranet_engine *engine, cranet_shape src, cranet_shape dst
         dnnl_dims_t sdims = {1, src.channels, src.height, src.width}, ddims = {1, dst.channels, dst.height, dst.width};
         dnnl_memory_desc_init_by_tag(&src_any, 4, sdims, dnnl_f32, dnnl_format_tag_any);
         dnnl_memory_desc_init_by_tag(&dst_any, 4, ddims, dnnl_f32, dnnl_format_tag_any);
+        if (input_from) src_any = input_from->inner_dst_md;
     }
     dnnl_convolution_desc_t desc;
     int rc = 1;
@@ -260,10 +266,15 @@ int cranet_conv_create(cranet_engine *engine, cranet_shape src, cranet_shape dst
                                            &src_any, &w_any, bias ? &b_md : NULL, &dst_any,
                                            strides, padding, padding) != dnnl_success)
         fail(err, err_len, "oneDNN: convolution descriptor rejected");
-    else if (!finish_op(op, &desc, relu, err, err_len) &&
-             !add_constant(op, DNNL_ARG_WEIGHTS, 0, &w_user, weights, err, err_len) &&
-             (!bias || !add_constant(op, DNNL_ARG_BIAS, 1, &b_md, bias, err, err_len)))
-        rc = 0;
+    else {
+        // Chained convolutions take and give their blocked layouts as they are.
+        if (input_from) op->src_md = input_from->inner_dst_md;
+        op->keep_output_blocked = keep_output_blocked;
+        if (!finish_op(op, &desc, relu, err, err_len) &&
+            !add_constant(op, DNNL_ARG_WEIGHTS, 0, &w_user, weights, err, err_len) &&
+            (!bias || !add_constant(op, DNNL_ARG_BIAS, 1, &b_md, bias, err, err_len)))
+            rc = 0;
+    }
     if (rc) {
         op_free(op);
         return 1;
@@ -331,6 +342,8 @@ int cranet_inner_product_create(cranet_engine *engine, int in_features, int out_
 }
 
 size_t cranet_op_scratchpad_size(const cranet_op *op) { return op->scratchpad_size; }
+
+size_t cranet_op_dst_bytes(const cranet_op *op) { return dnnl_memory_desc_get_size(&op->dst_md); }
 
 void cranet_op_destroy(cranet_op *op) { op_free(op); }
 

@@ -55,7 +55,7 @@ static void test_conv(cranet_engine *engine, int relu, int stride, int blocked) 
             }
     cranet_op *op = NULL;
     cranet_shape s = {CI, H, W}, d = {CO, oh, ow};
-    if (cranet_conv_create(engine, s, d, K, stride, P, w, b, relu, blocked, &op, err, sizeof err)) {
+    if (cranet_conv_create(engine, s, d, K, stride, P, w, b, relu, blocked, NULL, 0, &op, err, sizeof err)) {
         CHECK(0, "conv create: %s", err);
         return;
     }
@@ -63,6 +63,36 @@ static void test_conv(cranet_engine *engine, int relu, int stride, int blocked) 
     for (int i = 0; i < CO * oh * ow; i++)
         CHECK(fabsf(dst[i] - want[i]) < 1e-5f, "conv relu=%d stride=%d blocked=%d at %d: %f vs %f", relu, stride, blocked, i, dst[i], want[i]);
     cranet_op_destroy(op);
+}
+
+/// Two convolutions chained in blocked layout give what the two run through NCHW give.
+static void test_chained_convs(cranet_engine *engine) {
+    enum { C0 = 20, H = 6, W = 6, C1 = 24, C2 = 8 };
+    float src[C0 * H * W], w1[C1 * C0], b1[C1], w2[C2 * C1 * 9], b2[C2];
+    for (int i = 0; i < C0 * H * W; i++) src[i] = value(i);
+    for (int i = 0; i < C1 * C0; i++) w1[i] = value(i + 300);
+    for (int i = 0; i < C1; i++) b1[i] = value(i + 600);
+    for (int i = 0; i < C2 * C1 * 9; i++) w2[i] = value(i + 900);
+    for (int i = 0; i < C2; i++) b2[i] = value(i + 1900);
+    cranet_shape s0 = {C0, H, W}, s1 = {C1, H, W}, s2 = {C2, H, W};
+    cranet_op *a = NULL, *b = NULL, *pa = NULL, *pb = NULL;
+    CHECK(!cranet_conv_create(engine, s0, s1, 1, 1, 0, w1, b1, 1, 1, NULL, 1, &a, err, sizeof err), "chain a: %s", err);
+    CHECK(!cranet_conv_create(engine, s1, s2, 3, 1, 1, w2, b2, 1, 1, a, 0, &b, err, sizeof err), "chain b: %s", err);
+    CHECK(!cranet_conv_create(engine, s0, s1, 1, 1, 0, w1, b1, 1, 0, NULL, 0, &pa, err, sizeof err), "plain a: %s", err);
+    CHECK(!cranet_conv_create(engine, s1, s2, 3, 1, 1, w2, b2, 1, 0, NULL, 0, &pb, err, sizeof err), "plain b: %s", err);
+    if (!a || !b || !pa || !pb) return;
+    CHECK(cranet_op_dst_bytes(a) >= sizeof(float) * C1 * H * W, "blocked size");
+    float *mid = calloc(1, cranet_op_dst_bytes(a)), plain_mid[C1 * H * W], out[C2 * H * W], want[C2 * H * W];
+    run(engine, a, src, mid);
+    run(engine, b, mid, out);
+    run(engine, pa, src, plain_mid);
+    run(engine, pb, plain_mid, want);
+    for (int i = 0; i < C2 * H * W; i++) CHECK(fabsf(out[i] - want[i]) < 1e-4f, "chained conv at %d: %f vs %f", i, out[i], want[i]);
+    free(mid);
+    cranet_op_destroy(a);
+    cranet_op_destroy(b);
+    cranet_op_destroy(pa);
+    cranet_op_destroy(pb);
 }
 
 static void test_pool(cranet_engine *engine) {
@@ -122,7 +152,7 @@ static void test_rejections(cranet_engine *engine) {
     cranet_op *op = NULL;
     cranet_shape s = {1, 4, 4}, bad = {1, 3, 3};
     err[0] = 0;
-    CHECK(cranet_conv_create(engine, s, bad, 3, 1, 1, w, NULL, 0, 0, &op, err, sizeof err) != 0, "mismatched output accepted");
+    CHECK(cranet_conv_create(engine, s, bad, 3, 1, 1, w, NULL, 0, 0, NULL, 0, &op, err, sizeof err) != 0, "mismatched output accepted");
     CHECK(strstr(err, "does not follow") != NULL, "message names the problem: %s", err);
     cranet_shape zero = {0, 4, 4};
     CHECK(cranet_pool_create(engine, CRANET_POOL_MAX, zero, zero, 2, 2, 0, &op, err, sizeof err) != 0, "empty pool accepted");
@@ -140,6 +170,7 @@ int main(void) {
         test_conv(engine, 1, 1, blocked);
         test_conv(engine, 1, 2, blocked);
     }
+    test_chained_convs(engine);
     test_pool(engine);
     test_inner_product(engine);
     test_rejections(engine);

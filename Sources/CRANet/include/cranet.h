@@ -47,13 +47,20 @@ void cranet_stream_destroy(cranet_stream *stream);
 /// (NULL for none) and an optional fused ReLU. `weights` are OIHW, dense;
 /// they are copied (and reordered) into the operation.
 ///
-/// Source and destination buffers are always plain NCHW. With `blocked` set, the
-/// convolution computes in the layouts oneDNN prefers (blocked, with its fastest
-/// kernels) and reorders from and to NCHW around it, in buffers of each binding.
+/// Source and destination buffers are plain NCHW unless said otherwise. With `blocked`
+/// set, the convolution computes in the layouts oneDNN prefers (blocked, with its
+/// fastest kernels) and reorders from and to NCHW around it, in buffers of each binding.
+/// Two blocked convolutions in a row can skip both reorders between them: the first is
+/// created with `keep_output_blocked` (its destination buffer then holds its blocked
+/// layout, cranet_op_dst_bytes long), the second with `input_from` set to the first.
 int cranet_conv_create(cranet_engine *engine, cranet_shape src, cranet_shape dst,
                        int kernel, int stride, int pad,
                        const float *weights, const float *bias, int relu, int blocked,
+                       const cranet_op *input_from, int keep_output_blocked,
                        cranet_op **out, char *err, size_t err_len);
+
+/// Bytes the destination buffer of a binding must have.
+size_t cranet_op_dst_bytes(const cranet_op *op);
 
 /// Square pooling window with symmetric padding.
 int cranet_pool_create(cranet_engine *engine, cranet_pool_kind kind,

@@ -30,14 +30,26 @@ final class CompiledNetwork: @unchecked Sendable {
     init(network: NetworkDescription, stateDict: StateDict) throws {
         try stateDict.validate(for: network)
         self.network = network
-        plan = ExecutionPlan(network: network)
         var engine: OpaquePointer?
         try bridgeCall { cranet_engine_create(&engine, $0, $1) }
         self.engine = engine!
+        // Weight reorders are tiny: run them on this thread alone. An OpenMP team created
+        // here would stay attached to the caller's thread, and libgomp's spinning team
+        // threads make later single-threaded calls crawl when the CPU is oversubscribed
+        // (measured: 0.4 instead of ~190 images/s with two other busy processes).
+        cranet_set_num_threads(1)
+        let chained = Self.chainedOutputs(network)
         var operations: [OpaquePointer?] = []
+        var blockedFloats: [Int: Int] = [:]
         do {
-            for layer in network.layers {
-                operations.append(try Self.makeOperation(layer, network: network, stateDict: stateDict, engine: engine!))
+            for (index, layer) in network.layers.enumerated() {
+                let inputFrom = index > 0 && chained.contains(index - 1) ? operations[index - 1] : nil
+                let op = try Self.makeOperation(layer, network: network, stateDict: stateDict, engine: engine!,
+                                                inputFrom: inputFrom, keepOutputBlocked: chained.contains(index))
+                if chained.contains(index), let op {
+                    blockedFloats[layer.output.tensor] = (cranet_op_dst_bytes(op) + 3) / 4
+                }
+                operations.append(op)
             }
         } catch {
             operations.forEach { cranet_op_destroy($0) }
@@ -45,7 +57,26 @@ final class CompiledNetwork: @unchecked Sendable {
             throw error
         }
         self.operations = operations
+        plan = ExecutionPlan(network: network, minimumFloats: blockedFloats)
         scratchpadBytes = operations.compactMap { $0 }.map { cranet_op_scratchpad_size($0) }.max() ?? 0
+    }
+
+    /// Layers whose output stays in oneDNN's blocked layout because the next layer, a
+    /// convolution too, is its only reader: a bottleneck's 1×1 feeding its 3×3, an exit
+    /// head's first convolution feeding its second. Saves two reorders per pair.
+    static func chainedOutputs(_ network: NetworkDescription) -> Set<Int> {
+        var readers = [Int](repeating: 0, count: network.tensors.count)
+        for layer in network.layers { readers[layer.input.tensor] += 1 }
+        var chained: Set<Int> = []
+        for i in 0..<(network.layers.count - 1) {
+            let (a, b) = (network.layers[i], network.layers[i + 1])
+            guard case .conv = a.operation, case .conv = b.operation else { continue }
+            let t = a.output.tensor
+            if b.input == a.output, readers[t] == 1, a.output.offset == 0, a.output.channels == network.tensors[t].channels {
+                chained.insert(i)
+            }
+        }
+        return chained
     }
 
     deinit {
@@ -54,7 +85,8 @@ final class CompiledNetwork: @unchecked Sendable {
     }
 
     private static func makeOperation(_ layer: Layer, network: NetworkDescription, stateDict: StateDict,
-                                      engine: OpaquePointer) throws -> OpaquePointer? {
+                                      engine: OpaquePointer, inputFrom: OpaquePointer?,
+                                      keepOutputBlocked: Bool) throws -> OpaquePointer? {
         let src = shape(network.shape(of: layer.input)), dst = shape(network.shape(of: layer.output))
         var op: OpaquePointer?
         switch layer.operation {
@@ -62,7 +94,10 @@ final class CompiledNetwork: @unchecked Sendable {
             let (weights, bias) = WeightFolding.fold(unit, outputs: layer.output.channels, stateDict: stateDict)
             // Blocked layouts: measured per image on AVX-512, oneDNN's blocked kernels beat NCHW's
             // im2col + GEMM by 3–10× on RANet's convolutions, far more than the reorders cost.
-            try bridgeCall { cranet_conv_create(engine, src, dst, Int32(unit.kernel), Int32(unit.stride), Int32(unit.padding), weights, bias, 1, 1, &op, $0, $1) }
+            try bridgeCall {
+                cranet_conv_create(engine, src, dst, Int32(unit.kernel), Int32(unit.stride), Int32(unit.padding), weights, bias, 1, 1,
+                                   inputFrom, keepOutputBlocked ? 1 : 0, &op, $0, $1)
+            }
         case .maxPool(let kernel, let stride, let padding):
             try bridgeCall { cranet_pool_create(engine, CRANET_POOL_MAX, src, dst, Int32(kernel), Int32(stride), Int32(padding), &op, $0, $1) }
         case .avgPool(let kernel):

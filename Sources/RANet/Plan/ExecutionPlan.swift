@@ -15,7 +15,9 @@ public struct ExecutionPlan: Sendable {
     /// Tensors start on 64-byte boundaries.
     static let alignment = 16
 
-    public init(network: NetworkDescription) {
+    /// - Parameter minimumFloats: tensors that need more room than their NCHW size
+    ///   (those kept in a padded blocked layout), by tensor index.
+    public init(network: NetworkDescription, minimumFloats: [Int: Int] = [:]) {
         let count = network.tensors.count
         var first = [Int](repeating: Int.max, count: count)
         var last = [Int](repeating: Int.min, count: count)
@@ -27,7 +29,9 @@ public struct ExecutionPlan: Sendable {
         }
         first[network.inputTensor] = -1
         last[network.logitsTensor] = network.layers.count
-        let sizes = network.tensors.map { ($0.elementCount + Self.alignment - 1) / Self.alignment * Self.alignment }
+        let sizes = network.tensors.indices.map { t in
+            (max(network.tensors[t].elementCount, minimumFloats[t] ?? 0) + Self.alignment - 1) / Self.alignment * Self.alignment
+        }
         var offsets = [Int](repeating: 0, count: count)
         var placed: [Int] = []
         for t in (0..<count).sorted(by: { sizes[$0] != sizes[$1] ? sizes[$0] > sizes[$1] : $0 < $1 }) {

@@ -224,6 +224,14 @@ struct PickleReader {
                 return s
             }
             guard shape.count == strides.count, shape.count <= 8 else { throw fail("bad tensor rank") }
+            // A view may not hold more elements than its storage (a stride-0 view could
+            // otherwise claim billions of elements over a few bytes).
+            var elements = 1
+            for d in shape {
+                let (product, overflow) = elements.multipliedReportingOverflow(by: d)
+                guard !overflow, product <= count else { throw fail("tensor of shape \(shape) is larger than its storage of \(count) elements") }
+                elements = product
+            }
             // The furthest element must lie inside the storage.
             var last = offset
             for (d, s) in zip(shape, strides) where d > 0 {

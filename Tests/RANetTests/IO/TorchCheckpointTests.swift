@@ -83,3 +83,13 @@ final class TorchCheckpointTests: XCTestCase {
         XCTAssertThrowsMessage(try stateDict.validate(for: other), contains: "FirstLayer.layers.0.net.0.weight", "[4, 3, 3, 3]", "[16, 3, 3, 3]")
     }
 }
+
+/// Inputs the fuzzers found, kept so that they stay fixed.
+final class FuzzFindingTests: XCTestCase {
+    /// A stride-0 view claiming about a billion elements over a tiny storage: refused,
+    /// instead of a 4 GB allocation.
+    func testStrideZeroViewLargerThanItsStorage() throws {
+        let url = TestData.fixtures.appendingPathComponent("fuzz/checkpoint-stride0-view.pth.tar")
+        XCTAssertThrowsMessage(try TorchCheckpoint.readStateDict(contentsOf: url), contains: "larger than its storage")
+    }
+}

@@ -51,9 +51,10 @@ clean:
 # in .build-fuzz/findings/ (keep it as a regression fixture).
 FUZZ_SECONDS ?= 30
 FUZZ_TARGETS = zip pickle checkpoint safetensors npy args json image
+# libFuzzer without its main (SwiftPM executables define main), from the Swift toolchain's clang.
+FUZZER_LIB = $(shell $(dir $(shell command -v $(SWIFT)))clang -print-resource-dir)/lib/linux/libclang_rt.fuzzer_no_main-x86_64.a
 FUZZ_FLAGS = -Xswiftc -sanitize=address -Xswiftc -sanitize-coverage=edge,trace-cmp,inline-8bit-counters,pc-table -Xswiftc -enable-testing \
-	-Xlinker $(shell $(SWIFT) -print-target-info >/dev/null 2>&1; dirname $$(which swift))/../lib/clang/21/lib/linux/libclang_rt.fuzzer_no_main-x86_64.a \
-	-Xlinker -lstdc++
+	-Xlinker $(FUZZER_LIB) -Xlinker -lstdc++
 
 .PHONY: fuzz
 fuzz: deps

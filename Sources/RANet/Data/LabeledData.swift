@@ -62,10 +62,7 @@ public final class LabeledData {
     /// ``Preprocessing``, image files through its ``ImagePipeline``.
     public func forEachInputBatch(for model: RANetModel, size: Int, limit: Int = .max, _ body: (Tensor, [Int]) throws -> Void) throws {
         if case .folder(let files) = source.format {
-            let pipeline = model.imagePipeline
-            guard pipeline.outputSize == model.config.inputSize else {
-                throw ShapeError("the image pipeline makes \(pipeline.outputSize)×\(pipeline.outputSize) inputs but the model takes \(model.config.inputSize)×\(model.config.inputSize)")
-            }
+            let pipeline = try model.checkedImagePipeline()
             let chosen = (selection ?? Array(0..<files.count)).prefix(limit)
             for start in stride(from: 0, to: chosen.count, by: size) {
                 let batch = chosen[(chosen.startIndex + start)..<min(chosen.startIndex + start + size, chosen.endIndex)]

@@ -22,8 +22,8 @@ public struct Preprocessing: Sendable, Equatable {
     /// The pipeline stated in `metadata`, or the data kind's default.
     public init(config: RANetConfig, metadata: ModelMetadata) {
         switch config.data {
-        case .imagenet: self.init(mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], inputSize: config.inputSize)
-        case .cifar10, .cifar100: self.init(mean: [0.4914, 0.4824, 0.4467], std: [0.2471, 0.2435, 0.2616], inputSize: config.inputSize)
+        case .imagenet: self.init(mean: ImagePipeline.imagenet224.mean, std: ImagePipeline.imagenet224.std, inputSize: config.inputSize)
+        case .cifar10, .cifar100: self.init(mean: ImagePipeline.cifar32.mean, std: ImagePipeline.cifar32.std, inputSize: config.inputSize)
         }
         guard let p = metadata.preprocessing else { return }
         if case .array(let m) = p["mean"], m.count == 3 { mean = m.compactMap(\.doubleValue).map { Float($0) } }

@@ -51,10 +51,7 @@ public struct FileClassifier {
     /// Classifies `files`, calling `onResult` in file order (on the calling thread).
     public func run(_ files: [URL], onResult: (Result) throws -> Void) throws {
         try thresholds.check(for: model)
-        let pipeline = model.imagePipeline
-        guard pipeline.outputSize == model.config.inputSize else {
-            throw ShapeError("the image pipeline makes \(pipeline.outputSize)×\(pipeline.outputSize) inputs but the model takes \(model.config.inputSize)×\(model.config.inputSize)")
-        }
+        let pipeline = try model.checkedImagePipeline()
         let chunks = stride(from: 0, to: files.count, by: batch).map { Array(files[$0..<min($0 + batch, files.count)]) }
         guard !chunks.isEmpty else { return }
         var pending = decodeInBackground(chunks[0], pipeline)

@@ -11,12 +11,18 @@ extension RANetModel {
     /// How photos become this model's inputs (from its metadata, or its data kind's preset).
     public var imagePipeline: ImagePipeline { ImagePipeline(config: config, metadata: metadata) }
 
-    /// Classifies decoded images with early exit (the model's default thresholds unless given).
-    public func classify(_ images: [DecodedImage], thresholds: ExitThresholds? = nil, top: Int = 1) throws -> [Prediction] {
+    /// The image pipeline, refused when it does not make inputs of the model's size.
+    func checkedImagePipeline() throws -> ImagePipeline {
         let pipeline = imagePipeline
         guard pipeline.outputSize == config.inputSize else {
             throw ShapeError("the image pipeline makes \(pipeline.outputSize)×\(pipeline.outputSize) inputs but the model takes \(config.inputSize)×\(config.inputSize)")
         }
+        return pipeline
+    }
+
+    /// Classifies decoded images with early exit (the model's default thresholds unless given).
+    public func classify(_ images: [DecodedImage], thresholds: ExitThresholds? = nil, top: Int = 1) throws -> [Prediction] {
+        let pipeline = try checkedImagePipeline()
         let values = images.flatMap { pipeline.tensorValues(for: $0) }
         let batch = try Tensor(shape: [images.count] + imageShape, values: values)
         return try classify(batch, thresholds: thresholds ?? defaultThresholds, top: top)

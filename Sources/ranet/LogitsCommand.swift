@@ -31,7 +31,7 @@ struct LogitsCommand: ParsableCommand {
             try NpyFile.write(logits, to: URL(fileURLWithPath: output))
             print("wrote \(logits.shape.map(String.init).joined(separator: "×")) logits to \(output)")
         } else {
-            print(LogitsTable(logits: logits, classes: model.metadata.classes).text)
+            print(try LogitsTable(logits: logits, classes: model.metadata.classes).text())
         }
     }
 }

@@ -1,29 +1,10 @@
 // Bilinear resize with align_corners=True, as PyTorch's F.interpolate computes
 // it on the CPU. oneDNN's resampling only offers half-pixel centres, so RANet's
-// fusion layers need this kernel of their own.
-//
-// For output index o the source coordinate is o·(in−1)/(out−1) (0 when out is 1),
-// split into a base index i0 = min(floor(x), in−1), i1 = i0 + (i0 < in−1), and a
-// weight λ = x − i0; out = (1−λy)((1−λx)·a + λx·b) + λy((1−λx)·c + λx·d).
+// fusion layers need this kernel of their own (coordinates: resize_index.h).
 #include "cranet.h"
+#include "resize_index.h"
 
 #include <immintrin.h>
-
-static float source_scale(int in, int out) {
-    return out > 1 ? (float)(in - 1) / (float)(out - 1) : 0.0f;
-}
-
-static void source_index(float scale, int o, int in, int *i0, int *i1, float *lambda) {
-    float x = scale * (float)o;
-    int i = (int)x;  // x >= 0, so truncation is floor
-    if (i > in - 1) i = in - 1;
-    float l = x - (float)i;
-    if (l < 0.0f) l = 0.0f;
-    if (l > 1.0f) l = 1.0f;
-    *i0 = i;
-    *i1 = i + (i < in - 1 ? 1 : 0);
-    *lambda = l;
-}
 
 void cranet_resize_bilinear_align_corners_portable(const float *src, int channels, int in_h, int in_w,
                                                    float *dst, int out_h, int out_w) {

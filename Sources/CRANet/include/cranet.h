@@ -1,7 +1,9 @@
 // The C bridge of RANet: oneDNN 2.6 primitives (C API) and the small vector
-// kernels oneDNN lacks. Everything here works on one image at a time in dense
+// kernels oneDNN lacks. The oneDNN side works on one image at a time in dense
 // NCHW layout (N = 1): any channel range of such a tensor is contiguous, which
-// is what lets the Swift side concatenate feature maps without copying.
+// is what lets the Swift side concatenate feature maps without copying. The lane
+// kernels (cranet_lane_*) run a group of images side by side, one per vector lane,
+// in a layout that keeps channel ranges contiguous too.
 //
 // Functions that can fail return 0 on success and a non-zero status otherwise,
 // with a one-line message written into `err` (at most `err_len` bytes).
@@ -102,6 +104,35 @@ void cranet_resize_bilinear_align_corners_portable(const float *src, int channel
                                                    int in_w, float *dst, int out_h, int out_w);
 /// 1 if the AVX2 path is used on this CPU.
 int cranet_resize_uses_avx2(void);
+
+/// Lane layout: a C×H×W tensor of a group of `lanes` images is stored as
+/// [C][H][W][lanes], the values of image l in lane l. A group with fewer images
+/// than lanes fills the rest with zeros, which stay finite through every layer.
+///
+/// 1 if kernels of this width (16: AVX-512, 8: AVX2 with FMA, 4: portable) run on this CPU.
+int cranet_lanes_supported(int lanes);
+/// The widest supported width.
+int cranet_lanes_best(void);
+
+/// Repacks OIHW convolution weights (out × in × k × k) for cranet_lane_conv; the
+/// result has the same number of floats.
+void cranet_lane_pack_conv_weights(const float *oihw, int in_channels, int out_channels, int kernel,
+                                   float *packed);
+/// Square convolution with symmetric zero padding, bias and optional ReLU, in lane layout.
+/// `dst` must not overlap `src`.
+void cranet_lane_conv(int lanes, const float *src, cranet_shape s, float *dst, cranet_shape d, int kernel,
+                      int stride, int pad, const float *packed, const float *bias, int relu);
+/// Square pooling window with symmetric padding (average: padding excluded), in lane layout.
+void cranet_lane_pool(int lanes, cranet_pool_kind kind, const float *src, cranet_shape s, float *dst,
+                      cranet_shape d, int kernel, int stride, int pad);
+/// cranet_resize_bilinear_align_corners in lane layout.
+void cranet_lane_resize_bilinear_align_corners(int lanes, const float *src, cranet_shape s, float *dst,
+                                               cranet_shape d);
+/// Packs `count` ≤ `lanes` tensors of `floats` values each into lane layout; the
+/// lanes after `count` are set to zero.
+void cranet_lane_pack(int lanes, const float *const *images, int count, size_t floats, float *dst);
+/// Copies lane `lane` of `floats` lane-layout values out to a plain array.
+void cranet_lane_unpack(int lanes, const float *src, size_t floats, int lane, float *dst);
 
 #ifdef __cplusplus
 }

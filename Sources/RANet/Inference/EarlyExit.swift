@@ -45,18 +45,22 @@ extension RANetModel {
         images.values.withUnsafeBufferPointer { source in
             results.withUnsafeMutableBufferPointer { out in
                 let src = source.baseAddress!, dst = out.baseAddress!
-                forEachImage(batch) { context, i in
-                    context.input.update(from: src + i * imageFloats, count: imageFloats)
+                forEachGroup(batch) { context, group in
+                    context.load(group.map { src + $0 * imageFloats })
+                    var scratch = [Float](repeating: 0, count: classes)
+                    var waiting = Array(group.enumerated())
                     var start = 0
-                    for (k, end) in exitEnds.enumerated() {
+                    for (k, end) in exitEnds.enumerated() where !waiting.isEmpty {
                         try context.run(layers: start..<(end + 1))
                         start = end + 1
-                        let (label, probability) = Self.top(context.logits + k * classes, count: classes)
-                        if probability >= thresholds.values[k] || k == exitEnds.count - 1 {
+                        waiting.removeAll { slot, i in
+                            context.copyLogits(slot: slot, exit: k, to: &scratch)
+                            let (label, probability) = Self.top(scratch, count: classes)
+                            guard probability >= thresholds.values[k] || k == exitEnds.count - 1 else { return false }
                             let scores = top <= 1 ? [ClassScore(label: label, probability: probability)]
-                                : Self.ranked(context.logits + k * classes, count: classes, top: top)
+                                : Self.ranked(scratch, count: classes, top: top)
                             dst[i] = Prediction(top: scores, exit: k, operations: ops[k])
-                            break
+                            return true
                         }
                     }
                 } onError: { failure.set($0) }

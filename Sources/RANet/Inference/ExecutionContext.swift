@@ -1,9 +1,9 @@
 import CRANet
 
-/// Everything one thread needs to run the network on one image after another: an
-/// arena laid out by the plan, a scratchpad, a stream, and every primitive bound to
-/// its slices of the arena. Used by one thread at a time.
-final class ExecutionContext {
+/// Everything one thread needs to run the network through oneDNN on one image after
+/// another: an arena laid out by the plan, a scratchpad, a stream, and every
+/// primitive bound to its slices of the arena. Used by one thread at a time.
+final class ExecutionContext: GroupExecution {
     private enum Step {
         case primitive(OpaquePointer)
         case resize(source: UnsafeMutablePointer<Float>, channels: Int32, height: Int32, width: Int32,
@@ -16,8 +16,8 @@ final class ExecutionContext {
     private let stream: OpaquePointer
     private var steps: [Step] = []
     /// Where the image goes and where the logits (exits × classes) come out.
-    let input: UnsafeMutablePointer<Float>
-    let logits: UnsafeMutablePointer<Float>
+    private let input: UnsafeMutablePointer<Float>
+    private let logits: UnsafeMutablePointer<Float>
 
     init(compiled: CompiledNetwork) throws {
         self.compiled = compiled
@@ -59,12 +59,18 @@ final class ExecutionContext {
         scratchpad?.deallocate()
     }
 
-    /// Runs every layer on the image already copied to `input`.
-    func run() throws {
-        try run(layers: 0..<steps.count)
+    var capacity: Int { 1 }
+    var layerCount: Int { steps.count }
+
+    func load(_ images: [UnsafePointer<Float>]) {
+        input.update(from: images[0], count: compiled.network.tensors[compiled.network.inputTensor].elementCount)
     }
 
-    /// Runs some layers, in order: early exit runs the network exit by exit.
+    func copyLogits(slot: Int, exit: Int, to target: UnsafeMutablePointer<Float>) {
+        let classes = compiled.network.config.numClasses
+        target.update(from: logits + exit * classes, count: classes)
+    }
+
     func run(layers: Range<Int>) throws {
         for step in steps[layers] {
             switch step {

@@ -31,4 +31,33 @@ final class ParityTests: XCTestCase {
             Self.assertParity(try model.logits(for: input), expected, name)
         }
     }
+
+    /// The lane kernels at every width this CPU runs, on a full group and a partly
+    /// filled one: the reference images repeated to fill one and a half groups.
+    func testEveryReferenceModelThroughTheLaneKernels() throws {
+        let models = try TestData.sharedItem("reference/models")
+        for name in try FileManager.default.contentsOfDirectory(atPath: models.path).sorted() {
+            let folder = models.appendingPathComponent(name)
+            let input = try NpyFile.readFloat32(contentsOf: folder.appendingPathComponent("input.npy"))
+            let expected = try NpyFile.readFloat32(contentsOf: folder.appendingPathComponent("exits.npy"))
+            for lanes in [4, 8, 16] where RANetModel.supportsLanes(lanes) {
+                let model = try RANetModel.load(from: folder, options: RANetModel.Options(threads: 2, lanes: lanes))
+                let batch = lanes + lanes / 2
+                let (n, exits, classes) = (input.shape[0], expected.shape[0], expected.shape[2])
+                let imageFloats = input.values.count / n
+                var images: [Float] = [], logits: [Float] = []
+                for i in 0..<batch {
+                    images += input.values[(i % n) * imageFloats..<(i % n + 1) * imageFloats]
+                }
+                for k in 0..<exits {
+                    for i in 0..<batch {
+                        let row = k * n + i % n
+                        logits += expected.values[row * classes..<(row + 1) * classes]
+                    }
+                }
+                let ours = try model.logits(for: try Tensor(shape: [batch] + input.shape.dropFirst(), values: images))
+                Self.assertParity(ours, try Tensor(shape: [exits, batch, classes], values: logits), "\(name), \(lanes) lanes")
+            }
+        }
+    }
 }

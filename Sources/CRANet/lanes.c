@@ -1,0 +1,109 @@
+// Lane kernels: RANet's layers computed for a group of images side by side, one
+// image per vector lane (layout in lane_kernels.h). oneDNN computes one image at a
+// time here (a channel slice of a batched tensor is a strided descriptor, which
+// sends oneDNN 2.6 to its reference kernels) and its per-image kernels reach only a
+// fraction of the vector units on RANet's convolutions of a few channels over small
+// maps; with the batch in the lanes every layer is dense vector work.
+//
+// The kernels are compiled once per vector width and picked by the caller.
+#include "cranet.h"
+#include "resize_index.h"
+
+#include <string.h>
+
+// Output channels per register tile, the same for every width: weights are packed
+// in blocks of this many output channels.
+#define OB 4
+
+#define NAME(x) x##_16
+#define LANES 16
+#define PB 6
+#define TARGET __attribute__((target("avx512f")))
+#include "lane_kernels.h"
+#undef NAME
+#undef LANES
+#undef PB
+#undef TARGET
+
+#define NAME(x) x##_8
+#define LANES 8
+#define PB 3
+#define TARGET __attribute__((target("avx2,fma")))
+#include "lane_kernels.h"
+#undef NAME
+#undef LANES
+#undef PB
+#undef TARGET
+
+#define NAME(x) x##_4
+#define LANES 4
+#define PB 3
+#define TARGET
+#include "lane_kernels.h"
+#undef NAME
+#undef LANES
+#undef PB
+#undef TARGET
+
+int cranet_lanes_supported(int lanes) {
+    switch (lanes) {
+    case 16: return __builtin_cpu_supports("avx512f");
+    case 8: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case 4: return 1;
+    default: return 0;
+    }
+}
+
+int cranet_lanes_best(void) {
+    return cranet_lanes_supported(16) ? 16 : cranet_lanes_supported(8) ? 8 : 4;
+}
+
+void cranet_lane_pack_conv_weights(const float *oihw, int in_channels, int out_channels, int kernel,
+                                   float *packed) {
+    const int taps = in_channels * kernel * kernel;
+    for (int o0 = 0; o0 < out_channels; o0 += OB) {
+        const int n = out_channels - o0 < OB ? out_channels - o0 : OB;
+        float *block = packed + (size_t)o0 * taps;
+        for (int t = 0; t < taps; t++)
+            for (int o = 0; o < n; o++) block[(size_t)t * n + o] = oihw[(size_t)(o0 + o) * taps + t];
+    }
+}
+
+void cranet_lane_conv(int lanes, const float *src, cranet_shape s, float *dst, cranet_shape d, int kernel,
+                      int stride, int pad, const float *packed, const float *bias, int relu) {
+    switch (lanes) {
+    case 16: conv_16(src, s, dst, d, kernel, stride, pad, packed, bias, relu); break;
+    case 8: conv_8(src, s, dst, d, kernel, stride, pad, packed, bias, relu); break;
+    default: conv_4(src, s, dst, d, kernel, stride, pad, packed, bias, relu); break;
+    }
+}
+
+void cranet_lane_pool(int lanes, cranet_pool_kind kind, const float *src, cranet_shape s, float *dst,
+                      cranet_shape d, int kernel, int stride, int pad) {
+    switch (lanes) {
+    case 16: pool_16(kind, src, s, dst, d, kernel, stride, pad); break;
+    case 8: pool_8(kind, src, s, dst, d, kernel, stride, pad); break;
+    default: pool_4(kind, src, s, dst, d, kernel, stride, pad); break;
+    }
+}
+
+void cranet_lane_resize_bilinear_align_corners(int lanes, const float *src, cranet_shape s, float *dst,
+                                               cranet_shape d) {
+    switch (lanes) {
+    case 16: resize_16(src, s, dst, d); break;
+    case 8: resize_8(src, s, dst, d); break;
+    default: resize_4(src, s, dst, d); break;
+    }
+}
+
+void cranet_lane_pack(int lanes, const float *const *images, int count, size_t floats, float *dst) {
+    for (size_t e = 0; e < floats; e++) {
+        float *v = dst + e * lanes;
+        for (int l = 0; l < count; l++) v[l] = images[l][e];
+        for (int l = count; l < lanes; l++) v[l] = 0.0f;
+    }
+}
+
+void cranet_lane_unpack(int lanes, const float *src, size_t floats, int lane, float *dst) {
+    for (size_t e = 0; e < floats; e++) dst[e] = src[e * lanes + lane];
+}

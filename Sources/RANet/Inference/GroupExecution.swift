@@ -1,0 +1,20 @@
+/// What runs the network on a group of images, owned by one thread at a time:
+/// ``ExecutionContext`` takes one image through oneDNN's primitives,
+/// ``LaneExecutionContext`` a vector's width of images through the lane kernels.
+protocol GroupExecution: AnyObject {
+    /// Images one run computes.
+    var capacity: Int { get }
+    /// Number of layers (``run(layers:)`` takes ranges of `0..<layerCount`).
+    var layerCount: Int { get }
+    /// Copies up to ``capacity`` images (3×H×W floats each) in, in slot order.
+    func load(_ images: [UnsafePointer<Float>])
+    /// Runs some layers, in order: early exit runs the network exit by exit.
+    func run(layers: Range<Int>) throws
+    /// Copies one exit's logits (classes floats) of the image in `slot`.
+    func copyLogits(slot: Int, exit: Int, to target: UnsafeMutablePointer<Float>)
+}
+
+extension GroupExecution {
+    /// Runs every layer on the images loaded.
+    func run() throws { try run(layers: 0..<layerCount) }
+}

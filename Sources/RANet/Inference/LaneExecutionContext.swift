@@ -1,0 +1,79 @@
+import CRANet
+
+/// Everything one thread needs to run the network on a group of images at once
+/// through the lane kernels: the plan's arena with every float widened to a vector of
+/// ``LaneProgram/lanes`` floats (one per image), and each layer's call with its
+/// pointers resolved. Used by one thread at a time.
+final class LaneExecutionContext: GroupExecution {
+    private struct Step {
+        let kernel: LaneProgram.Kernel
+        let source: UnsafeMutablePointer<Float>
+        let target: UnsafeMutablePointer<Float>
+        let from: cranet_shape
+        let to: cranet_shape
+    }
+
+    let program: LaneProgram
+    private let network: NetworkDescription
+    private let arena: UnsafeMutablePointer<Float>
+    private var steps: [Step] = []
+    private let input: UnsafeMutablePointer<Float>
+    private let logits: UnsafeMutablePointer<Float>
+
+    init(program: LaneProgram, network: NetworkDescription, plan: ExecutionPlan) {
+        self.program = program
+        self.network = network
+        let lanes = program.lanes
+        let floats = max(plan.arenaFloats, 1) * lanes
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: floats * 4, alignment: 64)
+        arena = raw.initializeMemory(as: Float.self, repeating: 0, count: floats)
+        input = arena + plan.tensorOffsets[network.inputTensor] * lanes
+        logits = arena + plan.tensorOffsets[network.logitsTensor] * lanes
+        steps = zip(network.layers, program.kernels).map { layer, kernel in
+            func shape(_ s: TensorSlice) -> cranet_shape {
+                let (c, h, w) = network.shape(of: s)
+                return cranet_shape(channels: Int32(c), height: Int32(h), width: Int32(w))
+            }
+            return Step(kernel: kernel,
+                        source: arena + plan.offset(of: layer.input, in: network) * lanes,
+                        target: arena + plan.offset(of: layer.output, in: network) * lanes,
+                        from: shape(layer.input), to: shape(layer.output))
+        }
+    }
+
+    deinit { arena.deallocate() }
+
+    var capacity: Int { program.lanes }
+    var layerCount: Int { steps.count }
+
+    func load(_ images: [UnsafePointer<Float>]) {
+        let floats = network.tensors[network.inputTensor].elementCount
+        images.map { Optional($0) }.withUnsafeBufferPointer {
+            cranet_lane_pack(Int32(program.lanes), $0.baseAddress!, Int32(images.count), floats, input)
+        }
+    }
+
+    func copyLogits(slot: Int, exit: Int, to target: UnsafeMutablePointer<Float>) {
+        let classes = network.config.numClasses
+        cranet_lane_unpack(Int32(program.lanes), logits + exit * classes * program.lanes, classes, Int32(slot), target)
+    }
+
+    func run(layers: Range<Int>) throws {
+        let lanes = Int32(program.lanes)
+        program.parameters.withUnsafeBufferPointer { parameters in
+            let p = parameters.baseAddress!
+            for step in steps[layers] {
+                switch step.kernel {
+                case let .conv(weights, bias, kernel, stride, padding, relu):
+                    cranet_lane_conv(lanes, step.source, step.from, step.target, step.to, Int32(kernel), Int32(stride),
+                                     Int32(padding), p + weights, p + bias, relu ? 1 : 0)
+                case let .pool(kind, kernel, stride, padding):
+                    cranet_lane_pool(lanes, kind, step.source, step.from, step.target, step.to, Int32(kernel),
+                                     Int32(stride), Int32(padding))
+                case .resize:
+                    cranet_lane_resize_bilinear_align_corners(lanes, step.source, step.from, step.target, step.to)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import CRANet
+
+/// The network for the lane kernels, which compute a group of images side by side,
+/// one image per vector lane (`cranet_lane_*` in the C bridge): per layer, the
+/// kernel to call and its folded, repacked weights. Immutable once built; shared by
+/// every lane execution context.
+///
+/// Why a second representation next to ``CompiledNetwork``: oneDNN 2.6 runs these
+/// layers one image at a time (a channel slice of a batched tensor is a strided
+/// descriptor, which only its reference kernels take), and on RANet's convolutions
+/// of a few channels over small maps its per-image kernels keep the vector units
+/// mostly idle. With the batch in the lanes, every layer is dense vector work.
+final class LaneProgram: @unchecked Sendable {
+    enum Kernel {
+        /// Weights and bias at these float offsets of ``parameters``.
+        case conv(weights: Int, bias: Int, kernel: Int, stride: Int, padding: Int, relu: Bool)
+        case pool(cranet_pool_kind, kernel: Int, stride: Int, padding: Int)
+        case resize
+    }
+
+    /// Images per group: the vector width in floats.
+    let lanes: Int
+    /// One kernel per layer of the network, in order.
+    let kernels: [Kernel]
+    /// Every layer's weights and biases, back to back.
+    let parameters: [Float]
+
+    init(network: NetworkDescription, stateDict: StateDict, lanes: Int) {
+        self.lanes = lanes
+        var parameters: [Float] = []
+        kernels = network.layers.map { layer in
+            switch layer.operation {
+            case .conv(let unit):
+                let (weights, bias) = WeightFolding.fold(unit, outputs: layer.output.channels, stateDict: stateDict)
+                let offset = parameters.count
+                parameters += Self.packed(weights, inputs: layer.input.channels, outputs: layer.output.channels, kernel: unit.kernel)
+                parameters += bias
+                return .conv(weights: offset, bias: offset + weights.count, kernel: unit.kernel, stride: unit.stride,
+                             padding: unit.padding, relu: true)
+            case .linear(let key, _):
+                // A fully connected layer on a 1×1 map is a 1×1 convolution without ReLU.
+                let weights = stateDict.tensors[key + ".weight"]!.values, bias = stateDict.tensors[key + ".bias"]!.values
+                let offset = parameters.count
+                parameters += Self.packed(weights, inputs: layer.input.channels, outputs: layer.output.channels, kernel: 1)
+                parameters += bias
+                return .conv(weights: offset, bias: offset + weights.count, kernel: 1, stride: 1, padding: 0, relu: false)
+            case .maxPool(let kernel, let stride, let padding):
+                return .pool(CRANET_POOL_MAX, kernel: kernel, stride: stride, padding: padding)
+            case .avgPool(let kernel):
+                return .pool(CRANET_POOL_AVG, kernel: kernel, stride: kernel, padding: 0)
+            case .resize:
+                return .resize
+            }
+        }
+        self.parameters = parameters
+    }
+
+    private static func packed(_ oihw: [Float], inputs: Int, outputs: Int, kernel: Int) -> [Float] {
+        var packed = [Float](repeating: 0, count: oihw.count)
+        oihw.withUnsafeBufferPointer { source in
+            packed.withUnsafeMutableBufferPointer {
+                cranet_lane_pack_conv_weights(source.baseAddress!, Int32(inputs), Int32(outputs), Int32(kernel), $0.baseAddress!)
+            }
+        }
+        return packed
+    }
+}

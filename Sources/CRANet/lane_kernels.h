@@ -7,8 +7,9 @@
 // place of floats, so a convolution with 3 or 5 channels runs the vector units as
 // fully as one with 256.
 //
-// The includer defines LANES, OB and PB (output channels and pixels per register
-// tile), NAME(x) (a width-specific function name) and TARGET (the target attribute).
+// The includer defines LANES, OB (4 or 8) and PB (output channels and pixels per
+// register tile), NAME(x) (a width-specific function name) and TARGET (the target
+// attribute).
 
 #define V NAME(vec)
 #define VI NAME(ivec)
@@ -24,27 +25,23 @@ static inline TARGET V NAME(max)(V a, V b) {
     return (V)(((VI)a & take_a) | ((VI)b & ~take_a));
 }
 
-// One register tile of a convolution: O output channels × P output pixels of one
-// row, summed over every input channel and over kernel rows [ky0, ky1) and columns
-// [kx0, kx1) (the window positions inside the input). `in` points at channel 0,
-// input row `iy`, column `ix` of the window's top-left corner; `out` at channel 0
-// of the first output pixel. O and P are constants after inlining, so the
-// accumulators live in registers.
+// One register tile of a convolution: O output channels × P output pixels, summed
+// over every input channel and kernel tap. The input has no padding left to apply
+// (see NAME(pad)); base[p] points at channel 0 of pixel p's window's top-left corner.
+// O and P are constants after inlining, so the accumulators live in registers.
 static inline __attribute__((always_inline)) TARGET void NAME(conv_tile)(
-    const int O, const int P, const float *in, int in_channels, size_t in_plane, int iy, int ix,
-    int in_w, int stride, int k, int ky0, int ky1, int kx0, int kx1, const float *w,
-    const float *bias, float *out, size_t out_plane, int relu) {
+    const int O, const int P, const float *const *base, int channels, size_t in_plane, size_t in_row, int k,
+    const float *w, const float *bias, float *out, const size_t *out_pixel, size_t out_plane, int relu) {
     V acc[OB][PB];
     for (int o = 0; o < O; o++)
         for (int p = 0; p < P; p++) acc[o][p] = NAME(splat)(bias[o]);
-    for (int i = 0; i < in_channels; i++) {
-        const float *plane = in + (size_t)i * in_plane;
-        for (int ky = ky0; ky < ky1; ky++) {
-            const float *row = plane + ((size_t)(iy + ky) * in_w) * LANES;
+    for (int i = 0; i < channels; i++) {
+        for (int ky = 0; ky < k; ky++) {
+            const size_t row = (size_t)i * in_plane + (size_t)ky * in_row;
             const float *wk = w + ((size_t)(i * k + ky) * k) * O;
-            for (int kx = kx0; kx < kx1; kx++) {
+            for (int kx = 0; kx < k; kx++) {
                 V x[PB];
-                for (int p = 0; p < P; p++) x[p] = *(const V *)(row + (size_t)(ix + kx + p * stride) * LANES);
+                for (int p = 0; p < P; p++) x[p] = *(const V *)(base[p] + row + (size_t)kx * LANES);
                 for (int o = 0; o < O; o++) {
                     V wv = NAME(splat)(wk[kx * O + o]);
                     for (int p = 0; p < P; p++) acc[o][p] += wv * x[p];
@@ -56,61 +53,75 @@ static inline __attribute__((always_inline)) TARGET void NAME(conv_tile)(
         for (int p = 0; p < P; p++) {
             V v = acc[o][p];
             if (relu) v = NAME(max)(v, NAME(splat)(0.0f));
-            *(V *)(out + (size_t)o * out_plane + (size_t)p * LANES) = v;
+            *(V *)(out + (size_t)o * out_plane + out_pixel[p]) = v;
         }
 }
 
-// Output channels [o0, o0 + O) of a convolution; O ≤ OB is a constant after inlining.
-static inline __attribute__((always_inline)) TARGET void NAME(conv_channels)(
-    const int O, const float *src, cranet_shape s, float *dst, cranet_shape d, int k, int stride,
-    int pad, const float *w, const float *bias, int relu) {
-    const size_t in_plane = (size_t)s.height * s.width * LANES, out_plane = (size_t)d.height * d.width * LANES;
-    // Output columns whose whole window lies inside the input: [x_lo, x_hi).
-    int x_lo = (pad + stride - 1) / stride, x_hi = (s.width + pad - k) / stride + 1;
-    if (x_hi > d.width) x_hi = d.width;
-    if (x_lo > x_hi) x_lo = x_hi;
-    for (int y = 0; y < d.height; y++) {
-        const int iy = y * stride - pad;
-        const int ky0 = iy < 0 ? -iy : 0, ky1 = iy + k > s.height ? s.height - iy : k;
-        float *row_out = dst + (size_t)y * d.width * LANES;
-        for (int x = 0; x < d.width;) {
-            const int ix = x * stride - pad;
-            if (x >= x_lo && x + PB <= x_hi) {
-                NAME(conv_tile)(O, PB, src, s.channels, in_plane, iy, ix, s.width, stride, k, ky0, ky1, 0, k, w,
-                                bias, row_out + (size_t)x * LANES, out_plane, relu);
-                x += PB;
-            } else {
-                const int kx0 = ix < 0 ? -ix : 0, kx1 = ix + k > s.width ? s.width - ix : k;
-                NAME(conv_tile)(O, 1, src, s.channels, in_plane, iy, ix, s.width, stride, k, ky0, ky1, kx0, kx1, w,
-                                bias, row_out + (size_t)x * LANES, out_plane, relu);
-                x += 1;
-            }
+// Every output channel of one tile of pixels, in blocks of at most OB
+// (output_blocks, in lanes.c). The tile's input stays in cache while the weights stream past.
+static inline __attribute__((always_inline)) TARGET void NAME(conv_pixels)(
+    const int P, const float *const *base, cranet_shape s, float *dst, cranet_shape d, int k, const float *packed,
+    const float *bias, int relu, const size_t *out_pixel) {
+    const size_t in_plane = (size_t)s.height * s.width * LANES, in_row = (size_t)s.width * LANES;
+    const size_t out_plane = (size_t)d.height * d.width * LANES, taps = (size_t)s.channels * k * k;
+    const int blocks = output_blocks(d.channels, OB);
+    for (int b = 0; b < blocks; b++) {
+        const int o0 = block_start(b, blocks, d.channels), O = block_start(b + 1, blocks, d.channels) - o0;
+        const float *w = packed + (size_t)o0 * taps;
+        float *out = dst + (size_t)o0 * out_plane;
+        switch (O) {
+#define CASE(n) \
+    case n: NAME(conv_tile)(n, P, base, s.channels, in_plane, in_row, k, w, bias + o0, out, out_pixel, out_plane, relu); break;
+            CASE(1) CASE(2) CASE(3) CASE(4)
+#if OB == 8
+            CASE(5) CASE(6) CASE(7) CASE(8)
+#endif
+#undef CASE
         }
     }
 }
 
-static TARGET void NAME(conv)(const float *src, cranet_shape s, float *dst, cranet_shape d, int k, int stride,
-                              int pad, const float *packed, const float *bias, int relu) {
-    const size_t out_plane = (size_t)d.height * d.width * LANES, block = (size_t)s.channels * k * k;
-    for (int o0 = 0; o0 < d.channels; o0 += OB) {
-        const int O = d.channels - o0 < OB ? d.channels - o0 : OB;
-        const float *w = packed + (size_t)o0 * block;
-        float *out = dst + (size_t)o0 * out_plane;
-        switch (O) {
-#define CASE(n) \
-    case n: NAME(conv_channels)(n, src, s, out, d, k, stride, pad, w, bias + o0, relu); break;
-            CASE(1) CASE(2) CASE(3)
-#if OB >= 4
-            CASE(4)
-#endif
-#if OB >= 5
-            CASE(5)
-#endif
-#if OB >= 6
-            CASE(6)
-#endif
-#undef CASE
+// Copies a tensor into `dst` with `pad` rows and columns of zeros around each channel.
+static TARGET void NAME(pad)(const float *src, cranet_shape s, int pad, float *dst) {
+    const int w = s.width + 2 * pad;
+    for (int c = 0; c < s.channels; c++) {
+        float *plane = dst + (size_t)c * (s.height + 2 * pad) * w * LANES;
+        memset(plane, 0, (size_t)pad * w * LANES * sizeof(float));
+        for (int y = 0; y < s.height; y++) {
+            float *row = plane + (size_t)(pad + y) * w * LANES;
+            memset(row, 0, (size_t)pad * LANES * sizeof(float));
+            memcpy(row + (size_t)pad * LANES, src + ((size_t)c * s.height + y) * s.width * LANES,
+                   (size_t)s.width * LANES * sizeof(float));
+            memset(row + (size_t)(pad + s.width) * LANES, 0, (size_t)pad * LANES * sizeof(float));
         }
+        memset(plane + (size_t)(pad + s.height) * w * LANES, 0, (size_t)pad * w * LANES * sizeof(float));
+    }
+}
+
+static TARGET void NAME(conv)(const float *src, cranet_shape s, float *dst, cranet_shape d, int k, int stride,
+                              int pad, const float *packed, const float *bias, int relu, float *scratch) {
+    if (pad > 0) {
+        NAME(pad)(src, s, pad, scratch);
+        src = scratch;
+        s.height += 2 * pad;
+        s.width += 2 * pad;
+    }
+    // Pixels go in row-major tiles of PB (a tile may span rows); the last tile of a
+    // map whose size PB does not divide is moved back to end at the last pixel.
+    const int pixels = d.height * d.width, P = pixels >= PB ? PB : 1;
+    for (int q0 = 0; q0 < pixels; q0 += P) {
+        if (q0 + P > pixels) q0 = pixels - P;
+        const float *base[PB];
+        size_t out_pixel[PB];
+        for (int p = 0; p < P; p++) {
+            const int y = (q0 + p) / d.width, x = (q0 + p) % d.width;
+            base[p] = src + ((size_t)y * stride * s.width + (size_t)x * stride) * LANES;
+            out_pixel[p] = (size_t)(q0 + p) * LANES;
+        }
+        if (P == PB)
+            NAME(conv_pixels)(PB, base, s, dst, d, k, packed, bias, relu, out_pixel);
+        else
+            NAME(conv_pixels)(1, base, s, dst, d, k, packed, bias, relu, out_pixel);
     }
 }
 

@@ -11,37 +11,45 @@
 
 #include <string.h>
 
-// Output channels per register tile, the same for every width: weights are packed
-// in blocks of this many output channels.
-#define OB 4
+// Output channels go through the convolution kernels in blocks of at most `most`
+// (the register tile's height), as even as possible: 18 channels as 6+6+6 rather
+// than 8+8+2, whose last block would leave the vector units waiting.
+static inline int output_blocks(int channels, int most) { return (channels + most - 1) / most; }
+static inline int block_start(int b, int blocks, int channels) { return b * channels / blocks; }
 
 #define NAME(x) x##_16
 #define LANES 16
-#define PB 6
+#define OB 8
+#define PB 3
 #define TARGET __attribute__((target("avx512f")))
 #include "lane_kernels.h"
 #undef NAME
 #undef LANES
+#undef OB
 #undef PB
 #undef TARGET
 
 #define NAME(x) x##_8
 #define LANES 8
+#define OB 4
 #define PB 3
 #define TARGET __attribute__((target("avx2,fma")))
 #include "lane_kernels.h"
 #undef NAME
 #undef LANES
+#undef OB
 #undef PB
 #undef TARGET
 
 #define NAME(x) x##_4
 #define LANES 4
+#define OB 4
 #define PB 3
 #define TARGET
 #include "lane_kernels.h"
 #undef NAME
 #undef LANES
+#undef OB
 #undef PB
 #undef TARGET
 
@@ -54,27 +62,34 @@ int cranet_lanes_supported(int lanes) {
     }
 }
 
+// Output channels per register tile, and so per block of packed weights (OB above).
+static int output_block(int lanes) { return lanes == 16 ? 8 : 4; }
+
 int cranet_lanes_best(void) {
     return cranet_lanes_supported(16) ? 16 : cranet_lanes_supported(8) ? 8 : 4;
 }
 
-void cranet_lane_pack_conv_weights(const float *oihw, int in_channels, int out_channels, int kernel,
+void cranet_lane_pack_conv_weights(int lanes, const float *oihw, int in_channels, int out_channels, int kernel,
                                    float *packed) {
-    const int taps = in_channels * kernel * kernel;
-    for (int o0 = 0; o0 < out_channels; o0 += OB) {
-        const int n = out_channels - o0 < OB ? out_channels - o0 : OB;
+    const int taps = in_channels * kernel * kernel, blocks = output_blocks(out_channels, output_block(lanes));
+    for (int b = 0; b < blocks; b++) {
+        const int o0 = block_start(b, blocks, out_channels), n = block_start(b + 1, blocks, out_channels) - o0;
         float *block = packed + (size_t)o0 * taps;
         for (int t = 0; t < taps; t++)
             for (int o = 0; o < n; o++) block[(size_t)t * n + o] = oihw[(size_t)(o0 + o) * taps + t];
     }
 }
 
+size_t cranet_lane_conv_scratch_floats(int lanes, cranet_shape s, int pad) {
+    return pad > 0 ? (size_t)s.channels * (s.height + 2 * pad) * (s.width + 2 * pad) * lanes : 0;
+}
+
 void cranet_lane_conv(int lanes, const float *src, cranet_shape s, float *dst, cranet_shape d, int kernel,
-                      int stride, int pad, const float *packed, const float *bias, int relu) {
+                      int stride, int pad, const float *packed, const float *bias, int relu, float *scratch) {
     switch (lanes) {
-    case 16: conv_16(src, s, dst, d, kernel, stride, pad, packed, bias, relu); break;
-    case 8: conv_8(src, s, dst, d, kernel, stride, pad, packed, bias, relu); break;
-    default: conv_4(src, s, dst, d, kernel, stride, pad, packed, bias, relu); break;
+    case 16: conv_16(src, s, dst, d, kernel, stride, pad, packed, bias, relu, scratch); break;
+    case 8: conv_8(src, s, dst, d, kernel, stride, pad, packed, bias, relu, scratch); break;
+    default: conv_4(src, s, dst, d, kernel, stride, pad, packed, bias, relu, scratch); break;
     }
 }
 

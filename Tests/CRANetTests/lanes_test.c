@@ -63,7 +63,9 @@ typedef struct {
 
 static void lane_conv(int lanes, const float *src, cranet_shape s, float *dst, cranet_shape d, const void *a) {
     const conv_arg *c = a;
-    cranet_lane_conv(lanes, src, s, dst, d, c->kernel, c->stride, c->pad, c->packed, c->bias, c->relu);
+    float *scratch = malloc(sizeof(float) * (cranet_lane_conv_scratch_floats(lanes, s, c->pad) + 1));
+    cranet_lane_conv(lanes, src, s, dst, d, c->kernel, c->stride, c->pad, c->packed, c->bias, c->relu, scratch);
+    free(scratch);
 }
 
 static void image_conv(const float *src, cranet_shape s, float *dst, cranet_shape d, const void *a) {
@@ -99,7 +101,7 @@ static void test_conv(int lanes) {
         cranet_shape s = {c[0], c[2], c[2]}, d = {c[1], out, out};
         size_t nw = (size_t)c[0] * c[1] * k * k;
         float *weights = random_floats(nw, 17), *packed = malloc(sizeof(float) * nw), *bias = random_floats(c[1], 5);
-        cranet_lane_pack_conv_weights(weights, c[0], c[1], k, packed);
+        cranet_lane_pack_conv_weights(lanes, weights, c[0], c[1], k, packed);
         for (int relu = 0; relu <= 1; relu++) {
             conv_arg arg = {k, stride, pad, relu, weights, packed, bias};
             compare("convolution", lanes, lanes, s, d, lane_conv, image_conv, &arg);

@@ -114,14 +114,18 @@ int cranet_lanes_supported(int lanes);
 /// The widest supported width.
 int cranet_lanes_best(void);
 
-/// Repacks OIHW convolution weights (out × in × k × k) for cranet_lane_conv; the
-/// result has the same number of floats.
-void cranet_lane_pack_conv_weights(const float *oihw, int in_channels, int out_channels, int kernel,
+/// Repacks OIHW convolution weights (out × in × k × k) for cranet_lane_conv at this
+/// width; the result has the same number of floats.
+void cranet_lane_pack_conv_weights(int lanes, const float *oihw, int in_channels, int out_channels, int kernel,
                                    float *packed);
+/// Floats of scratch cranet_lane_conv needs for this input and padding (0 without
+/// padding): the input is first copied with its zero border, so that the inner loops
+/// never test for edges.
+size_t cranet_lane_conv_scratch_floats(int lanes, cranet_shape s, int pad);
 /// Square convolution with symmetric zero padding, bias and optional ReLU, in lane layout.
-/// `dst` must not overlap `src`.
+/// `dst` must not overlap `src` or `scratch` (which may be NULL without padding).
 void cranet_lane_conv(int lanes, const float *src, cranet_shape s, float *dst, cranet_shape d, int kernel,
-                      int stride, int pad, const float *packed, const float *bias, int relu);
+                      int stride, int pad, const float *packed, const float *bias, int relu, float *scratch);
 /// Square pooling window with symmetric padding (average: padding excluded), in lane layout.
 void cranet_lane_pool(int lanes, cranet_pool_kind kind, const float *src, cranet_shape s, float *dst,
                       cranet_shape d, int kernel, int stride, int pad);

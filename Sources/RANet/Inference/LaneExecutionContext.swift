@@ -16,7 +16,9 @@ final class LaneExecutionContext: GroupExecution {
     let program: LaneProgram
     private let network: NetworkDescription
     private let arena: UnsafeMutablePointer<Float>
-    private var steps: [Step] = []
+    /// Where convolutions put their padded input.
+    private let scratch: UnsafeMutablePointer<Float>
+    private let steps: [Step]
     private let input: UnsafeMutablePointer<Float>
     private let logits: UnsafeMutablePointer<Float>
 
@@ -26,10 +28,8 @@ final class LaneExecutionContext: GroupExecution {
         let lanes = program.lanes
         let floats = max(plan.arenaFloats, 1) * lanes
         let raw = UnsafeMutableRawPointer.allocate(byteCount: floats * 4, alignment: 64)
-        arena = raw.initializeMemory(as: Float.self, repeating: 0, count: floats)
-        input = arena + plan.tensorOffsets[network.inputTensor] * lanes
-        logits = arena + plan.tensorOffsets[network.logitsTensor] * lanes
-        steps = zip(network.layers, program.kernels).map { layer, kernel in
+        let arena = raw.initializeMemory(as: Float.self, repeating: 0, count: floats)
+        let steps = zip(network.layers, program.kernels).map { layer, kernel in
             func shape(_ s: TensorSlice) -> cranet_shape {
                 let (c, h, w) = network.shape(of: s)
                 return cranet_shape(channels: Int32(c), height: Int32(h), width: Int32(w))
@@ -39,9 +39,22 @@ final class LaneExecutionContext: GroupExecution {
                         target: arena + plan.offset(of: layer.output, in: network) * lanes,
                         from: shape(layer.input), to: shape(layer.output))
         }
+        let scratchFloats = steps.map { step -> Int in
+            guard case let .conv(_, _, _, _, padding, _) = step.kernel else { return 0 }
+            return cranet_lane_conv_scratch_floats(Int32(lanes), step.from, Int32(padding))
+        }.max() ?? 0
+        scratch = UnsafeMutableRawPointer.allocate(byteCount: max(scratchFloats, 1) * 4, alignment: 64)
+            .bindMemory(to: Float.self, capacity: max(scratchFloats, 1))
+        self.arena = arena
+        self.steps = steps
+        input = arena + plan.tensorOffsets[network.inputTensor] * lanes
+        logits = arena + plan.tensorOffsets[network.logitsTensor] * lanes
     }
 
-    deinit { arena.deallocate() }
+    deinit {
+        arena.deallocate()
+        scratch.deallocate()
+    }
 
     var capacity: Int { program.lanes }
     var layerCount: Int { steps.count }
@@ -66,7 +79,7 @@ final class LaneExecutionContext: GroupExecution {
                 switch step.kernel {
                 case let .conv(weights, bias, kernel, stride, padding, relu):
                     cranet_lane_conv(lanes, step.source, step.from, step.target, step.to, Int32(kernel), Int32(stride),
-                                     Int32(padding), p + weights, p + bias, relu ? 1 : 0)
+                                     Int32(padding), p + weights, p + bias, relu ? 1 : 0, scratch)
                 case let .pool(kind, kernel, stride, padding):
                     cranet_lane_pool(lanes, kind, step.source, step.from, step.target, step.to, Int32(kernel),
                                      Int32(stride), Int32(padding))

@@ -33,7 +33,7 @@ final class LaneProgram: @unchecked Sendable {
             case .conv(let unit):
                 let (weights, bias) = WeightFolding.fold(unit, outputs: layer.output.channels, stateDict: stateDict)
                 let offset = parameters.count
-                parameters += Self.packed(weights, inputs: layer.input.channels, outputs: layer.output.channels, kernel: unit.kernel)
+                parameters += Self.packed(weights, lanes: lanes, inputs: layer.input.channels, outputs: layer.output.channels, kernel: unit.kernel)
                 parameters += bias
                 return .conv(weights: offset, bias: offset + weights.count, kernel: unit.kernel, stride: unit.stride,
                              padding: unit.padding, relu: true)
@@ -41,7 +41,7 @@ final class LaneProgram: @unchecked Sendable {
                 // A fully connected layer on a 1×1 map is a 1×1 convolution without ReLU.
                 let weights = stateDict.tensors[key + ".weight"]!.values, bias = stateDict.tensors[key + ".bias"]!.values
                 let offset = parameters.count
-                parameters += Self.packed(weights, inputs: layer.input.channels, outputs: layer.output.channels, kernel: 1)
+                parameters += Self.packed(weights, lanes: lanes, inputs: layer.input.channels, outputs: layer.output.channels, kernel: 1)
                 parameters += bias
                 return .conv(weights: offset, bias: offset + weights.count, kernel: 1, stride: 1, padding: 0, relu: false)
             case .maxPool(let kernel, let stride, let padding):
@@ -55,11 +55,11 @@ final class LaneProgram: @unchecked Sendable {
         self.parameters = parameters
     }
 
-    private static func packed(_ oihw: [Float], inputs: Int, outputs: Int, kernel: Int) -> [Float] {
+    private static func packed(_ oihw: [Float], lanes: Int, inputs: Int, outputs: Int, kernel: Int) -> [Float] {
         var packed = [Float](repeating: 0, count: oihw.count)
         oihw.withUnsafeBufferPointer { source in
             packed.withUnsafeMutableBufferPointer {
-                cranet_lane_pack_conv_weights(source.baseAddress!, Int32(inputs), Int32(outputs), Int32(kernel), $0.baseAddress!)
+                cranet_lane_pack_conv_weights(Int32(lanes), source.baseAddress!, Int32(inputs), Int32(outputs), Int32(kernel), $0.baseAddress!)
             }
         }
         return packed

@@ -107,8 +107,11 @@ static TARGET void NAME(conv)(const float *src, cranet_shape s, float *dst, cran
         s.width += 2 * pad;
     }
     // Pixels go in row-major tiles of PB (a tile may span rows); the last tile of a
-    // map whose size PB does not divide is moved back to end at the last pixel.
-    const int pixels = d.height * d.width, P = pixels >= PB ? PB : 1;
+    // map whose size PB does not divide is moved back to end at the last pixel. Small
+    // maps that PB does not divide (an exit's 4×4 and 2×2) take tiles of 2 instead, so
+    // as not to compute a third of their pixels twice.
+    const int pixels = d.height * d.width;
+    const int P = pixels % PB == 0 || pixels > 3 * PB ? PB : pixels % 2 == 0 ? 2 : 1;
     for (int q0 = 0; q0 < pixels; q0 += P) {
         if (q0 + P > pixels) q0 = pixels - P;
         const float *base[PB];
@@ -118,8 +121,17 @@ static TARGET void NAME(conv)(const float *src, cranet_shape s, float *dst, cran
             base[p] = src + ((size_t)y * stride * s.width + (size_t)x * stride) * LANES;
             out_pixel[p] = (size_t)(q0 + p) * LANES;
         }
-        if (P == PB)
+        // RANet's kernel sizes as constants, so that their tap loops unroll.
+        if (P == PB && k == 1)
+            NAME(conv_pixels)(PB, base, s, dst, d, 1, packed, bias, relu, out_pixel);
+        else if (P == PB && k == 3)
+            NAME(conv_pixels)(PB, base, s, dst, d, 3, packed, bias, relu, out_pixel);
+        else if (P == PB)
             NAME(conv_pixels)(PB, base, s, dst, d, k, packed, bias, relu, out_pixel);
+        else if (P == 2 && k == 3)
+            NAME(conv_pixels)(2, base, s, dst, d, 3, packed, bias, relu, out_pixel);
+        else if (P == 2)
+            NAME(conv_pixels)(2, base, s, dst, d, k, packed, bias, relu, out_pixel);
         else
             NAME(conv_pixels)(1, base, s, dst, d, k, packed, bias, relu, out_pixel);
     }

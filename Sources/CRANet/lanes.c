@@ -122,3 +122,14 @@ void cranet_lane_pack(int lanes, const float *const *images, int count, size_t f
 void cranet_lane_unpack(int lanes, const float *src, size_t floats, int lane, float *dst) {
     for (size_t e = 0; e < floats; e++) dst[e] = src[e * lanes + lane];
 }
+
+void cranet_lane_gather(int lanes, const float *src, const int *sources, float *dst, size_t floats) {
+    int from[16], to[16], n = 0;
+    for (int l = 0; l < lanes; l++)
+        if (sources[l] >= 0) {
+            from[n] = sources[l];
+            to[n++] = l;
+        }
+    for (size_t e = 0; e < floats; e++)
+        for (int i = 0; i < n; i++) dst[e * lanes + to[i]] = src[e * lanes + from[i]];
+}

@@ -21,7 +21,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Threads (default: all cores).")
     var threads: Int?
 
-    @Option(help: "anytime (every exit) or budgeted (early exit; needs --thresholds or --budget).")
+    @Option(help: "anytime (every exit) or budgeted (early exit with --thresholds, --budget or the model's own thresholds).")
     var mode: Mode = .anytime
 
     @OptionGroup var thresholdOptions: ThresholdOptions
@@ -39,7 +39,6 @@ struct BenchCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        if mode == .budgeted && thresholdOptions.isEmpty { throw ValidationError("--mode budgeted needs --thresholds or --budget") }
         if batchSizes.isEmpty || batchSizes.contains(where: { $0 < 1 }) { throw ValidationError("--batch takes positive sizes, e.g. 1,8,64") }
         if preset != nil && source.model != nil { throw ValidationError("give either --preset or --model") }
         if !(seconds > 0) { throw ValidationError("--seconds must be positive") }
@@ -57,7 +56,11 @@ struct BenchCommand: ParsableCommand {
         } else {
             model = try source.load(threads: threadCount)
         }
-        let thresholds = mode == .budgeted ? try thresholdOptions.resolve(for: model) : nil
+        var thresholds: ExitThresholds?
+        if mode == .budgeted {
+            thresholds = try thresholdOptions.resolve(for: model) ?? model.metadata.defaultThresholds
+            if thresholds == nil { throw ValidationError("--mode budgeted needs --thresholds or --budget: this model carries no thresholds of its own") }
+        }
         // Real inputs rotate through up to 2048 images, so early exit sees a representative mix.
         let per = model.imageShape.reduce(1, *)
         let pool = try inputs(for: model, count: data == nil ? batchSizes.max()! : max(batchSizes.max()!, 2048))

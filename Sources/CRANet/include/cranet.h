@@ -137,6 +137,10 @@ void cranet_lane_resize_bilinear_align_corners(int lanes, const float *src, cran
 void cranet_lane_pack(int lanes, const float *const *images, int count, size_t floats, float *dst);
 /// Copies lane `lane` of `floats` lane-layout values out to a plain array.
 void cranet_lane_unpack(int lanes, const float *src, size_t floats, int lane, float *dst);
+/// For each lane l of `dst` with sources[l] ≥ 0, copies lane sources[l] of `src` into
+/// it, over `floats` lane-layout values; other lanes are left alone. Early exit moves
+/// the images still running into fewer groups with it, one pass per pair of groups.
+void cranet_lane_gather(int lanes, const float *src, const int *sources, float *dst, size_t floats);
 
 #ifdef __cplusplus
 }

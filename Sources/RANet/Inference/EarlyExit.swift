@@ -36,9 +36,10 @@ extension RANetModel {
     public func classify(_ images: Tensor, thresholds: ExitThresholds, top: Int = 1) throws -> [Prediction] {
         try thresholds.check(for: self)
         let batch = try checkBatch(images)
+        if let program = laneProgram, batch >= Self.laneGroupMinimum(program.lanes) {
+            return try classifyInLaneGroups(images, thresholds: thresholds, top: top)
+        }
         let imageFloats = imageShape.reduce(1, *)
-        let exitEnds = network.layers.indices.filter { if case .linear = network.layers[$0].operation { return true }; return false }
-        let ops = operationCount.opsPerExit
         var results = [Prediction?](repeating: nil, count: batch)
         let failure = ErrorBox()
         let classes = numClasses
@@ -50,17 +51,13 @@ extension RANetModel {
                     var scratch = [Float](repeating: 0, count: classes)
                     var waiting = Array(group.enumerated())
                     var start = 0
-                    for (k, end) in exitEnds.enumerated() where !waiting.isEmpty {
+                    for (k, end) in self.exitLayers.enumerated() where !waiting.isEmpty {
                         try context.run(layers: start..<(end + 1))
                         start = end + 1
                         waiting.removeAll { slot, i in
                             context.copyLogits(slot: slot, exit: k, to: &scratch)
-                            let (label, probability) = Self.top(scratch, count: classes)
-                            guard probability >= thresholds.values[k] || k == exitEnds.count - 1 else { return false }
-                            let scores = top <= 1 ? [ClassScore(label: label, probability: probability)]
-                                : Self.ranked(scratch, count: classes, top: top)
-                            dst[i] = Prediction(top: scores, exit: k, operations: ops[k])
-                            return true
+                            dst[i] = self.prediction(scratch, exit: k, thresholds: thresholds, top: top)
+                            return dst[i] != nil
                         }
                     }
                 } onError: { failure.set($0) }
@@ -68,6 +65,22 @@ extension RANetModel {
         }
         if let error = failure.error { throw error }
         return results.map { $0! }
+    }
+
+    /// The index of each exit's classifier layer, in exit order.
+    var exitLayers: [Int] {
+        network.layers.indices.filter { if case .linear = network.layers[$0].operation { return true }; return false }
+    }
+
+    /// The prediction an image gets at exit `exit` from that exit's logits, or nil when
+    /// it is not confident enough to leave there (the last exit always takes it).
+    func prediction(_ logits: [Float], exit: Int, thresholds: ExitThresholds, top: Int) -> Prediction? {
+        logits.withUnsafeBufferPointer { p in
+            let (label, probability) = Self.top(p.baseAddress!, count: p.count)
+            guard probability >= thresholds.values[exit] || exit == exitCount - 1 else { return nil }
+            let scores = top <= 1 ? [ClassScore(label: label, probability: probability)] : Self.ranked(p.baseAddress!, count: p.count, top: top)
+            return Prediction(top: scores, exit: exit, operations: operationCount.opsPerExit[exit])
+        }
     }
 
     /// The `top` most probable classes of one exit's logits, best first (ties: lower index first).

@@ -14,6 +14,7 @@ final class LaneExecutionContext: GroupExecution {
     }
 
     let program: LaneProgram
+    let plan: ExecutionPlan
     private let network: NetworkDescription
     private let arena: UnsafeMutablePointer<Float>
     /// Where convolutions put their padded input.
@@ -24,6 +25,7 @@ final class LaneExecutionContext: GroupExecution {
 
     init(program: LaneProgram, network: NetworkDescription, plan: ExecutionPlan) {
         self.program = program
+        self.plan = plan
         self.network = network
         let lanes = program.lanes
         let floats = max(plan.arenaFloats, 1) * lanes
@@ -69,6 +71,16 @@ final class LaneExecutionContext: GroupExecution {
     func copyLogits(slot: Int, exit: Int, to target: UnsafeMutablePointer<Float>) {
         let classes = network.config.numClasses
         cranet_lane_unpack(Int32(program.lanes), logits + exit * classes * program.lanes, classes, Int32(slot), target)
+    }
+
+    /// Copies images from `other` into this context's lanes: `sources[l]` is the lane
+    /// of `other` whose image goes to lane l, or -1 to leave lane l alone. Only `state`
+    /// (see ``ExecutionPlan/liveState(after:in:)``) is copied: all an image needs to go on.
+    func takeImages(from other: LaneExecutionContext, sources: [Int32], state: [(tensor: Int, floats: Int)]) {
+        for (t, floats) in state {
+            let offset = plan.tensorOffsets[t] * program.lanes
+            cranet_lane_gather(Int32(program.lanes), other.arena + offset, sources, arena + offset, floats)
+        }
     }
 
     func run(layers: Range<Int>) throws {

@@ -177,7 +177,7 @@ public final class RANetModel: @unchecked Sendable {
         return try ExecutionContext(compiled: compiled)
     }
 
-    private func acquireLaneContext() -> LaneExecutionContext {
+    func acquireLaneContext() -> LaneExecutionContext {
         pool.lock()
         if let context = idleLaneContexts.popLast() {
             pool.unlock()
@@ -191,6 +191,12 @@ public final class RANetModel: @unchecked Sendable {
         pool.lock()
         if let single = contexts.single { idleContexts.append(single) }
         if let lanes = contexts.lanes { idleLaneContexts.append(lanes) }
+        pool.unlock()
+    }
+
+    func release(_ contexts: [LaneExecutionContext]) {
+        pool.lock()
+        idleLaneContexts += contexts
         pool.unlock()
     }
 }

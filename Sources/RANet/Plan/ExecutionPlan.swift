@@ -11,6 +11,9 @@ public struct ExecutionPlan: Sendable {
     public let arenaFloats: Int
     /// Floats all tensors would need without reuse (for comparison).
     public let unsharedFloats: Int
+    /// The layers during which each tensor is live: from its first writer to its last
+    /// reader (-1 for the input, the layer count for the logits).
+    let lifetimes: [ClosedRange<Int>]
 
     /// Tensors start on 64-byte boundaries.
     static let alignment = 16
@@ -47,9 +50,23 @@ public struct ExecutionPlan: Sendable {
             offsets[t] = offset
             placed.append(t)
         }
+        lifetimes = (0..<count).map { first[$0]...max(first[$0], last[$0]) }
         tensorOffsets = offsets
         arenaFloats = zip(offsets, sizes).map { $0 + $1 }.max() ?? 0
         unsharedFloats = sizes.reduce(0, +)
+    }
+
+    /// An image's whole state between layer `layer` and the next: each tensor written at
+    /// or before it and read after it, with the floats written so far (a dense block's
+    /// tensor fills up channel range by channel range, from its first channel on).
+    func liveState(after layer: Int, in network: NetworkDescription) -> [(tensor: Int, floats: Int)] {
+        var written = [Int](repeating: 0, count: network.tensors.count)
+        written[network.inputTensor] = network.tensors[network.inputTensor].channels
+        for l in network.layers.prefix(layer + 1) {
+            written[l.output.tensor] = max(written[l.output.tensor], l.output.offset + l.output.channels)
+        }
+        return lifetimes.indices.filter { lifetimes[$0].lowerBound <= layer && lifetimes[$0].upperBound > layer }
+            .map { ($0, written[$0] * network.tensors[$0].height * network.tensors[$0].width) }
     }
 
     /// Float offset of a channel range in the arena (channels of a per-image NCHW tensor

@@ -1,0 +1,158 @@
+import CRANet
+import Dispatch
+import Foundation
+
+extension RANetModel {
+    /// Early exit for a batch in lane groups. A group computes all its lanes whether
+    /// they hold an image or not, so the images still running after an exit are moved
+    /// (their live tensors copied lane by lane) into as few groups as hold them, and a
+    /// leaving image really stops costing work. See ``LaneExitSchedule``.
+    func classifyInLaneGroups(_ images: Tensor, thresholds: ExitThresholds, top: Int) throws -> [Prediction] {
+        let schedule = LaneExitSchedule(model: self, thresholds: thresholds, top: top)
+        defer { release(schedule.contexts) }
+        return try schedule.run(images)
+    }
+}
+
+/// Runs a batch's lane groups stage by stage (a stage: the layers up to the next exit)
+/// on the worker threads, without a barrier between stages. A group that finishes a
+/// stage keeps its leaving images' predictions and hands its other images to the group
+/// forming for the next stage, filling it; a forming group starts when it is full or
+/// when no group that could still add to it remains. Threads take the ready group of
+/// the earliest stage first, which fills forming groups soonest.
+final class LaneExitSchedule {
+    private struct Group {
+        let context: LaneExecutionContext
+        /// The image in each lane (nil: none).
+        var slots: [Int?]
+        /// The stage it runs next.
+        var stage: Int
+        var free: Int { slots.filter { $0 == nil }.count }
+        var isEmpty: Bool { !slots.contains { $0 != nil } }
+    }
+
+    private let model: RANetModel
+    private let thresholds: ExitThresholds
+    private let top: Int
+    private let lanes: Int
+    private let exitLayers: [Int]
+    /// What an image carries into each stage (``ExecutionPlan/liveState(after:in:)``).
+    private let stateBefore: [[(tensor: Int, floats: Int)]]
+    private let condition = NSCondition()
+    private var ready: [Group] = []
+    /// Per stage, the group collecting images for it.
+    private var forming: [Int: Group] = [:]
+    /// Per stage, the groups at it: ready, running or forming.
+    private var groupsAt: [Int]
+    private var results: [Prediction?] = []
+    private var failure: Error?
+    /// Every context used, to return to the model's pool at the end.
+    private(set) var contexts: [LaneExecutionContext] = []
+
+    init(model: RANetModel, thresholds: ExitThresholds, top: Int) {
+        self.model = model
+        self.thresholds = thresholds
+        self.top = top
+        lanes = model.laneProgram!.lanes
+        exitLayers = model.exitLayers
+        stateBefore = exitLayers.indices.map { $0 == 0 ? [] : model.compiled.plan.liveState(after: model.exitLayers[$0 - 1], in: model.network) }
+        groupsAt = [Int](repeating: 0, count: exitLayers.count)
+    }
+
+    func run(_ images: Tensor) throws -> [Prediction] {
+        let batch = images.shape[0], imageFloats = model.imageShape.reduce(1, *)
+        results = [Prediction?](repeating: nil, count: batch)
+        images.values.withUnsafeBufferPointer { source in
+            for start in stride(from: 0, to: batch, by: lanes) {
+                let members = Array(start..<min(start + lanes, batch))
+                let context = model.acquireLaneContext()
+                context.load(members.map { source.baseAddress! + $0 * imageFloats })
+                contexts.append(context)
+                ready.append(Group(context: context, slots: members + [Int?](repeating: nil, count: lanes - members.count), stage: 0))
+            }
+        }
+        groupsAt[0] = ready.count
+        DispatchQueue.concurrentPerform(iterations: min(model.options.threads, ready.count)) { _ in work() }
+        if let failure { throw failure }
+        return results.map { $0! }
+    }
+
+    private func work() {
+        cranet_flush_denormals()
+        var logits = [Float](repeating: 0, count: model.numClasses)
+        condition.lock()
+        while failure == nil {
+            guard let next = ready.indices.min(by: { ready[$0].stage < ready[$1].stage }) else {
+                if groupsAt.allSatisfy({ $0 == 0 }) { break }
+                condition.wait()
+                continue
+            }
+            var group = ready.remove(at: next)
+            condition.unlock()
+            let stage = group.stage
+            do {
+                let first = stage == 0 ? 0 : exitLayers[stage - 1] + 1
+                try group.context.run(layers: first..<(exitLayers[stage] + 1))
+            } catch {
+                condition.lock()
+                failure = error
+                condition.broadcast()
+                break
+            }
+            var leaving: [(Int, Prediction)] = []
+            for (slot, image) in group.slots.enumerated() {
+                guard let image else { continue }
+                group.context.copyLogits(slot: slot, exit: stage, to: &logits)
+                if let prediction = model.prediction(logits, exit: stage, thresholds: thresholds, top: top) {
+                    leaving.append((image, prediction))
+                    group.slots[slot] = nil
+                }
+            }
+            condition.lock()
+            for (image, prediction) in leaving { results[image] = prediction }
+            groupsAt[stage] -= 1
+            if !group.isEmpty { hand(group, on: stage + 1) }
+            startFinishedFormingGroups()
+            condition.broadcast()
+        }
+        condition.unlock()
+    }
+
+    /// Moves a group's images into the group forming for `stage`, as many as fit; what
+    /// is left becomes the forming group itself. Called with the lock held.
+    private func hand(_ group: Group, on stage: Int) {
+        var group = group
+        if var target = forming[stage] {
+            var sources = [Int32](repeating: -1, count: lanes)
+            for (slot, image) in group.slots.enumerated() {
+                guard let image, let free = target.slots.firstIndex(where: { $0 == nil }) else { continue }
+                target.slots[free] = image
+                group.slots[slot] = nil
+                sources[free] = Int32(slot)
+            }
+            target.context.takeImages(from: group.context, sources: sources, state: stateBefore[stage])
+            if target.free == 0 {
+                forming[stage] = nil
+                ready.append(target)
+            } else {
+                forming[stage] = target
+            }
+        }
+        guard !group.isEmpty else { return }
+        group.stage = stage
+        groupsAt[stage] += 1
+        if group.free == 0 {
+            ready.append(group)
+        } else {
+            forming[stage] = group
+        }
+    }
+
+    /// Starts forming groups that no group still running an earlier stage can add to.
+    private func startFinishedFormingGroups() {
+        for (stage, group) in forming where groupsAt[..<stage].allSatisfy({ $0 == 0 }) {
+            forming[stage] = nil
+            ready.append(group)
+        }
+    }
+}

@@ -43,24 +43,23 @@ final class EarlyExitTests: XCTestCase {
     }
 
     /// Batches in lane groups move their running images into fewer groups after each
-    /// exit; decisions, classes and probabilities must not change. 80 images (the
+    /// exit; decisions, classes and probabilities must not change. 48 images (the
     /// samples, each copy scaled a little differently) at every lane width.
     func testLaneGroupsMatchTheSimulatedPath() throws {
         let samples = try samples()
         let per = samples.values.count / samples.shape[0]
         var values: [Float] = []
-        for copy in 0..<5 {
+        for copy in 0..<3 {
             values += samples.values.map { $0 * (1 + 0.05 * Float(copy)) }
         }
-        let images = try Tensor(shape: [5 * samples.shape[0]] + samples.shape.dropFirst(), values: values)
-        XCTAssertEqual(images.values.count, 80 * per)
+        let images = try Tensor(shape: [3 * samples.shape[0]] + samples.shape.dropFirst(), values: values)
+        XCTAssertEqual(images.values.count, 48 * per)
         for lanes in [4, 8, 16] where RANetModel.supportsLanes(lanes) {
-            for threads in [1, 2] {
+            for threads in [1, 2] where threads == 2 || lanes == 16 {
                 let model = try RANetModel.bundled(options: RANetModel.Options(threads: threads, lanes: lanes))
                 let mixed = try check(model, images, [0.999, 0.99, 0.97, 0.95, 0.9, 0])
                 XCTAssertGreaterThan(Set(mixed.map(\.exit)).count, 2, "the mixed thresholds should spread the images")
                 _ = try check(model, images, [0.9, 0.9, 0.9, 0.9, 0.9, 0.9])
-                _ = try check(model, images, [Float](repeating: 2, count: 6))
             }
         }
     }

@@ -7,6 +7,11 @@ the same machine, and prints each runtime's median images/s and our ratio to the
     python3 scripts/bench_vs_peers.py --model ../shared/reference/models/cifar-c1 \\
         --onnx ../shared/reference/models/cifar-c1/cifar-c1.onnx --batch 1 64 --threads 2
 
+Early exit against the peers' whole network (the bundled Fashion-MNIST model and its thresholds):
+
+    python3 scripts/bench_vs_peers.py --onnx ../shared/models/fashion-mnist/fashion-mnist.onnx --batch 64 \\
+        --ranet-args="--mode budgeted --data /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"
+
 Measure on a quiet machine and read the ratios, not the absolute figures."""
 import argparse
 import json
@@ -25,7 +30,7 @@ def run_json_lines(command):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", required=True, help="model for ranet (run folder, checkpoint or .safetensors)")
+    ap.add_argument("--model", help="model for ranet (run folder, checkpoint or .safetensors; default: its bundled model)")
     ap.add_argument("--onnx", required=True, help="the same network exported to ONNX, for the peers")
     ap.add_argument("--batch", type=int, nargs="+", default=[1, 64])
     ap.add_argument("--threads", type=int, default=2)
@@ -34,27 +39,29 @@ def main():
     ap.add_argument("--size", type=int, default=32, help="input height and width")
     ap.add_argument("--ranet", default=os.path.join(ROOT, ".build", "release", "ranet"))
     ap.add_argument("--peers", default=os.path.join(ROOT, "..", "shared", "bench", "peers.py"))
+    ap.add_argument("--ranet-args", default="", help="more arguments for ranet bench, e.g. \"--mode budgeted --data FILE\"")
     a = ap.parse_args()
     if not os.path.exists(a.ranet):
         sys.exit("build ranet first: swift build -c release --product ranet")
     results = {}  # (runtime, batch) -> [images/s]
     for round_ in range(a.rounds):
         for batch in a.batch:
-            ours = run_json_lines([a.ranet, "bench", "--model", a.model, "--batch", str(batch), "--threads", str(a.threads),
-                                   "--seconds", str(a.seconds), "--json"])
+            ours = run_json_lines([a.ranet, "bench"] + (["--model", a.model] if a.model else []) +
+                                  ["--batch", str(batch), "--threads", str(a.threads), "--seconds", str(a.seconds), "--json"] +
+                                  a.ranet_args.split())
             peers = run_json_lines([sys.executable, a.peers, a.onnx, "--batch", str(batch), "--threads", str(a.threads),
                                     "--seconds", str(a.seconds), "--size", str(a.size)])
             for row in ours:
-                results.setdefault(("ranet", batch), []).append(row["images_per_s"])
+                results.setdefault(("ranet " + row["mode"], batch), []).append(row["images_per_s"])
             for row in peers:
                 results.setdefault((row["runtime"], batch), []).append(row["images_per_s"])
             print("round %d, batch %d done" % (round_ + 1, batch), file=sys.stderr)
     print("%-28s %6s %12s %10s" % ("runtime", "batch", "images/s", "vs best peer"))
     for batch in a.batch:
         medians = {rt: statistics.median(v) for (rt, b), v in results.items() if b == batch}
-        best_peer = max((v for rt, v in medians.items() if rt != "ranet"), default=None)
+        best_peer = max((v for rt, v in medians.items() if not rt.startswith("ranet")), default=None)
         for rt, v in sorted(medians.items(), key=lambda kv: -kv[1]):
-            ratio = "%.2fx" % (medians["ranet"] / best_peer) if rt == "ranet" and best_peer else ""
+            ratio = "%.2fx" % (v / best_peer) if rt.startswith("ranet") and best_peer else ""
             print("%-28s %6d %12.1f %10s" % (rt, batch, v, ratio))
 
 

@@ -98,22 +98,19 @@ static TARGET void NAME(pad)(const float *src, cranet_shape s, int pad, float *d
     }
 }
 
+// Share `part` of `parts` of a convolution without padding (see NAME(pad)): a
+// contiguous range of pixel tiles.
 static TARGET void NAME(conv)(const float *src, cranet_shape s, float *dst, cranet_shape d, int k, int stride,
-                              int pad, const float *packed, const float *bias, int relu, float *scratch) {
-    if (pad > 0) {
-        NAME(pad)(src, s, pad, scratch);
-        src = scratch;
-        s.height += 2 * pad;
-        s.width += 2 * pad;
-    }
+                              const float *packed, const float *bias, int relu, int part, int parts) {
     // Pixels go in row-major tiles of PB (a tile may span rows); the last tile of a
     // map whose size PB does not divide is moved back to end at the last pixel. Small
     // maps that PB does not divide (an exit's 4×4 and 2×2) take tiles of 2 instead, so
     // as not to compute a third of their pixels twice.
     const int pixels = d.height * d.width;
     const int P = pixels % PB == 0 || pixels > 3 * PB ? PB : pixels % 2 == 0 ? 2 : 1;
-    for (int q0 = 0; q0 < pixels; q0 += P) {
-        if (q0 + P > pixels) q0 = pixels - P;
+    const int tiles = (pixels + P - 1) / P;
+    for (int t = part * tiles / parts; t < (part + 1) * tiles / parts; t++) {
+        const int q0 = t * P + P > pixels ? pixels - P : t * P;
         const float *base[PB];
         size_t out_pixel[PB];
         for (int p = 0; p < P; p++) {
@@ -137,9 +134,10 @@ static TARGET void NAME(conv)(const float *src, cranet_shape s, float *dst, cran
     }
 }
 
+// Share `part` of `parts` of a pooling layer: a range of channels.
 static TARGET void NAME(pool)(cranet_pool_kind kind, const float *src, cranet_shape s, float *dst, cranet_shape d,
-                              int k, int stride, int pad) {
-    for (int c = 0; c < d.channels; c++) {
+                              int k, int stride, int pad, int part, int parts) {
+    for (int c = part * d.channels / parts; c < (part + 1) * d.channels / parts; c++) {
         const float *plane = src + (size_t)c * s.height * s.width * LANES;
         for (int y = 0; y < d.height; y++)
             for (int x = 0; x < d.width; x++) {
@@ -161,7 +159,9 @@ static TARGET void NAME(pool)(cranet_pool_kind kind, const float *src, cranet_sh
     }
 }
 
-static TARGET void NAME(resize)(const float *src, cranet_shape s, float *dst, cranet_shape d) {
+// Share `part` of `parts` of a resize: a range of channels.
+static TARGET void NAME(resize)(const float *src, cranet_shape s, float *dst, cranet_shape d, int part, int parts) {
+    const int c0 = part * d.channels / parts, c1 = (part + 1) * d.channels / parts;
     const float sy = source_scale(s.height, d.height), sx = source_scale(s.width, d.width);
     for (int oy = 0; oy < d.height; oy++) {
         int y0, y1;
@@ -173,7 +173,7 @@ static TARGET void NAME(resize)(const float *src, cranet_shape s, float *dst, cr
             float lx;
             source_index(sx, ox, s.width, &x0, &x1, &lx);
             const V vlx = NAME(splat)(lx), vhx = NAME(splat)(1.0f - lx);
-            for (int c = 0; c < d.channels; c++) {
+            for (int c = c0; c < c1; c++) {
                 const float *plane = src + (size_t)c * s.height * s.width * LANES;
                 const float *r0 = plane + (size_t)y0 * s.width * LANES, *r1 = plane + (size_t)y1 * s.width * LANES;
                 V top = vhx * *(const V *)(r0 + (size_t)x0 * LANES) + vlx * *(const V *)(r0 + (size_t)x1 * LANES);

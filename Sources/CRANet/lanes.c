@@ -80,34 +80,42 @@ void cranet_lane_pack_conv_weights(int lanes, const float *oihw, int in_channels
     }
 }
 
-size_t cranet_lane_conv_scratch_floats(int lanes, cranet_shape s, int pad) {
-    return pad > 0 ? (size_t)s.channels * (s.height + 2 * pad) * (s.width + 2 * pad) * lanes : 0;
+size_t cranet_lane_padded_floats(int lanes, cranet_shape s, int pad) {
+    return (size_t)s.channels * (s.height + 2 * pad) * (s.width + 2 * pad) * lanes;
+}
+
+void cranet_lane_pad(int lanes, const float *src, cranet_shape s, int pad, float *dst) {
+    switch (lanes) {
+    case 16: pad_16(src, s, pad, dst); break;
+    case 8: pad_8(src, s, pad, dst); break;
+    default: pad_4(src, s, pad, dst); break;
+    }
 }
 
 void cranet_lane_conv(int lanes, const float *src, cranet_shape s, float *dst, cranet_shape d, int kernel,
-                      int stride, int pad, const float *packed, const float *bias, int relu, float *scratch) {
+                      int stride, const float *packed, const float *bias, int relu, int part, int parts) {
     switch (lanes) {
-    case 16: conv_16(src, s, dst, d, kernel, stride, pad, packed, bias, relu, scratch); break;
-    case 8: conv_8(src, s, dst, d, kernel, stride, pad, packed, bias, relu, scratch); break;
-    default: conv_4(src, s, dst, d, kernel, stride, pad, packed, bias, relu, scratch); break;
+    case 16: conv_16(src, s, dst, d, kernel, stride, packed, bias, relu, part, parts); break;
+    case 8: conv_8(src, s, dst, d, kernel, stride, packed, bias, relu, part, parts); break;
+    default: conv_4(src, s, dst, d, kernel, stride, packed, bias, relu, part, parts); break;
     }
 }
 
 void cranet_lane_pool(int lanes, cranet_pool_kind kind, const float *src, cranet_shape s, float *dst,
-                      cranet_shape d, int kernel, int stride, int pad) {
+                      cranet_shape d, int kernel, int stride, int pad, int part, int parts) {
     switch (lanes) {
-    case 16: pool_16(kind, src, s, dst, d, kernel, stride, pad); break;
-    case 8: pool_8(kind, src, s, dst, d, kernel, stride, pad); break;
-    default: pool_4(kind, src, s, dst, d, kernel, stride, pad); break;
+    case 16: pool_16(kind, src, s, dst, d, kernel, stride, pad, part, parts); break;
+    case 8: pool_8(kind, src, s, dst, d, kernel, stride, pad, part, parts); break;
+    default: pool_4(kind, src, s, dst, d, kernel, stride, pad, part, parts); break;
     }
 }
 
 void cranet_lane_resize_bilinear_align_corners(int lanes, const float *src, cranet_shape s, float *dst,
-                                               cranet_shape d) {
+                                               cranet_shape d, int part, int parts) {
     switch (lanes) {
-    case 16: resize_16(src, s, dst, d); break;
-    case 8: resize_8(src, s, dst, d); break;
-    default: resize_4(src, s, dst, d); break;
+    case 16: resize_16(src, s, dst, d, part, parts); break;
+    case 8: resize_8(src, s, dst, d, part, parts); break;
+    default: resize_4(src, s, dst, d, part, parts); break;
     }
 }
 

@@ -63,9 +63,13 @@ typedef struct {
 
 static void lane_conv(int lanes, const float *src, cranet_shape s, float *dst, cranet_shape d, const void *a) {
     const conv_arg *c = a;
-    float *scratch = malloc(sizeof(float) * (cranet_lane_conv_scratch_floats(lanes, s, c->pad) + 1));
-    cranet_lane_conv(lanes, src, s, dst, d, c->kernel, c->stride, c->pad, c->packed, c->bias, c->relu, scratch);
-    free(scratch);
+    float *padded = malloc(sizeof(float) * cranet_lane_padded_floats(lanes, s, c->pad));
+    cranet_lane_pad(lanes, src, s, c->pad, padded);
+    cranet_shape p = {s.channels, s.height + 2 * c->pad, s.width + 2 * c->pad};
+    // In three shares, as three threads would compute it.
+    for (int part = 0; part < 3; part++)
+        cranet_lane_conv(lanes, padded, p, dst, d, c->kernel, c->stride, c->packed, c->bias, c->relu, part, 3);
+    free(padded);
 }
 
 static void image_conv(const float *src, cranet_shape s, float *dst, cranet_shape d, const void *a) {
@@ -120,7 +124,7 @@ typedef struct {
 
 static void lane_pool(int lanes, const float *src, cranet_shape s, float *dst, cranet_shape d, const void *a) {
     const pool_arg *p = a;
-    cranet_lane_pool(lanes, p->kind, src, s, dst, d, p->kernel, p->stride, p->pad);
+    for (int part = 0; part < 2; part++) cranet_lane_pool(lanes, p->kind, src, s, dst, d, p->kernel, p->stride, p->pad, part, 2);
 }
 
 static void image_pool(const float *src, cranet_shape s, float *dst, cranet_shape d, const void *a) {
@@ -152,7 +156,7 @@ static void test_pool(int lanes) {
 
 static void lane_resize(int lanes, const float *src, cranet_shape s, float *dst, cranet_shape d, const void *a) {
     (void)a;
-    cranet_lane_resize_bilinear_align_corners(lanes, src, s, dst, d);
+    cranet_lane_resize_bilinear_align_corners(lanes, src, s, dst, d, 0, 1);
 }
 
 static void image_resize(const float *src, cranet_shape s, float *dst, cranet_shape d, const void *a) {

@@ -109,6 +109,9 @@ int cranet_resize_uses_avx2(void);
 /// [C][H][W][lanes], the values of image l in lane l. A group with fewer images
 /// than lanes fills the rest with zeros, which stay finite through every layer.
 ///
+/// The layer kernels compute share `part` of `parts` (0 ≤ part < parts) of their
+/// output, so that several threads can run one layer together; parts = 1 computes it all.
+///
 /// 1 if kernels of this width (16: AVX-512, 8: AVX2 with FMA, 4: portable) run on this CPU.
 int cranet_lanes_supported(int lanes);
 /// The widest supported width.
@@ -118,20 +121,21 @@ int cranet_lanes_best(void);
 /// width; the result has the same number of floats.
 void cranet_lane_pack_conv_weights(int lanes, const float *oihw, int in_channels, int out_channels, int kernel,
                                    float *packed);
-/// Floats of scratch cranet_lane_conv needs for this input and padding (0 without
-/// padding): the input is first copied with its zero border, so that the inner loops
-/// never test for edges.
-size_t cranet_lane_conv_scratch_floats(int lanes, cranet_shape s, int pad);
-/// Square convolution with symmetric zero padding, bias and optional ReLU, in lane layout.
-/// `dst` must not overlap `src` or `scratch` (which may be NULL without padding).
+/// Floats of a tensor of shape `s` with `pad` rows and columns of zeros around each channel.
+size_t cranet_lane_padded_floats(int lanes, cranet_shape s, int pad);
+/// Copies a tensor with `pad` rows and columns of zeros around each channel, for a
+/// padded convolution: its inner loops then never test for edges.
+void cranet_lane_pad(int lanes, const float *src, cranet_shape s, int pad, float *dst);
+/// Square convolution without padding (pad the input first), bias and optional ReLU, in
+/// lane layout. `dst` must not overlap `src`.
 void cranet_lane_conv(int lanes, const float *src, cranet_shape s, float *dst, cranet_shape d, int kernel,
-                      int stride, int pad, const float *packed, const float *bias, int relu, float *scratch);
+                      int stride, const float *packed, const float *bias, int relu, int part, int parts);
 /// Square pooling window with symmetric padding (average: padding excluded), in lane layout.
 void cranet_lane_pool(int lanes, cranet_pool_kind kind, const float *src, cranet_shape s, float *dst,
-                      cranet_shape d, int kernel, int stride, int pad);
+                      cranet_shape d, int kernel, int stride, int pad, int part, int parts);
 /// cranet_resize_bilinear_align_corners in lane layout.
 void cranet_lane_resize_bilinear_align_corners(int lanes, const float *src, cranet_shape s, float *dst,
-                                               cranet_shape d);
+                                               cranet_shape d, int part, int parts);
 /// Packs `count` ≤ `lanes` tensors of `floats` values each into lane layout; the
 /// lanes after `count` are set to zero.
 void cranet_lane_pack(int lanes, const float *const *images, int count, size_t floats, float *dst);

@@ -17,8 +17,10 @@ final class LaneExecutionContext: GroupExecution {
     let plan: ExecutionPlan
     private let network: NetworkDescription
     private let arena: UnsafeMutablePointer<Float>
-    /// Where convolutions put their padded input.
-    private let scratch: UnsafeMutablePointer<Float>
+    /// Where this context's thread puts a convolution's padded input.
+    let scratch: LaneScratch
+    /// Threads that may help run this group (nil: it runs alone).
+    var team: LaneTeam?
     private let steps: [Step]
     private let input: UnsafeMutablePointer<Float>
     private let logits: UnsafeMutablePointer<Float>
@@ -41,22 +43,17 @@ final class LaneExecutionContext: GroupExecution {
                         target: arena + plan.offset(of: layer.output, in: network) * lanes,
                         from: shape(layer.input), to: shape(layer.output))
         }
-        let scratchFloats = steps.map { step -> Int in
-            guard case let .conv(_, _, _, _, padding, _) = step.kernel else { return 0 }
-            return cranet_lane_conv_scratch_floats(Int32(lanes), step.from, Int32(padding))
-        }.max() ?? 0
-        scratch = UnsafeMutableRawPointer.allocate(byteCount: max(scratchFloats, 1) * 4, alignment: 64)
-            .bindMemory(to: Float.self, capacity: max(scratchFloats, 1))
+        scratch = LaneScratch(floats: steps.map { step -> Int in
+            guard case let .conv(_, _, _, _, padding, _) = step.kernel, padding > 0 else { return 0 }
+            return cranet_lane_padded_floats(Int32(lanes), step.from, Int32(padding))
+        }.max() ?? 0)
         self.arena = arena
         self.steps = steps
         input = arena + plan.tensorOffsets[network.inputTensor] * lanes
         logits = arena + plan.tensorOffsets[network.logitsTensor] * lanes
     }
 
-    deinit {
-        arena.deallocate()
-        scratch.deallocate()
-    }
+    deinit { arena.deallocate() }
 
     var capacity: Int { program.lanes }
     var layerCount: Int { steps.count }
@@ -84,20 +81,40 @@ final class LaneExecutionContext: GroupExecution {
     }
 
     func run(layers: Range<Int>) throws {
-        let lanes = Int32(program.lanes)
+        if let team {
+            team.run(self, layers: layers)
+        } else {
+            var padded = PaddedLayer()
+            for layer in layers { runShare(layer: layer, part: 0, parts: 1, scratch: scratch, padded: &padded, round: layer) }
+        }
+    }
+
+    /// Computes share `part` of `parts` of one layer (see ``LaneTeam``). A padded
+    /// convolution first pads its input into `scratch`, unless `padded` says this
+    /// thread already did in this `round`.
+    func runShare(layer: Int, part: Int, parts: Int, scratch: LaneScratch, padded: inout PaddedLayer, round: Int) {
+        let step = steps[layer], lanes = Int32(program.lanes), (part, parts) = (Int32(part), Int32(parts))
         program.parameters.withUnsafeBufferPointer { parameters in
             let p = parameters.baseAddress!
-            for step in steps[layers] {
-                switch step.kernel {
-                case let .conv(weights, bias, kernel, stride, padding, relu):
-                    cranet_lane_conv(lanes, step.source, step.from, step.target, step.to, Int32(kernel), Int32(stride),
-                                     Int32(padding), p + weights, p + bias, relu ? 1 : 0, scratch)
-                case let .pool(kind, kernel, stride, padding):
-                    cranet_lane_pool(lanes, kind, step.source, step.from, step.target, step.to, Int32(kernel),
-                                     Int32(stride), Int32(padding))
-                case .resize:
-                    cranet_lane_resize_bilinear_align_corners(lanes, step.source, step.from, step.target, step.to)
+            switch step.kernel {
+            case let .conv(weights, bias, kernel, stride, padding, relu):
+                var source = UnsafePointer(step.source), from = step.from
+                if padding > 0 {
+                    if padded.round != round {
+                        cranet_lane_pad(lanes, step.source, step.from, Int32(padding), scratch.pointer)
+                        padded.round = round
+                    }
+                    source = UnsafePointer(scratch.pointer)
+                    from.height += Int32(2 * padding)
+                    from.width += Int32(2 * padding)
                 }
+                cranet_lane_conv(lanes, source, from, step.target, step.to, Int32(kernel), Int32(stride), p + weights,
+                                 p + bias, relu ? 1 : 0, part, parts)
+            case let .pool(kind, kernel, stride, padding):
+                cranet_lane_pool(lanes, kind, step.source, step.from, step.target, step.to, Int32(kernel), Int32(stride),
+                                 Int32(padding), part, parts)
+            case .resize:
+                cranet_lane_resize_bilinear_align_corners(lanes, step.source, step.from, step.target, step.to, part, parts)
             }
         }
     }

@@ -1,6 +1,7 @@
 import CRANet
 import Dispatch
 import Foundation
+import Synchronization
 
 /// A RANet ready to run: weights folded and compiled to oneDNN primitives.
 ///
@@ -119,8 +120,12 @@ public final class RANetModel: @unchecked Sendable {
                       onError: @escaping (Error) -> Void) {
         guard count > 0 else { return }
         let groups = Self.groups(count: count, lanes: laneProgram?.lanes ?? 1)
-        let workers = min(options.threads, groups.count)
+        let hasLaneGroups = groups.contains { $0.count > 1 }
+        let workers = hasLaneGroups ? options.threads : min(options.threads, groups.count)
         let queue = WorkQueue(count: groups.count)
+        // Workers left without a group help run the lane groups still running.
+        let team = hasLaneGroups && workers > 1 ? LaneTeam(shares: 2 * workers) : nil
+        let unfinished = Counter(groups.count)
         let work: (Int) -> Void = { _ in
             var contexts: (single: ExecutionContext?, lanes: LaneExecutionContext?) = (nil, nil)
             defer { self.release(contexts) }
@@ -129,14 +134,21 @@ public final class RANetModel: @unchecked Sendable {
                 cranet_flush_denormals()
                 // Groups are handed out one by one: with early exit they cost very different amounts.
                 while let g = queue.next() {
+                    defer { unfinished.decrement() }
                     let group = groups[g]
                     if group.count > 1 {
                         if contexts.lanes == nil { contexts.lanes = self.acquireLaneContext() }
+                        contexts.lanes!.team = team
+                        defer { contexts.lanes!.team = nil }
                         try body(contexts.lanes!, group)
                     } else {
                         if contexts.single == nil { contexts.single = try self.acquireContext() }
                         try body(contexts.single!, group)
                     }
+                }
+                if let team {
+                    var helper = LaneHelper()
+                    while unfinished.value > 0 { _ = team.help(&helper) }
                 }
             } catch {
                 queue.stop()
@@ -222,6 +234,14 @@ final class WorkQueue: @unchecked Sendable {
         position = count
         lock.unlock()
     }
+}
+
+/// A count several threads decrement.
+final class Counter: @unchecked Sendable {
+    private let atomic: Atomic<Int>
+    init(_ value: Int) { atomic = Atomic(value) }
+    var value: Int { atomic.load(ordering: .acquiring) }
+    func decrement() { atomic.subtract(1, ordering: .releasing) }
 }
 
 /// The first error of several threads.

@@ -33,7 +33,8 @@ final class ParityTests: XCTestCase {
     }
 
     /// The lane kernels at every width this CPU runs, on a full group and a partly
-    /// filled one: the reference images repeated to fill one and a half groups.
+    /// filled one (the reference images repeated to fill one and a half groups), and
+    /// on a single group that two threads run together, layer by layer.
     func testEveryReferenceModelThroughTheLaneKernels() throws {
         let models = try TestData.sharedItem("reference/models")
         for name in try FileManager.default.contentsOfDirectory(atPath: models.path).sorted() {
@@ -42,22 +43,29 @@ final class ParityTests: XCTestCase {
             let expected = try NpyFile.readFloat32(contentsOf: folder.appendingPathComponent("exits.npy"))
             for lanes in [4, 8, 16] where RANetModel.supportsLanes(lanes) {
                 let model = try RANetModel.load(from: folder, options: RANetModel.Options(threads: 2, lanes: lanes))
-                let batch = lanes + lanes / 2
-                let (n, exits, classes) = (input.shape[0], expected.shape[0], expected.shape[2])
-                let imageFloats = input.values.count / n
-                var images: [Float] = [], logits: [Float] = []
-                for i in 0..<batch {
-                    images += input.values[(i % n) * imageFloats..<(i % n + 1) * imageFloats]
+                for batch in [lanes + lanes / 2, lanes] {
+                    let (images, logits) = try Self.repeated(input, expected, to: batch)
+                    Self.assertParity(try model.logits(for: images), logits, "\(name), \(lanes) lanes, batch \(batch)")
                 }
-                for k in 0..<exits {
-                    for i in 0..<batch {
-                        let row = k * n + i % n
-                        logits += expected.values[row * classes..<(row + 1) * classes]
-                    }
-                }
-                let ours = try model.logits(for: try Tensor(shape: [batch] + input.shape.dropFirst(), values: images))
-                Self.assertParity(ours, try Tensor(shape: [exits, batch, classes], values: logits), "\(name), \(lanes) lanes")
             }
         }
+    }
+
+    /// The reference images and their logits, repeated in turn to make `batch` of them.
+    static func repeated(_ input: Tensor, _ expected: Tensor, to batch: Int) throws -> (Tensor, Tensor) {
+        let (n, exits, classes) = (input.shape[0], expected.shape[0], expected.shape[2])
+        let imageFloats = input.values.count / n
+        var images: [Float] = [], logits: [Float] = []
+        for i in 0..<batch {
+            images += input.values[(i % n) * imageFloats..<(i % n + 1) * imageFloats]
+        }
+        for k in 0..<exits {
+            for i in 0..<batch {
+                let row = k * n + i % n
+                logits += expected.values[row * classes..<(row + 1) * classes]
+            }
+        }
+        return (try Tensor(shape: [batch] + input.shape.dropFirst(), values: images),
+                try Tensor(shape: [exits, batch, classes], values: logits))
     }
 }

@@ -6,7 +6,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Time the network: images/s and ms per batch, every exit (anytime) or with early exit (budgeted).",
-        discussion: "After a warm-up, each batch size is timed repeatedly for about --seconds; the median and the spread (min–max) are reported. Budgeted mode also reports the realized operations per image. Inputs are random unless --data gives real ones. With --preset, the weights are random.")
+        discussion: "After a warm-up, each batch size is timed repeatedly for about --seconds (or --batches times); the median and the spread (min–max) are reported, with the peak resident memory at the end and after the warm-up. Budgeted mode also reports the realized operations per image. Inputs are random unless --data gives real ones. With --preset, the weights are random.")
 
     enum Mode: String, ExpressibleByArgument, CaseIterable { case anytime, budgeted }
 
@@ -35,6 +35,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Seconds of timing per batch size.")
     var seconds = 3.0
 
+    @Option(name: .customLong("batches"), help: ArgumentHelp("Time exactly this many batches per batch size instead of --seconds.", valueName: "n"))
+    var batchCount: Int?
+
     @Flag(help: "Print one JSON object per line.")
     var json = false
 
@@ -42,6 +45,7 @@ struct BenchCommand: ParsableCommand {
         if batchSizes.isEmpty || batchSizes.contains(where: { $0 < 1 }) { throw ValidationError("--batch takes positive sizes, e.g. 1,8,64") }
         if preset != nil && source.model != nil { throw ValidationError("give either --preset or --model") }
         if !(seconds > 0) { throw ValidationError("--seconds must be positive") }
+        if let batchCount, batchCount < 1 { throw ValidationError("--batches must be positive") }
     }
 
     private var batchSizes: [Int] { batch.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) ?? 0 } }
@@ -84,9 +88,10 @@ struct BenchCommand: ParsableCommand {
             }
             try runOnce()  // warm-up: contexts, caches, page faults
             (imagesRun, opsRun) = (0, 0)
+            let warmedUp = peakResidentMegabytes()
             var times: [Double] = []
             let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
-            while times.count < 5 || DispatchTime.now().uptimeNanoseconds < deadline {
+            while batchCount.map({ times.count < $0 }) ?? (times.count < 5 || DispatchTime.now().uptimeNanoseconds < deadline) {
                 let start = DispatchTime.now().uptimeNanoseconds
                 try runOnce()
                 times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
@@ -102,13 +107,14 @@ struct BenchCommand: ParsableCommand {
                 "images_per_s_min": .number(Double(size) * 1000 / times.last!), "images_per_s_max": .number(Double(size) * 1000 / times.first!),
                 "repeats": .number(Double(times.count)), "realized_ops_per_image": .number(realizedOps),
                 "gflop_per_s": .number(2 * realizedOps * rate / 1e9), "peak_rss_mb": .number(peakResidentMegabytes()),
+                "peak_rss_mb_after_warmup": .number(warmedUp),
             ]
             if json {
                 print(JSONValue.object(row).description)
             } else {
-                print(String(format: "%@ batch %3d, %d threads: %8.1f images/s (%.1f–%.1f), %8.2f ms/batch, %.2fM ops/image, %.1f GFLOP/s, peak %.0f MB",
+                print(String(format: "%@ batch %3d, %d threads: %8.1f images/s (%.1f–%.1f), %8.2f ms/batch, %.2fM ops/image, %.1f GFLOP/s, peak %.0f MB (%.0f MB after warm-up), %d batches",
                              mode.rawValue, size, threadCount, rate, Double(size) * 1000 / times.last!, Double(size) * 1000 / times.first!,
-                             median, realizedOps / 1e6, 2 * realizedOps * rate / 1e9, peakResidentMegabytes()))
+                             median, realizedOps / 1e6, 2 * realizedOps * rate / 1e9, peakResidentMegabytes(), warmedUp, times.count))
             }
             fflush(stdout)
         }

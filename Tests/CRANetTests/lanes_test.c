@@ -1,7 +1,7 @@
 // Checks every lane kernel, at every width this CPU runs, against a plain scalar
 // computation of the same layer image by image: convolutions over borders,
 // strides, paddings and output-channel counts that leave partial register tiles;
-// pooling; resizing; packing a partial group.
+// pooling; resizing; packing a partial group; moving images between groups.
 #include "cranet.h"
 
 #include <math.h>
@@ -188,6 +188,28 @@ static void test_partial_group_is_zero(int lanes) {
         }
 }
 
+static void test_gather(int lanes) {
+    // Lane 0 of dst takes lane lanes-1 of src, lane 2 takes lane 1; the others stay.
+    float src[3 * 16], dst[3 * 16];
+    int sources[16];
+    for (int i = 0; i < 3 * lanes; i++) {
+        src[i] = (float)i;
+        dst[i] = -1.0f - (float)i;
+    }
+    for (int l = 0; l < lanes; l++) sources[l] = -1;
+    sources[0] = lanes - 1;
+    sources[2] = 1;
+    cranet_lane_gather(lanes, src, sources, dst, 3);
+    for (int e = 0; e < 3; e++)
+        for (int l = 0; l < lanes; l++) {
+            float want = l == 0 ? src[e * lanes + lanes - 1] : l == 2 ? src[e * lanes + 1] : -1.0f - (float)(e * lanes + l);
+            if (dst[e * lanes + l] != want) {
+                printf("FAIL gather, %d lanes: element %d lane %d is %g, not %g\n", lanes, e, l, dst[e * lanes + l], want);
+                failures++;
+            }
+        }
+}
+
 int main(void) {
     int widths = 0;
     for (int lanes = 4; lanes <= 16; lanes *= 2) {
@@ -200,6 +222,7 @@ int main(void) {
         test_pool(lanes);
         test_resize(lanes);
         test_partial_group_is_zero(lanes);
+        test_gather(lanes);
     }
     if (cranet_lanes_best() < 4 || !cranet_lanes_supported(cranet_lanes_best())) {
         printf("FAIL best width %d\n", cranet_lanes_best());

@@ -1,6 +1,7 @@
 import CRANet
 import Dispatch
 import Foundation
+import Synchronization
 
 extension RANetModel {
     /// Early exit for a batch in lane groups. A group computes all its lanes whether
@@ -19,7 +20,8 @@ extension RANetModel {
 /// stage keeps its leaving images' predictions and hands its other images to the group
 /// forming for the next stage, filling it; a forming group starts when it is full or
 /// when no group that could still add to it remains. Threads take the ready group of
-/// the earliest stage first, which fills forming groups soonest.
+/// the earliest stage first, which fills forming groups soonest; a thread with no
+/// group to take helps run one that is running (``LaneTeam``).
 final class LaneExitSchedule {
     private struct Group {
         let context: LaneExecutionContext
@@ -45,6 +47,12 @@ final class LaneExitSchedule {
     /// Per stage, the groups at it: ready, running or forming.
     private var groupsAt: [Int]
     private var results: [Prediction?] = []
+    /// Groups being run now.
+    private var running = 0
+    /// Changes whenever a group finishes a stage: a helping thread then looks again for
+    /// work of its own.
+    private let progress = Atomic<Int>(0)
+    private let team: LaneTeam
     private var failure: Error?
     /// Every context used, to return to the model's pool at the end.
     private(set) var contexts: [LaneExecutionContext] = []
@@ -57,6 +65,7 @@ final class LaneExitSchedule {
         exitLayers = model.exitLayers
         stateBefore = exitLayers.indices.map { $0 == 0 ? [] : model.compiled.plan.liveState(after: model.exitLayers[$0 - 1], in: model.network) }
         groupsAt = [Int](repeating: 0, count: exitLayers.count)
+        team = LaneTeam(shares: 2 * model.options.threads)
     }
 
     func run(_ images: Tensor) throws -> [Prediction] {
@@ -72,7 +81,7 @@ final class LaneExitSchedule {
             }
         }
         groupsAt[0] = ready.count
-        DispatchQueue.concurrentPerform(iterations: min(model.options.threads, ready.count)) { _ in work() }
+        DispatchQueue.concurrentPerform(iterations: model.options.threads) { _ in work() }
         if let failure { throw failure }
         return results.map { $0! }
     }
@@ -80,22 +89,39 @@ final class LaneExitSchedule {
     private func work() {
         cranet_flush_denormals()
         var logits = [Float](repeating: 0, count: model.numClasses)
+        var helper = LaneHelper()
         condition.lock()
         while failure == nil {
             guard let next = ready.indices.min(by: { ready[$0].stage < ready[$1].stage }) else {
                 if groupsAt.allSatisfy({ $0 == 0 }) { break }
-                condition.wait()
+                if running > 0 {
+                    // Help the running groups until one of them finishes its stage.
+                    let seen = progress.load(ordering: .acquiring)
+                    condition.unlock()
+                    while progress.load(ordering: .acquiring) == seen {
+                        if !team.help(&helper) { sched_yield() }
+                    }
+                    condition.lock()
+                } else {
+                    condition.wait()
+                }
                 continue
             }
             var group = ready.remove(at: next)
+            running += 1
             condition.unlock()
             let stage = group.stage
+            group.context.team = team
             do {
                 let first = stage == 0 ? 0 : exitLayers[stage - 1] + 1
                 try group.context.run(layers: first..<(exitLayers[stage] + 1))
+                group.context.team = nil
             } catch {
+                group.context.team = nil
                 condition.lock()
                 failure = error
+                running -= 1
+                progress.add(1, ordering: .releasing)
                 condition.broadcast()
                 break
             }
@@ -111,8 +137,10 @@ final class LaneExitSchedule {
             condition.lock()
             for (image, prediction) in leaving { results[image] = prediction }
             groupsAt[stage] -= 1
+            running -= 1
             if !group.isEmpty { hand(group, on: stage + 1) }
             startFinishedFormingGroups()
+            progress.add(1, ordering: .releasing)
             condition.broadcast()
         }
         condition.unlock()

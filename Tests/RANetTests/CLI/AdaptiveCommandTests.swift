@@ -84,5 +84,15 @@ final class AdaptiveCommandTests: XCTestCase, CommandLineTesting {
         XCTAssertEqual(rows.compactMap { $0?["batch"]?.intValue }, [1, 2])
         XCTAssertEqual(rows.first??["mode"]?.stringValue, "anytime")
         assertFails(try withArguments(["bench", "--preset", "cifar-c1", "--mode", "budgeted"]), mentioning: "needs --thresholds or --budget", usage: true)
+        assertFails(try withArguments(["bench", "--preset", "cifar-c1", "--batches", "0"]), mentioning: "--batches must be positive", usage: true)
+    }
+
+    func testBenchCountsBatchesAndUsesTheModelsOwnThresholds() throws {
+        let run = try withArguments(["bench", "--mode", "budgeted", "--batch", "8", "--batches", "3", "--json"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let row = try JSONValue.parse(run.stdout)
+        XCTAssertEqual(row["repeats"]?.intValue, 3)
+        XCTAssertNotNil(row["peak_rss_mb_after_warmup"]?.doubleValue)
+        XCTAssertLessThan(row["realized_ops_per_image"]!.doubleValue!, try RANetModel.bundled().operationCount.opsPerExit.last!)
     }
 }

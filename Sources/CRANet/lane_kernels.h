@@ -83,18 +83,19 @@ static inline __attribute__((always_inline)) TARGET void NAME(conv_pixels)(
 
 // Copies a tensor into `dst` with `pad` rows and columns of zeros around each channel.
 static TARGET void NAME(pad)(const float *src, cranet_shape s, int pad, float *dst) {
+    // Vector by vector: rows are a few vectors long, too short for memcpy's calls to pay.
+    const V zero = NAME(splat)(0.0f);
+    V *out = (V *)dst;
+    const V *in = (const V *)src;
     const int w = s.width + 2 * pad;
     for (int c = 0; c < s.channels; c++) {
-        float *plane = dst + (size_t)c * (s.height + 2 * pad) * w * LANES;
-        memset(plane, 0, (size_t)pad * w * LANES * sizeof(float));
+        for (int i = 0; i < pad * w; i++) *out++ = zero;
         for (int y = 0; y < s.height; y++) {
-            float *row = plane + (size_t)(pad + y) * w * LANES;
-            memset(row, 0, (size_t)pad * LANES * sizeof(float));
-            memcpy(row + (size_t)pad * LANES, src + ((size_t)c * s.height + y) * s.width * LANES,
-                   (size_t)s.width * LANES * sizeof(float));
-            memset(row + (size_t)(pad + s.width) * LANES, 0, (size_t)pad * LANES * sizeof(float));
+            for (int i = 0; i < pad; i++) *out++ = zero;
+            for (int x = 0; x < s.width; x++) *out++ = *in++;
+            for (int i = 0; i < pad; i++) *out++ = zero;
         }
-        memset(plane + (size_t)(pad + s.height) * w * LANES, 0, (size_t)pad * w * LANES * sizeof(float));
+        for (int i = 0; i < pad * w; i++) *out++ = zero;
     }
 }
 

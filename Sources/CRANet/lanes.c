@@ -9,7 +9,7 @@
 #include "cranet.h"
 #include "resize_index.h"
 
-#include <string.h>
+#include <immintrin.h>
 
 // Output channels go through the convolution kernels in blocks of at most `most`
 // (the register tile's height), as even as possible: 18 channels as 6+6+6 rather
@@ -131,13 +131,44 @@ void cranet_lane_unpack(int lanes, const float *src, size_t floats, int lane, fl
     for (size_t e = 0; e < floats; e++) dst[e] = src[e * lanes + lane];
 }
 
+// Vector by vector: each element vector is permuted so that lane l holds source lane
+// sources[l], then blended into the destination where sources[l] >= 0.
+__attribute__((target("avx512f"))) static void gather_16(const float *src, const int *sources, float *dst,
+                                                         size_t floats) {
+    int index[16];
+    __mmask16 take = 0;
+    for (int l = 0; l < 16; l++) {
+        index[l] = sources[l] >= 0 ? sources[l] : 0;
+        if (sources[l] >= 0) take |= (__mmask16)(1u << l);
+    }
+    const __m512i permutation = _mm512_loadu_si512(index);
+    for (size_t e = 0; e < floats; e++) {
+        __m512 kept = _mm512_loadu_ps(dst + e * 16);
+        _mm512_storeu_ps(dst + e * 16, _mm512_mask_permutexvar_ps(kept, take, permutation, _mm512_loadu_ps(src + e * 16)));
+    }
+}
+
+__attribute__((target("avx2"))) static void gather_8(const float *src, const int *sources, float *dst, size_t floats) {
+    int index[8], mask[8];
+    for (int l = 0; l < 8; l++) {
+        index[l] = sources[l] >= 0 ? sources[l] : 0;
+        mask[l] = sources[l] >= 0 ? -1 : 0;
+    }
+    const __m256i permutation = _mm256_loadu_si256((const __m256i *)index);
+    const __m256 take = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)mask));
+    for (size_t e = 0; e < floats; e++) {
+        __m256 moved = _mm256_permutevar8x32_ps(_mm256_loadu_ps(src + e * 8), permutation);
+        _mm256_storeu_ps(dst + e * 8, _mm256_blendv_ps(_mm256_loadu_ps(dst + e * 8), moved, take));
+    }
+}
+
 void cranet_lane_gather(int lanes, const float *src, const int *sources, float *dst, size_t floats) {
-    int from[16], to[16], n = 0;
-    for (int l = 0; l < lanes; l++)
-        if (sources[l] >= 0) {
-            from[n] = sources[l];
-            to[n++] = l;
-        }
-    for (size_t e = 0; e < floats; e++)
-        for (int i = 0; i < n; i++) dst[e * lanes + to[i]] = src[e * lanes + from[i]];
+    if (lanes == 16)
+        gather_16(src, sources, dst, floats);
+    else if (lanes == 8)
+        gather_8(src, sources, dst, floats);
+    else
+        for (size_t e = 0; e < floats; e++)
+            for (int l = 0; l < lanes; l++)
+                if (sources[l] >= 0) dst[e * lanes + l] = src[e * lanes + sources[l]];
 }

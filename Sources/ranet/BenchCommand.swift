@@ -21,6 +21,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Threads (default: all cores).")
     var threads: Int?
 
+    @Option(help: "Images the lane kernels compute side by side: 16, 8 or 4; 1 runs every image alone through oneDNN (default: the widest this CPU supports).")
+    var lanes: Int?
+
     @Option(help: "anytime (every exit) or budgeted (early exit with --thresholds, --budget or the model's own thresholds).")
     var mode: Mode = .anytime
 
@@ -55,10 +58,11 @@ struct BenchCommand: ParsableCommand {
         let model: RANetModel
         if let preset {
             let config = try RANetConfig.preset(named: preset)
-            model = try RANetModel(config: config, stateDict: .random(for: try NetworkDescription(config: config)),
-                                   options: RANetModel.Options(threads: threadCount))
+            var options = RANetModel.Options(threads: threadCount)
+            if let lanes { options.lanes = lanes }
+            model = try RANetModel(config: config, stateDict: .random(for: try NetworkDescription(config: config)), options: options)
         } else {
-            model = try source.load(threads: threadCount)
+            model = try source.load(threads: threadCount, lanes: lanes)
         }
         var thresholds: ExitThresholds?
         if mode == .budgeted {
@@ -102,6 +106,7 @@ struct BenchCommand: ParsableCommand {
             let rate = Double(size) * 1000 / median
             let row: [String: JSONValue] = [
                 "mode": .string(mode.rawValue), "batch": .number(Double(size)), "threads": .number(Double(threadCount)),
+                "lanes": .number(Double(model.options.lanes)),
                 "images_per_s": .number(rate), "ms_per_batch": .number(median),
                 "ms_per_batch_min": .number(times.first!), "ms_per_batch_max": .number(times.last!),
                 "images_per_s_min": .number(Double(size) * 1000 / times.last!), "images_per_s_max": .number(Double(size) * 1000 / times.first!),

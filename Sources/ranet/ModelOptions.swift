@@ -32,10 +32,11 @@ struct ModelOptions: ParsableArguments {
         try ModelFile.read(from: modelURL, config: explicitConfig())
     }
 
-    func load(threads: Int?) throws -> RANetModel {
+    func load(threads: Int?, lanes: Int? = nil) throws -> RANetModel {
         let contents = try read()
-        return try RANetModel(config: contents.config, stateDict: contents.stateDict, metadata: contents.metadata,
-                              options: RANetModel.Options(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount))
+        var options = RANetModel.Options(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        if let lanes { options.lanes = lanes }
+        return try RANetModel(config: contents.config, stateDict: contents.stateDict, metadata: contents.metadata, options: options)
     }
 }
 

@@ -85,13 +85,15 @@ final class AdaptiveCommandTests: XCTestCase, CommandLineTesting {
         XCTAssertEqual(rows.first??["mode"]?.stringValue, "anytime")
         assertFails(try withArguments(["bench", "--preset", "cifar-c1", "--mode", "budgeted"]), mentioning: "needs --thresholds or --budget", usage: true)
         assertFails(try withArguments(["bench", "--preset", "cifar-c1", "--batches", "0"]), mentioning: "--batches must be positive", usage: true)
+        assertFails(try withArguments(["bench", "--preset", "cifar-c1", "--lanes", "3", "--batches", "1"]), mentioning: "3 lanes are not supported")
     }
 
     func testBenchCountsBatchesAndUsesTheModelsOwnThresholds() throws {
-        let run = try withArguments(["bench", "--mode", "budgeted", "--batch", "8", "--batches", "3", "--json"])
+        let run = try withArguments(["bench", "--mode", "budgeted", "--batch", "8", "--batches", "3", "--lanes", "4", "--json"])
         XCTAssertEqual(run.status, 0, run.stderr)
         let row = try JSONValue.parse(run.stdout)
         XCTAssertEqual(row["repeats"]?.intValue, 3)
+        XCTAssertEqual(row["lanes"]?.intValue, 4)
         XCTAssertNotNil(row["peak_rss_mb_after_warmup"]?.doubleValue)
         XCTAssertLessThan(row["realized_ops_per_image"]!.doubleValue!, try RANetModel.bundled().operationCount.opsPerExit.last!)
     }

@@ -114,8 +114,10 @@ public final class RANetModel: @unchecked Sendable {
     /// Runs `body` on groups of images covering 0..<count, spread over the worker
     /// threads. Whole groups of the lane width go through the lane kernels; what is
     /// left goes image by image through oneDNN unless it fills enough of a group
-    /// (``laneGroupMinimum``). Each worker owns its contexts and runs them single-threaded;
-    /// a lone worker lets oneDNN use every thread inside each primitive instead.
+    /// (``laneGroupMinimum``). Each worker owns its contexts; a worker left without a
+    /// group helps run the lane groups still running (``LaneTeam``). Single images run
+    /// single-threaded, except that a lone worker lets oneDNN use every thread inside
+    /// each primitive.
     func forEachGroup(_ count: Int, _ body: @escaping (GroupExecution, Range<Int>) throws -> Void,
                       onError: @escaping (Error) -> Void) {
         guard count > 0 else { return }

@@ -12,8 +12,11 @@ import Synchronization
 final class LaneTeam: @unchecked Sendable {
     /// Pieces each layer is cut into.
     let shares: Int
-    /// The published layer's number in the high bits, the next unclaimed piece in the low.
-    private let claims = Atomic<Int>(0)
+    /// The published layer's round number in the high bits, the next unclaimed piece in
+    /// the low. Round 0 starts with every piece taken: a helper arriving before the first
+    /// round is published must find nothing to claim (its piece would be counted as
+    /// finished in the round that follows).
+    private let claims: Atomic<Int>
     /// Pieces of the published layer finished.
     private let finished = Atomic<Int>(0)
     /// 1 while some owner publishes.
@@ -23,7 +26,10 @@ final class LaneTeam: @unchecked Sendable {
     private var job: (context: LaneExecutionContext, layer: Int)?
     private static let shareBits = 16
 
-    init(shares: Int) { self.shares = shares }
+    init(shares: Int) {
+        self.shares = shares
+        claims = Atomic(shares)
+    }
 
     /// Runs layers of `context`, with the help of any thread that calls ``help(_:)``
     /// meanwhile; alone (with its own scratch) when another group is being published.

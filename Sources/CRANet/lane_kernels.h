@@ -8,8 +8,9 @@
 // fully as one with 256.
 //
 // The includer defines LANES, OB (4 or 8) and PB (output channels and pixels per
-// register tile), NAME(x) (a width-specific function name) and TARGET (the target
-// attribute).
+// register tile), NAME(x) (a width-specific function name), TARGET (the target
+// attribute) and struct lane_kernels; this file defines NAME(kernels) and undefines
+// its parameters, ready for the next width.
 
 #define V NAME(vec)
 #define VI NAME(ivec)
@@ -185,5 +186,12 @@ static TARGET void NAME(resize)(const float *src, cranet_shape s, float *dst, cr
     }
 }
 
+static const struct lane_kernels NAME(kernels) = {OB, NAME(pad), NAME(conv), NAME(pool), NAME(resize)};
+
 #undef V
 #undef VI
+#undef NAME
+#undef LANES
+#undef OB
+#undef PB
+#undef TARGET

@@ -17,17 +17,23 @@
 static inline int output_blocks(int channels, int most) { return (channels + most - 1) / most; }
 static inline int block_start(int b, int blocks, int channels) { return b * channels / blocks; }
 
+// One width's kernels, as lane_kernels.h defines them.
+struct lane_kernels {
+    int output_block;  // output channels per register tile, and so per block of packed weights
+    void (*pad)(const float *src, cranet_shape s, int pad, float *dst);
+    void (*conv)(const float *src, cranet_shape s, float *dst, cranet_shape d, int k, int stride,
+                 const float *packed, const float *bias, int relu, int part, int parts);
+    void (*pool)(cranet_pool_kind kind, const float *src, cranet_shape s, float *dst, cranet_shape d, int k,
+                 int stride, int pad, int part, int parts);
+    void (*resize)(const float *src, cranet_shape s, float *dst, cranet_shape d, int part, int parts);
+};
+
 #define NAME(x) x##_16
 #define LANES 16
 #define OB 8
 #define PB 3
 #define TARGET __attribute__((target("avx512f")))
 #include "lane_kernels.h"
-#undef NAME
-#undef LANES
-#undef OB
-#undef PB
-#undef TARGET
 
 #define NAME(x) x##_8
 #define LANES 8
@@ -35,11 +41,6 @@ static inline int block_start(int b, int blocks, int channels) { return b * chan
 #define PB 3
 #define TARGET __attribute__((target("avx2,fma")))
 #include "lane_kernels.h"
-#undef NAME
-#undef LANES
-#undef OB
-#undef PB
-#undef TARGET
 
 #define NAME(x) x##_4
 #define LANES 4
@@ -47,11 +48,10 @@ static inline int block_start(int b, int blocks, int channels) { return b * chan
 #define PB 3
 #define TARGET
 #include "lane_kernels.h"
-#undef NAME
-#undef LANES
-#undef OB
-#undef PB
-#undef TARGET
+
+static const struct lane_kernels *kernels(int lanes) {
+    return lanes == 16 ? &kernels_16 : lanes == 8 ? &kernels_8 : &kernels_4;
+}
 
 int cranet_lanes_supported(int lanes) {
     switch (lanes) {
@@ -62,16 +62,13 @@ int cranet_lanes_supported(int lanes) {
     }
 }
 
-// Output channels per register tile, and so per block of packed weights (OB above).
-static int output_block(int lanes) { return lanes == 16 ? 8 : 4; }
-
 int cranet_lanes_best(void) {
     return cranet_lanes_supported(16) ? 16 : cranet_lanes_supported(8) ? 8 : 4;
 }
 
 void cranet_lane_pack_conv_weights(int lanes, const float *oihw, int in_channels, int out_channels, int kernel,
                                    float *packed) {
-    const int taps = in_channels * kernel * kernel, blocks = output_blocks(out_channels, output_block(lanes));
+    const int taps = in_channels * kernel * kernel, blocks = output_blocks(out_channels, kernels(lanes)->output_block);
     for (int b = 0; b < blocks; b++) {
         const int o0 = block_start(b, blocks, out_channels), n = block_start(b + 1, blocks, out_channels) - o0;
         float *block = packed + (size_t)o0 * taps;
@@ -85,38 +82,22 @@ size_t cranet_lane_padded_floats(int lanes, cranet_shape s, int pad) {
 }
 
 void cranet_lane_pad(int lanes, const float *src, cranet_shape s, int pad, float *dst) {
-    switch (lanes) {
-    case 16: pad_16(src, s, pad, dst); break;
-    case 8: pad_8(src, s, pad, dst); break;
-    default: pad_4(src, s, pad, dst); break;
-    }
+    kernels(lanes)->pad(src, s, pad, dst);
 }
 
 void cranet_lane_conv(int lanes, const float *src, cranet_shape s, float *dst, cranet_shape d, int kernel,
                       int stride, const float *packed, const float *bias, int relu, int part, int parts) {
-    switch (lanes) {
-    case 16: conv_16(src, s, dst, d, kernel, stride, packed, bias, relu, part, parts); break;
-    case 8: conv_8(src, s, dst, d, kernel, stride, packed, bias, relu, part, parts); break;
-    default: conv_4(src, s, dst, d, kernel, stride, packed, bias, relu, part, parts); break;
-    }
+    kernels(lanes)->conv(src, s, dst, d, kernel, stride, packed, bias, relu, part, parts);
 }
 
 void cranet_lane_pool(int lanes, cranet_pool_kind kind, const float *src, cranet_shape s, float *dst,
                       cranet_shape d, int kernel, int stride, int pad, int part, int parts) {
-    switch (lanes) {
-    case 16: pool_16(kind, src, s, dst, d, kernel, stride, pad, part, parts); break;
-    case 8: pool_8(kind, src, s, dst, d, kernel, stride, pad, part, parts); break;
-    default: pool_4(kind, src, s, dst, d, kernel, stride, pad, part, parts); break;
-    }
+    kernels(lanes)->pool(kind, src, s, dst, d, kernel, stride, pad, part, parts);
 }
 
 void cranet_lane_resize_bilinear_align_corners(int lanes, const float *src, cranet_shape s, float *dst,
                                                cranet_shape d, int part, int parts) {
-    switch (lanes) {
-    case 16: resize_16(src, s, dst, d, part, parts); break;
-    case 8: resize_8(src, s, dst, d, part, parts); break;
-    default: resize_4(src, s, dst, d, part, parts); break;
-    }
+    kernels(lanes)->resize(src, s, dst, d, part, parts);
 }
 
 void cranet_lane_pack(int lanes, const float *const *images, int count, size_t floats, float *dst) {

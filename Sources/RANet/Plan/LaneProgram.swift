@@ -28,22 +28,23 @@ final class LaneProgram: @unchecked Sendable {
     init(network: NetworkDescription, stateDict: StateDict, lanes: Int) {
         self.lanes = lanes
         var parameters: [Float] = []
+        // Appends a convolution's weights (packed for the kernels) and bias.
+        func convolution(_ oihw: [Float], _ bias: [Float], _ layer: Layer, kernel: Int, stride: Int, padding: Int,
+                         relu: Bool) -> Kernel {
+            let offset = parameters.count
+            parameters += Self.packed(oihw, lanes: lanes, inputs: layer.input.channels, outputs: layer.output.channels, kernel: kernel)
+            parameters += bias
+            return .conv(weights: offset, bias: offset + oihw.count, kernel: kernel, stride: stride, padding: padding, relu: relu)
+        }
         kernels = network.layers.map { layer in
             switch layer.operation {
             case .conv(let unit):
                 let (weights, bias) = WeightFolding.fold(unit, outputs: layer.output.channels, stateDict: stateDict)
-                let offset = parameters.count
-                parameters += Self.packed(weights, lanes: lanes, inputs: layer.input.channels, outputs: layer.output.channels, kernel: unit.kernel)
-                parameters += bias
-                return .conv(weights: offset, bias: offset + weights.count, kernel: unit.kernel, stride: unit.stride,
-                             padding: unit.padding, relu: true)
+                return convolution(weights, bias, layer, kernel: unit.kernel, stride: unit.stride, padding: unit.padding, relu: true)
             case .linear(let key, _):
                 // A fully connected layer on a 1×1 map is a 1×1 convolution without ReLU.
-                let weights = stateDict.tensors[key + ".weight"]!.values, bias = stateDict.tensors[key + ".bias"]!.values
-                let offset = parameters.count
-                parameters += Self.packed(weights, lanes: lanes, inputs: layer.input.channels, outputs: layer.output.channels, kernel: 1)
-                parameters += bias
-                return .conv(weights: offset, bias: offset + weights.count, kernel: 1, stride: 1, padding: 0, relu: false)
+                return convolution(stateDict.tensors[key + ".weight"]!.values, stateDict.tensors[key + ".bias"]!.values, layer,
+                                   kernel: 1, stride: 1, padding: 0, relu: false)
             case .maxPool(let kernel, let stride, let padding):
                 return .pool(CRANET_POOL_MAX, kernel: kernel, stride: stride, padding: padding)
             case .avgPool(let kernel):

@@ -36,7 +36,7 @@ extension RANetModel {
     public func classify(_ images: Tensor, thresholds: ExitThresholds, top: Int = 1) throws -> [Prediction] {
         try thresholds.check(for: self)
         let batch = try checkBatch(images)
-        if let program = laneProgram, batch >= Self.laneGroupMinimum(program.lanes) {
+        if options.lanes > 1, batch >= Self.laneGroupMinimum(options.lanes) {
             return try classifyInLaneGroups(images, thresholds: thresholds, top: top)
         }
         let imageFloats = imageShape.reduce(1, *)
@@ -99,21 +99,5 @@ extension RANetModel {
         var sum: Float = 0
         for c in 0..<count { sum += expf(logits[c] - logits[best]) }
         return (best, 1 / sum)
-    }
-}
-
-/// Computed once, on first use (hashing the weights takes a moment on large models).
-final class LazyFingerprint: @unchecked Sendable {
-    private let lock = NSLock()
-    private var cached: String?
-    private let compute: () -> String
-    init(_ compute: @escaping () -> String) { self.compute = compute }
-    var value: String {
-        lock.lock()
-        defer { lock.unlock() }
-        if let cached { return cached }
-        let v = compute()
-        cached = v
-        return v
     }
 }

@@ -61,7 +61,7 @@ final class LaneExitSchedule {
         self.model = model
         self.thresholds = thresholds
         self.top = top
-        lanes = model.laneProgram!.lanes
+        lanes = model.options.lanes
         exitLayers = model.exitLayers
         stateBefore = exitLayers.indices.map { $0 == 0 ? [] : model.compiled.plan.liveState(after: model.exitLayers[$0 - 1], in: model.network) }
         groupsAt = [Int](repeating: 0, count: exitLayers.count)

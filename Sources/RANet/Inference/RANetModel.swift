@@ -39,9 +39,11 @@ public final class RANetModel: @unchecked Sendable {
     public let stateDict: StateDict
 
     let compiled: CompiledNetwork
-    /// Nil when ``Options/lanes`` is 1.
-    let laneProgram: LaneProgram?
-    let fingerprintStorage: LazyFingerprint
+    /// Built on the first batch that needs it (``Options/lanes`` above 1): single
+    /// images never do.
+    private let laneProgramStorage: Lazy<LaneProgram>
+    var laneProgram: LaneProgram { laneProgramStorage.value }
+    let fingerprintStorage: Lazy<String>
     private let pool = NSLock()
     private var idleContexts: [ExecutionContext] = []
     private var idleLaneContexts: [LaneExecutionContext] = []
@@ -54,14 +56,14 @@ public final class RANetModel: @unchecked Sendable {
         }
         let network = try NetworkDescription(config: config)
         compiled = try CompiledNetwork(network: network, stateDict: stateDict)
-        laneProgram = options.lanes > 1 ? LaneProgram(network: network, stateDict: stateDict, lanes: options.lanes) : nil
+        laneProgramStorage = Lazy { [lanes = options.lanes] in LaneProgram(network: network, stateDict: stateDict, lanes: lanes) }
         self.config = config
         self.network = network
         self.stateDict = stateDict
         operationCount = OperationCount(network)
         self.metadata = metadata
         self.options = options
-        fingerprintStorage = LazyFingerprint { stateDict.fingerprint(config: config) }
+        fingerprintStorage = Lazy { stateDict.fingerprint(config: config) }
     }
 
     /// Whether this CPU runs the lane kernels at this width (see ``Options/lanes``).
@@ -121,7 +123,7 @@ public final class RANetModel: @unchecked Sendable {
     func forEachGroup(_ count: Int, _ body: @escaping (GroupExecution, Range<Int>) throws -> Void,
                       onError: @escaping (Error) -> Void) {
         guard count > 0 else { return }
-        let groups = Self.groups(count: count, lanes: laneProgram?.lanes ?? 1)
+        let groups = Self.groups(count: count, lanes: options.lanes)
         let hasLaneGroups = groups.contains { $0.count > 1 }
         let workers = hasLaneGroups ? options.threads : min(options.threads, groups.count)
         let queue = WorkQueue(count: groups.count)
@@ -200,7 +202,7 @@ public final class RANetModel: @unchecked Sendable {
             return context
         }
         pool.unlock()
-        return LaneExecutionContext(program: laneProgram!, network: network, plan: compiled.plan)
+        return LaneExecutionContext(program: laneProgram, network: network, plan: compiled.plan)
     }
 
     private func release(_ contexts: (single: ExecutionContext?, lanes: LaneExecutionContext?)) {

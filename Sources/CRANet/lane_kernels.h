@@ -82,8 +82,10 @@ static inline __attribute__((always_inline)) TARGET void NAME(conv_pixels)(
     }
 }
 
-// Copies a tensor into `dst` with `pad` rows and columns of zeros around each channel.
-static TARGET void NAME(pad)(const float *src, cranet_shape s, int pad, float *dst) {
+// Copies a tensor into `dst` with `pad` rows and columns of zeros around each channel
+// (the lane convolutions read strides in place).
+static TARGET void NAME(pad)(const float *src, cranet_shape s, int pad, int stride, float *dst) {
+    (void)stride;
     // Vector by vector: rows are a few vectors long, too short for memcpy's calls to pay.
     const V zero = NAME(splat)(0.0f);
     V *out = (V *)dst;

@@ -20,7 +20,7 @@ static inline int block_start(int b, int blocks, int channels) { return b * chan
 // One width's kernels, as lane_kernels.h defines them.
 struct lane_kernels {
     int output_block;  // output channels per register tile, and so per block of packed weights
-    void (*pad)(const float *src, cranet_shape s, int pad, float *dst);
+    void (*stage)(const float *src, cranet_shape s, int pad, int stride, float *dst);
     void (*conv)(const float *src, cranet_shape s, float *dst, cranet_shape d, int k, int stride,
                  const float *packed, const float *bias, int relu, int part, int parts);
     void (*pool)(cranet_pool_kind kind, const float *src, cranet_shape s, float *dst, cranet_shape d, int k,
@@ -49,12 +49,76 @@ struct lane_kernels {
 #define TARGET
 #include "lane_kernels.h"
 
+// Width 1 (one image): pooling and resizing are a small share of its time.
+static void pool_rows(cranet_pool_kind kind, const float *src, cranet_shape s, float *dst, cranet_shape d, int k,
+                      int stride, int pad, int part, int parts) {
+    for (int c = part * d.channels / parts; c < (part + 1) * d.channels / parts; c++) {
+        const float *plane = src + (size_t)c * s.height * s.width;
+        for (int y = 0; y < d.height; y++)
+            for (int x = 0; x < d.width; x++) {
+                const int iy = y * stride - pad, ix = x * stride - pad;
+                float acc = kind == CRANET_POOL_MAX ? -__builtin_inff() : 0.0f;
+                int count = 0;
+                for (int ky = iy < 0 ? -iy : 0; ky < k && iy + ky < s.height; ky++)
+                    for (int kx = ix < 0 ? -ix : 0; kx < k && ix + kx < s.width; kx++) {
+                        const float v = plane[(size_t)(iy + ky) * s.width + ix + kx];
+                        acc = kind == CRANET_POOL_MAX ? (v > acc ? v : acc) : acc + v;
+                        count++;
+                    }
+                dst[((size_t)c * d.height + y) * d.width + x] = kind == CRANET_POOL_AVG ? acc / (float)count : acc;
+            }
+    }
+}
+
+static void resize_rows(const float *src, cranet_shape s, float *dst, cranet_shape d, int part, int parts) {
+    const int c0 = part * d.channels / parts, c1 = (part + 1) * d.channels / parts;
+    cranet_resize_bilinear_align_corners(src + (size_t)c0 * s.height * s.width, c1 - c0, s.height, s.width,
+                                         dst + (size_t)c0 * d.height * d.width, d.height, d.width);
+}
+
+#define NAME(x) x##_rows16
+#define VF 16
+#define OB 8
+#define PB 3
+#define TARGET __attribute__((target("avx512f")))
+#include "row_kernels.h"
+
+#define NAME(x) x##_rows8
+#define VF 8
+#define OB 4
+#define PB 3
+#define TARGET __attribute__((target("avx2,fma")))
+#include "row_kernels.h"
+
+#define NAME(x) x##_rows4
+#define VF 4
+#define OB 4
+#define PB 3
+#define TARGET
+#include "row_kernels.h"
+
+static int row_vector_limit = 16;
+
 static const struct lane_kernels *kernels(int lanes) {
-    return lanes == 16 ? &kernels_16 : lanes == 8 ? &kernels_8 : &kernels_4;
+    switch (lanes) {
+    case 16: return &kernels_16;
+    case 8: return &kernels_8;
+    case 4: return &kernels_4;
+    default:
+        return row_vector_limit >= 16 && cranet_lanes_supported(16) ? &kernels_rows16
+               : row_vector_limit >= 8 && cranet_lanes_supported(8) ? &kernels_rows8
+                                                                     : &kernels_rows4;
+    }
+}
+
+int cranet_row_vector_floats(int limit) {
+    row_vector_limit = limit;
+    return kernels(1) == &kernels_rows16 ? 16 : kernels(1) == &kernels_rows8 ? 8 : 4;
 }
 
 int cranet_lanes_supported(int lanes) {
     switch (lanes) {
+    case 1: return 1;
     case 16: return __builtin_cpu_supports("avx512f");
     case 8: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     case 4: return 1;
@@ -77,12 +141,16 @@ void cranet_lane_pack_conv_weights(int lanes, const float *oihw, int in_channels
     }
 }
 
-size_t cranet_lane_padded_floats(int lanes, cranet_shape s, int pad) {
-    return (size_t)s.channels * (s.height + 2 * pad) * (s.width + 2 * pad) * lanes;
+size_t cranet_lane_staged_floats(int lanes, cranet_shape s, int pad, int stride) {
+    const size_t h = (size_t)s.height + 2 * pad, w = (size_t)s.width + 2 * pad;
+    if (lanes > 1) return (size_t)s.channels * h * w * lanes;
+    return (size_t)s.channels * stride * stride * ((h + stride - 1) / stride) * ((w + stride - 1) / stride);
 }
 
-void cranet_lane_pad(int lanes, const float *src, cranet_shape s, int pad, float *dst) {
-    kernels(lanes)->pad(src, s, pad, dst);
+size_t cranet_lane_overread_floats(int lanes) { return lanes == 1 ? 16 : 0; }
+
+void cranet_lane_stage(int lanes, const float *src, cranet_shape s, int pad, int stride, float *dst) {
+    kernels(lanes)->stage(src, s, pad, stride, dst);
 }
 
 void cranet_lane_conv(int lanes, const float *src, cranet_shape s, float *dst, cranet_shape d, int kernel,

@@ -21,8 +21,11 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Threads (default: all cores).")
     var threads: Int?
 
-    @Option(help: "Images the lane kernels compute side by side: 16, 8 or 4; 1 runs every image alone through oneDNN (default: the widest this CPU supports).")
+    @Option(help: "Images the lane kernels compute side by side: 16, 8 or 4; 1 runs every image alone (default: the widest this CPU supports).")
     var lanes: Int?
+
+    @Option(name: .customLong("single-image"), help: "What computes an image that runs alone: rows (the row kernels) or onednn.")
+    var singleImages: RANetModel.SingleImageKernels = .rows
 
     @Option(help: "anytime (every exit) or budgeted (early exit with --thresholds, --budget or the model's own thresholds).")
     var mode: Mode = .anytime
@@ -55,14 +58,14 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        var options = RANetModel.Options(threads: threadCount, singleImages: singleImages)
+        if let lanes { options.lanes = lanes }
         let model: RANetModel
         if let preset {
             let config = try RANetConfig.preset(named: preset)
-            var options = RANetModel.Options(threads: threadCount)
-            if let lanes { options.lanes = lanes }
             model = try RANetModel(config: config, stateDict: .random(for: try NetworkDescription(config: config)), options: options)
         } else {
-            model = try source.load(threads: threadCount, lanes: lanes)
+            model = try source.load(options: options)
         }
         var thresholds: ExitThresholds?
         if mode == .budgeted {
@@ -106,7 +109,7 @@ struct BenchCommand: ParsableCommand {
             let rate = Double(size) * 1000 / median
             let row: [String: JSONValue] = [
                 "mode": .string(mode.rawValue), "batch": .number(Double(size)), "threads": .number(Double(threadCount)),
-                "lanes": .number(Double(model.options.lanes)),
+                "lanes": .number(Double(model.options.lanes)), "single_image": .string(singleImages.rawValue),
                 "images_per_s": .number(rate), "ms_per_batch": .number(median),
                 "ms_per_batch_min": .number(times.first!), "ms_per_batch_max": .number(times.last!),
                 "images_per_s_min": .number(Double(size) * 1000 / times.last!), "images_per_s_max": .number(Double(size) * 1000 / times.first!),
@@ -150,3 +153,5 @@ struct BenchCommand: ParsableCommand {
         return Double(usage.ru_maxrss) / 1024
     }
 }
+
+extension RANetModel.SingleImageKernels: ExpressibleByArgument {}

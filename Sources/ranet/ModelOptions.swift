@@ -32,10 +32,12 @@ struct ModelOptions: ParsableArguments {
         try ModelFile.read(from: modelURL, config: explicitConfig())
     }
 
-    func load(threads: Int?, lanes: Int? = nil) throws -> RANetModel {
+    func load(threads: Int?) throws -> RANetModel {
+        try load(options: RANetModel.Options(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount))
+    }
+
+    func load(options: RANetModel.Options) throws -> RANetModel {
         let contents = try read()
-        var options = RANetModel.Options(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
-        if let lanes { options.lanes = lanes }
         return try RANetModel(config: contents.config, stateDict: contents.stateDict, metadata: contents.metadata, options: options)
     }
 }

@@ -108,26 +108,42 @@ int cranet_resize_uses_avx2(void);
 /// Lane layout: a C×H×W tensor of a group of `lanes` images is stored as
 /// [C][H][W][lanes], the values of image l in lane l. A group with fewer images
 /// than lanes fills the rest with zeros, which stay finite through every layer.
+/// Width 1 is one image, plain [C][H][W]; its kernels (the row kernels) put vectors
+/// along the rows of a map instead.
 ///
 /// The layer kernels compute share `part` of `parts` (0 ≤ part < parts) of their
 /// output, so that several threads can run one layer together; parts = 1 computes it all.
 ///
-/// 1 if kernels of this width (16: AVX-512, 8: AVX2 with FMA, 4: portable) run on this CPU.
+/// 1 if kernels of this width (16: AVX-512, 8: AVX2 with FMA, 4: portable, 1: the
+/// row kernels) run on this CPU.
 int cranet_lanes_supported(int lanes);
 /// The widest supported width.
 int cranet_lanes_best(void);
+/// Limits the row kernels' vectors to `limit` floats (16: AVX-512, 8: AVX2 with FMA,
+/// 4: portable; the default is 16) and returns the width now used: the widest this
+/// CPU runs within the limit. For tests and benchmarks of the narrower paths; not
+/// safe while other threads run kernels.
+int cranet_row_vector_floats(int limit);
 
 /// Repacks OIHW convolution weights (out × in × k × k) for cranet_lane_conv at this
 /// width; the result has the same number of floats.
 void cranet_lane_pack_conv_weights(int lanes, const float *oihw, int in_channels, int out_channels, int kernel,
                                    float *packed);
-/// Floats of a tensor of shape `s` with `pad` rows and columns of zeros around each channel.
-size_t cranet_lane_padded_floats(int lanes, cranet_shape s, int pad);
-/// Copies a tensor with `pad` rows and columns of zeros around each channel, for a
-/// padded convolution: its inner loops then never test for edges.
-void cranet_lane_pad(int lanes, const float *src, cranet_shape s, int pad, float *dst);
-/// Square convolution without padding (pad the input first), bias and optional ReLU, in
-/// lane layout. `dst` must not overlap `src`.
+/// Floats of a tensor of shape `s` staged by cranet_lane_stage.
+size_t cranet_lane_staged_floats(int lanes, cranet_shape s, int pad, int stride);
+/// Stages a convolution's input: a copy with `pad` rows and columns of zeros around
+/// each channel (its inner loops then never test for edges), in the arrangement the
+/// convolution of this stride reads (width 1 splits a strided input into phase planes,
+/// so that every tap is a contiguous load).
+void cranet_lane_stage(int lanes, const float *src, cranet_shape s, int pad, int stride, float *dst);
+/// Floats past the end of its input a convolution may read (and ignore): the row
+/// kernels read whole vectors even for a map smaller than one. Buffers that inputs
+/// live in (staged or not) need this many more floats at their end.
+size_t cranet_lane_overread_floats(int lanes);
+/// Square convolution, bias and optional ReLU, in lane layout. `src` is the input
+/// staged by cranet_lane_stage, and `s` its padded shape; an input with neither
+/// padding nor stride is read as it is. `dst` must not overlap `src`. Width 1 takes
+/// kernels up to 8×8.
 void cranet_lane_conv(int lanes, const float *src, cranet_shape s, float *dst, cranet_shape d, int kernel,
                       int stride, const float *packed, const float *bias, int relu, int part, int parts);
 /// Square pooling window with symmetric padding (average: padding excluded), in lane layout.

@@ -10,7 +10,7 @@ extension RANetModel {
     /// leaving image really stops costing work. See ``LaneExitSchedule``.
     func classifyInLaneGroups(_ images: Tensor, thresholds: ExitThresholds, top: Int) throws -> [Prediction] {
         let schedule = LaneExitSchedule(model: self, thresholds: thresholds, top: top)
-        defer { release(schedule.contexts) }
+        defer { release(lanes: schedule.contexts) }
         return try schedule.run(images)
     }
 }
@@ -74,7 +74,7 @@ final class LaneExitSchedule {
         images.values.withUnsafeBufferPointer { source in
             for start in stride(from: 0, to: batch, by: lanes) {
                 let members = Array(start..<min(start + lanes, batch))
-                let context = model.acquireLaneContext()
+                let context = model.acquireLaneContext(lanes: lanes)
                 context.load(members.map { source.baseAddress! + $0 * imageFloats })
                 contexts.append(context)
                 ready.append(Group(context: context, slots: members + [Int?](repeating: nil, count: lanes - members.count), stage: 0))

@@ -17,7 +17,7 @@ final class LaneExecutionContext: GroupExecution {
     let plan: ExecutionPlan
     private let network: NetworkDescription
     private let arena: UnsafeMutablePointer<Float>
-    /// Where this context's thread puts a convolution's padded input.
+    /// Where this context's thread puts a convolution's staged input.
     let scratch: LaneScratch
     /// Threads that may help run this group (nil: it runs alone).
     var team: LaneTeam?
@@ -30,7 +30,8 @@ final class LaneExecutionContext: GroupExecution {
         self.plan = plan
         self.network = network
         let lanes = program.lanes
-        let floats = max(plan.arenaFloats, 1) * lanes
+        let overread = cranet_lane_overread_floats(Int32(lanes))
+        let floats = max(plan.arenaFloats, 1) * lanes + overread
         let raw = UnsafeMutableRawPointer.allocate(byteCount: floats * 4, alignment: 64)
         let arena = raw.initializeMemory(as: Float.self, repeating: 0, count: floats)
         let steps = zip(network.layers, program.kernels).map { layer, kernel in
@@ -44,8 +45,8 @@ final class LaneExecutionContext: GroupExecution {
                         from: shape(layer.input), to: shape(layer.output))
         }
         scratch = LaneScratch(floats: steps.map { step -> Int in
-            guard case let .conv(_, _, _, _, padding, _) = step.kernel, padding > 0 else { return 0 }
-            return cranet_lane_padded_floats(Int32(lanes), step.from, Int32(padding))
+            guard case let .conv(_, _, _, stride, padding, _) = step.kernel, padding > 0 || stride > 1 else { return 0 }
+            return cranet_lane_staged_floats(Int32(lanes), step.from, Int32(padding), Int32(stride)) + overread
         }.max() ?? 0)
         self.arena = arena
         self.steps = steps
@@ -84,25 +85,25 @@ final class LaneExecutionContext: GroupExecution {
         if let team {
             team.run(self, layers: layers)
         } else {
-            var padded = PaddedLayer()
-            for layer in layers { runShare(layer: layer, part: 0, parts: 1, scratch: scratch, padded: &padded, round: layer) }
+            var staged = StagedLayer()
+            for layer in layers { runShare(layer: layer, part: 0, parts: 1, scratch: scratch, staged: &staged, round: layer) }
         }
     }
 
-    /// Computes share `part` of `parts` of one layer (see ``LaneTeam``). A padded
-    /// convolution first pads its input into `scratch`, unless `padded` says this
-    /// thread already did in this `round`.
-    func runShare(layer: Int, part: Int, parts: Int, scratch: LaneScratch, padded: inout PaddedLayer, round: Int) {
+    /// Computes share `part` of `parts` of one layer (see ``LaneTeam``). A padded or
+    /// strided convolution first stages its input into `scratch` (`cranet_lane_stage`),
+    /// unless `staged` says this thread already did in this `round`.
+    func runShare(layer: Int, part: Int, parts: Int, scratch: LaneScratch, staged: inout StagedLayer, round: Int) {
         let step = steps[layer], lanes = Int32(program.lanes), (part, parts) = (Int32(part), Int32(parts))
         program.parameters.withUnsafeBufferPointer { parameters in
             let p = parameters.baseAddress!
             switch step.kernel {
             case let .conv(weights, bias, kernel, stride, padding, relu):
                 var source = UnsafePointer(step.source), from = step.from
-                if padding > 0 {
-                    if padded.round != round {
-                        cranet_lane_pad(lanes, step.source, step.from, Int32(padding), scratch.pointer)
-                        padded.round = round
+                if padding > 0 || stride > 1 {
+                    if staged.round != round {
+                        cranet_lane_stage(lanes, step.source, step.from, Int32(padding), Int32(stride), scratch.pointer)
+                        staged.round = round
                     }
                     source = UnsafePointer(scratch.pointer)
                     from.height += Int32(2 * padding)

@@ -35,13 +35,13 @@ final class LaneTeam: @unchecked Sendable {
     /// meanwhile; alone (with its own scratch) when another group is being published.
     func run(_ context: LaneExecutionContext, layers: Range<Int>) {
         guard owned.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged else {
-            var padded = PaddedLayer()
+            var staged = StagedLayer()
             for layer in layers {
-                context.runShare(layer: layer, part: 0, parts: 1, scratch: context.scratch, padded: &padded, round: layer)
+                context.runShare(layer: layer, part: 0, parts: 1, scratch: context.scratch, staged: &staged, round: layer)
             }
             return
         }
-        var padded = PaddedLayer()
+        var staged = StagedLayer()
         for layer in layers {
             lock.lock()
             job = (context, layer)
@@ -50,7 +50,7 @@ final class LaneTeam: @unchecked Sendable {
             let round = (claims.load(ordering: .relaxed) >> Self.shareBits) + 1
             claims.store(round << Self.shareBits, ordering: .releasing)
             while let part = claim(in: round) {
-                context.runShare(layer: layer, part: part, parts: shares, scratch: context.scratch, padded: &padded, round: round)
+                context.runShare(layer: layer, part: part, parts: shares, scratch: context.scratch, staged: &staged, round: round)
                 finished.add(1, ordering: .releasing)
             }
             while finished.load(ordering: .acquiring) < shares {}
@@ -70,7 +70,7 @@ final class LaneTeam: @unchecked Sendable {
         lock.unlock()
         guard let job, let part = claim(in: state >> Self.shareBits) else { return false }
         job.context.runShare(layer: job.layer, part: part, parts: shares, scratch: helper.scratch(for: job.context),
-                             padded: &helper.padded, round: state >> Self.shareBits)
+                             staged: &helper.staged, round: state >> Self.shareBits)
         finished.add(1, ordering: .releasing)
         return true
     }
@@ -86,16 +86,16 @@ final class LaneTeam: @unchecked Sendable {
     }
 }
 
-/// Which layer a thread's scratch holds the padded input of (a convolution's input is
-/// padded once per thread, not once per piece).
-struct PaddedLayer {
+/// Which layer a thread's scratch holds the staged input of (a convolution's input is
+/// staged once per thread, not once per piece).
+struct StagedLayer {
     var round = -1
 }
 
 /// A helping thread's own scratch, grown to what the groups it helps need.
 struct LaneHelper {
     private(set) var buffer: LaneScratch?
-    var padded = PaddedLayer()
+    var staged = StagedLayer()
 
     mutating func scratch(for context: LaneExecutionContext) -> LaneScratch {
         if let buffer, buffer.floats >= context.scratch.floats { return buffer }

@@ -19,13 +19,26 @@ public final class RANetModel: @unchecked Sendable {
         /// Threads one call may use (default: the machine's cores).
         public var threads: Int
         /// Images the lane kernels compute side by side: 16 (AVX-512), 8 (AVX2) or 4
-        /// (portable); 1 runs every image alone through oneDNN. Default: the widest
-        /// this CPU supports.
+        /// (portable); 1 runs every image alone. Default: the widest this CPU supports.
         public var lanes: Int
-        public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount, lanes: Int = Int(cranet_lanes_best())) {
+        /// What computes an image that runs alone.
+        public var singleImages: SingleImageKernels
+        public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount, lanes: Int = Int(cranet_lanes_best()),
+                    singleImages: SingleImageKernels = .rows) {
             self.threads = max(1, threads)
             self.lanes = lanes
+            self.singleImages = singleImages
         }
+    }
+
+    /// What computes an image that runs alone: a batch smaller than a lane group
+    /// (``RANetModel/laneGroupMinimum(_:)``), or what is left after the groups.
+    public enum SingleImageKernels: String, Sendable, CaseIterable {
+        /// The row kernels: the lane kernels' layout for one image, vectors along the
+        /// rows of each map. Idle threads share its layers.
+        case rows
+        /// oneDNN's primitives; a lone image lets oneDNN use every thread in each one.
+        case oneDNN = "onednn"
     }
 
     public let config: RANetConfig
@@ -39,14 +52,14 @@ public final class RANetModel: @unchecked Sendable {
     public let stateDict: StateDict
 
     let compiled: CompiledNetwork
-    /// Built on the first batch that needs it (``Options/lanes`` above 1): single
-    /// images never do.
-    private let laneProgramStorage: Lazy<LaneProgram>
-    var laneProgram: LaneProgram { laneProgramStorage.value }
+    /// The lane program of each width used (``Options/lanes``, and 1 for the row
+    /// kernels), each built on the first batch that needs it.
+    private let lanePrograms: [Int: Lazy<LaneProgram>]
     let fingerprintStorage: Lazy<String>
     private let pool = NSLock()
     private var idleContexts: [ExecutionContext] = []
-    private var idleLaneContexts: [LaneExecutionContext] = []
+    /// By width.
+    private var idleLaneContexts: [Int: [LaneExecutionContext]] = [:]
 
     /// Builds a model from a config and a state_dict, checking that they fit each other.
     public init(config: RANetConfig, stateDict: StateDict, metadata: ModelMetadata = ModelMetadata(),
@@ -56,7 +69,9 @@ public final class RANetModel: @unchecked Sendable {
         }
         let network = try NetworkDescription(config: config)
         compiled = try CompiledNetwork(network: network, stateDict: stateDict)
-        laneProgramStorage = Lazy { [lanes = options.lanes] in LaneProgram(network: network, stateDict: stateDict, lanes: lanes) }
+        lanePrograms = Dictionary(uniqueKeysWithValues: Set([options.lanes, 1]).map { lanes in
+            (lanes, Lazy { LaneProgram(network: network, stateDict: stateDict, lanes: lanes) })
+        })
         self.config = config
         self.network = network
         self.stateDict = stateDict
@@ -115,24 +130,25 @@ public final class RANetModel: @unchecked Sendable {
 
     /// Runs `body` on groups of images covering 0..<count, spread over the worker
     /// threads. Whole groups of the lane width go through the lane kernels; what is
-    /// left goes image by image through oneDNN unless it fills enough of a group
-    /// (``laneGroupMinimum``). Each worker owns its contexts; a worker left without a
-    /// group helps run the lane groups still running (``LaneTeam``). Single images run
-    /// single-threaded, except that a lone worker lets oneDNN use every thread inside
-    /// each primitive.
+    /// left goes image by image (``Options/singleImages``) unless it fills enough of a
+    /// group (``laneGroupMinimum``). Each worker owns its contexts; a worker left
+    /// without a group helps run the groups and row-kernel images still running
+    /// (``LaneTeam``). oneDNN runs single images single-threaded, except that a lone
+    /// worker lets it use every thread inside each primitive.
     func forEachGroup(_ count: Int, _ body: @escaping (GroupExecution, Range<Int>) throws -> Void,
                       onError: @escaping (Error) -> Void) {
         guard count > 0 else { return }
         let groups = Self.groups(count: count, lanes: options.lanes)
-        let hasLaneGroups = groups.contains { $0.count > 1 }
-        let workers = hasLaneGroups ? options.threads : min(options.threads, groups.count)
+        let rows = options.singleImages == .rows
+        let shared = rows || groups.contains { $0.count > 1 }
+        let workers = shared ? options.threads : min(options.threads, groups.count)
         let queue = WorkQueue(count: groups.count)
-        // Workers left without a group help run the lane groups still running.
-        let team = hasLaneGroups && workers > 1 ? LaneTeam(shares: 2 * workers) : nil
+        let team = shared && workers > 1 ? LaneTeam(shares: 2 * workers) : nil
         let unfinished = Counter(groups.count)
         let work: (Int) -> Void = { _ in
-            var contexts: (single: ExecutionContext?, lanes: LaneExecutionContext?) = (nil, nil)
-            defer { self.release(contexts) }
+            var single: ExecutionContext?
+            var laneContexts: [Int: LaneExecutionContext] = [:]
+            defer { self.release(single: single, lanes: Array(laneContexts.values)) }
             do {
                 cranet_set_num_threads(Int32(workers == 1 ? self.options.threads : 1))
                 cranet_flush_denormals()
@@ -140,14 +156,16 @@ public final class RANetModel: @unchecked Sendable {
                 while let g = queue.next() {
                     defer { unfinished.decrement() }
                     let group = groups[g]
-                    if group.count > 1 {
-                        if contexts.lanes == nil { contexts.lanes = self.acquireLaneContext() }
-                        contexts.lanes!.team = team
-                        defer { contexts.lanes!.team = nil }
-                        try body(contexts.lanes!, group)
+                    if group.count > 1 || rows {
+                        let lanes = group.count > 1 ? self.options.lanes : 1
+                        let context = laneContexts[lanes] ?? self.acquireLaneContext(lanes: lanes)
+                        laneContexts[lanes] = context
+                        context.team = team
+                        defer { context.team = nil }
+                        try body(context, group)
                     } else {
-                        if contexts.single == nil { contexts.single = try self.acquireContext() }
-                        try body(contexts.single!, group)
+                        if single == nil { single = try self.acquireContext() }
+                        try body(single!, group)
                     }
                 }
                 if let team {
@@ -195,26 +213,21 @@ public final class RANetModel: @unchecked Sendable {
         return try ExecutionContext(compiled: compiled)
     }
 
-    func acquireLaneContext() -> LaneExecutionContext {
+    /// A lane context of this width (``Options/lanes`` or 1) from the pool, or a new one.
+    func acquireLaneContext(lanes: Int) -> LaneExecutionContext {
         pool.lock()
-        if let context = idleLaneContexts.popLast() {
+        if let context = idleLaneContexts[lanes]?.popLast() {
             pool.unlock()
             return context
         }
         pool.unlock()
-        return LaneExecutionContext(program: laneProgram, network: network, plan: compiled.plan)
+        return LaneExecutionContext(program: lanePrograms[lanes]!.value, network: network, plan: compiled.plan)
     }
 
-    private func release(_ contexts: (single: ExecutionContext?, lanes: LaneExecutionContext?)) {
+    func release(single: ExecutionContext? = nil, lanes laneContexts: [LaneExecutionContext]) {
         pool.lock()
-        if let single = contexts.single { idleContexts.append(single) }
-        if let lanes = contexts.lanes { idleLaneContexts.append(lanes) }
-        pool.unlock()
-    }
-
-    func release(_ contexts: [LaneExecutionContext]) {
-        pool.lock()
-        idleLaneContexts += contexts
+        if let single { idleContexts.append(single) }
+        for context in laneContexts { idleLaneContexts[context.program.lanes, default: []].append(context) }
         pool.unlock()
     }
 }

@@ -19,16 +19,21 @@ final class ParityTests: XCTestCase {
         }
     }
 
+    /// Each image alone, through each kind of single-image kernels; the row kernels
+    /// also with two threads sharing every layer.
     func testEveryReferenceModel() throws {
         let models = try TestData.sharedItem("reference/models")
         let names = try FileManager.default.contentsOfDirectory(atPath: models.path).sorted()
         XCTAssertFalse(names.isEmpty)
         for name in names {
             let folder = models.appendingPathComponent(name)
-            let model = try RANetModel.load(from: folder)
             let input = try NpyFile.readFloat32(contentsOf: folder.appendingPathComponent("input.npy"))
             let expected = try NpyFile.readFloat32(contentsOf: folder.appendingPathComponent("exits.npy"))
-            Self.assertParity(try model.logits(for: input), expected, name)
+            for (kernels, threads) in [(RANetModel.SingleImageKernels.oneDNN, 1), (.rows, 1), (.rows, 2)] {
+                let options = RANetModel.Options(threads: threads, lanes: 1, singleImages: kernels)
+                let model = try RANetModel.load(from: folder, options: options)
+                Self.assertParity(try model.logits(for: input), expected, "\(name), \(kernels), \(threads) threads")
+            }
         }
     }
 

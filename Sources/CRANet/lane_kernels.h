@@ -82,16 +82,16 @@ static inline __attribute__((always_inline)) TARGET void NAME(conv_pixels)(
     }
 }
 
-// Copies a tensor into `dst` with `pad` rows and columns of zeros around each channel
-// (the lane convolutions read strides in place).
-static TARGET void NAME(pad)(const float *src, cranet_shape s, int pad, int stride, float *dst) {
+// Copies channels [c0, c1) of a tensor into `dst` with `pad` rows and columns of zeros
+// around each channel (the lane convolutions read strides in place).
+static TARGET void NAME(pad)(const float *src, cranet_shape s, int pad, int stride, float *dst, int c0, int c1) {
     (void)stride;
     // Vector by vector: rows are a few vectors long, too short for memcpy's calls to pay.
     const V zero = NAME(splat)(0.0f);
-    V *out = (V *)dst;
-    const V *in = (const V *)src;
     const int w = s.width + 2 * pad;
-    for (int c = 0; c < s.channels; c++) {
+    V *out = (V *)dst + (size_t)c0 * (s.height + 2 * pad) * w;
+    const V *in = (const V *)src + (size_t)c0 * s.height * s.width;
+    for (int c = c0; c < c1; c++) {
         for (int i = 0; i < pad * w; i++) *out++ = zero;
         for (int y = 0; y < s.height; y++) {
             for (int i = 0; i < pad; i++) *out++ = zero;

@@ -20,7 +20,7 @@ static inline int block_start(int b, int blocks, int channels) { return b * chan
 // One width's kernels, as lane_kernels.h defines them.
 struct lane_kernels {
     int output_block;  // output channels per register tile, and so per block of packed weights
-    void (*stage)(const float *src, cranet_shape s, int pad, int stride, float *dst);
+    void (*stage)(const float *src, cranet_shape s, int pad, int stride, float *dst, int c0, int c1);
     void (*conv)(const float *src, cranet_shape s, float *dst, cranet_shape d, int k, int stride,
                  const float *packed, const float *bias, int relu, int part, int parts);
     void (*pool)(cranet_pool_kind kind, const float *src, cranet_shape s, float *dst, cranet_shape d, int k,
@@ -149,8 +149,9 @@ size_t cranet_lane_staged_floats(int lanes, cranet_shape s, int pad, int stride)
 
 size_t cranet_lane_overread_floats(int lanes) { return lanes == 1 ? 16 : 0; }
 
-void cranet_lane_stage(int lanes, const float *src, cranet_shape s, int pad, int stride, float *dst) {
-    kernels(lanes)->stage(src, s, pad, stride, dst);
+void cranet_lane_stage(int lanes, const float *src, cranet_shape s, int pad, int stride, float *dst, int part,
+                       int parts) {
+    kernels(lanes)->stage(src, s, pad, stride, dst, part * s.channels / parts, (part + 1) * s.channels / parts);
 }
 
 void cranet_lane_conv(int lanes, const float *src, cranet_shape s, float *dst, cranet_shape d, int kernel,
@@ -220,4 +221,8 @@ void cranet_lane_gather(int lanes, const float *src, const int *sources, float *
         for (size_t e = 0; e < floats; e++)
             for (int l = 0; l < lanes; l++)
                 if (sources[l] >= 0) dst[e * lanes + l] = src[e * lanes + sources[l]];
+}
+
+void cranet_spin_pause(int iterations) {
+    for (int i = 0; i < iterations; i++) _mm_pause();
 }

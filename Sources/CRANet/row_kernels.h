@@ -167,11 +167,57 @@ static TARGET void NAME(conv)(const float *src, cranet_shape s, float *dst, cran
     }
 }
 
-// Stages a convolution's input (see the top of this file): `pad` zeros around each
-// channel, and for stride > 1 the padded map split into stride×stride phase planes.
-static TARGET void NAME(stage)(const float *src, cranet_shape s, int pad, int stride, float *dst) {
+// `n` floats of `src` to `dst`, whole vectors and then what is left.
+static inline TARGET void NAME(copy)(float *dst, const float *src, int n) {
+    int j = 0;
+    for (; j + VF <= n; j += VF) *(V *)(dst + j) = *(const V *)(src + j);
+#if VF == 16
+    if (j < n) {
+        const __mmask16 tail = (__mmask16)((1u << (n - j)) - 1);
+        _mm512_mask_storeu_ps(dst + j, tail, _mm512_maskz_loadu_ps(tail, src + j));
+    }
+#else
+    for (; j < n; j++) dst[j] = src[j];
+#endif
+}
+
+// Every `stride`-th float of `src` to `n` floats of `dst`: a row of one phase plane.
+static inline TARGET void NAME(copy_strided)(float *dst, const float *src, int n, int stride) {
+    int j = 0;
+#if VF == 16
+    if (stride == 2) {
+        // Two vectors in, their even lanes out; no load reaches past the last float read.
+        const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        for (; j < n; j += 16) {
+            const int floats = 2 * (n - j < 16 ? n - j : 16) - 1;
+            const __mmask16 low = (__mmask16)(floats >= 16 ? 0xffff : (1u << floats) - 1);
+            const __mmask16 high = (__mmask16)(floats > 16 ? (1u << (floats - 16)) - 1 : 0);
+            const __m512 a = _mm512_maskz_loadu_ps(low, src + 2 * j), b = _mm512_maskz_loadu_ps(high, src + 2 * j + 16);
+            const __mmask16 out = (__mmask16)(n - j >= 16 ? 0xffff : (1u << (n - j)) - 1);
+            _mm512_mask_storeu_ps(dst + j, out, _mm512_permutex2var_ps(a, even, b));
+        }
+    }
+#endif
+    for (; j < n; j++) dst[j] = src[(size_t)j * stride];
+}
+
+static inline TARGET void NAME(zero)(float *dst, int n) {
+    int j = 0;
+    for (; j + VF <= n; j += VF) *(V *)(dst + j) = NAME(splat)(0.0f);
+#if VF == 16
+    if (j < n) _mm512_mask_storeu_ps(dst + j, (__mmask16)((1u << (n - j)) - 1), _mm512_setzero_ps());
+#else
+    for (; j < n; j++) dst[j] = 0;
+#endif
+}
+
+// Stages channels [c0, c1) of a convolution's input (see the top of this file): `pad`
+// zeros around each channel, and for stride > 1 the padded map split into
+// stride×stride phase planes.
+static TARGET void NAME(stage)(const float *src, cranet_shape s, int pad, int stride, float *dst, int c0, int c1) {
     const int rows = (s.height + 2 * pad + stride - 1) / stride, pitch = (s.width + 2 * pad + stride - 1) / stride;
-    for (int c = 0; c < s.channels; c++) {
+    dst += (size_t)c0 * stride * stride * rows * pitch;
+    for (int c = c0; c < c1; c++) {
         const float *plane = src + (size_t)c * s.height * s.width;
         for (int ry = 0; ry < stride; ry++)
             for (int rx = 0; rx < stride; rx++) {
@@ -182,20 +228,17 @@ static TARGET void NAME(stage)(const float *src, cranet_shape s, int pad, int st
                 for (int i = 0; i < rows; i++, dst += pitch) {
                     const int y = i * stride + ry - pad;
                     if (y < 0 || y >= s.height || first >= last) {
-                        for (int j = 0; j < pitch; j++) dst[j] = 0;
+                        NAME(zero)(dst, pitch);
                         continue;
                     }
                     // Column j reads map column j·stride + rx − pad.
                     const float *row = plane + (size_t)y * s.width + (first * stride + rx - pad);
-                    for (int j = 0; j < first; j++) dst[j] = 0;
-                    if (stride == 1) {
-                        int j = first;
-                        for (; j + VF <= last; j += VF) *(V *)(dst + j) = *(const V *)(row + j - first);
-                        for (; j < last; j++) dst[j] = row[j - first];
-                    } else {
-                        for (int j = first; j < last; j++) dst[j] = row[(j - first) * stride];
-                    }
-                    for (int j = last; j < pitch; j++) dst[j] = 0;
+                    NAME(zero)(dst, first);
+                    if (stride == 1)
+                        NAME(copy)(dst + first, row, last - first);
+                    else
+                        NAME(copy_strided)(dst + first, row, last - first, stride);
+                    NAME(zero)(dst + last, pitch - last);
                 }
             }
     }

@@ -6,7 +6,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Time the network: images/s and ms per batch, every exit (anytime) or with early exit (budgeted).",
-        discussion: "After a warm-up, each batch size is timed repeatedly for about --seconds (or --batches times); the median and the spread (min–max) are reported, with the peak resident memory at the end and after the warm-up. Budgeted mode also reports the realized operations per image. Inputs are random unless --data gives real ones. With --preset, the weights are random.")
+        discussion: "After a warm-up, each batch size is timed repeatedly for about --seconds (or --batches times); the median and the spread (min–max) are reported, with the peak resident memory at the end and after the warm-up. Also reported: the threads a batch actually runs on (a single image runs on one). Budgeted mode also reports the realized operations per image. Inputs are random unless --data gives real ones. With --preset, the weights are random.")
 
     enum Mode: String, ExpressibleByArgument, CaseIterable { case anytime, budgeted }
 
@@ -109,6 +109,7 @@ struct BenchCommand: ParsableCommand {
             let rate = Double(size) * 1000 / median
             let row: [String: JSONValue] = [
                 "mode": .string(mode.rawValue), "batch": .number(Double(size)), "threads": .number(Double(threadCount)),
+                "threads_used": .number(Double(model.threadsUsed(batch: size))),
                 "lanes": .number(Double(model.options.lanes)), "single_image": .string(singleImages.rawValue),
                 "images_per_s": .number(rate), "ms_per_batch": .number(median),
                 "ms_per_batch_min": .number(times.first!), "ms_per_batch_max": .number(times.last!),
@@ -120,8 +121,9 @@ struct BenchCommand: ParsableCommand {
             if json {
                 print(JSONValue.object(row).description)
             } else {
-                print(String(format: "%@ batch %3d, %d threads: %8.1f images/s (%.1f–%.1f), %8.2f ms/batch, %.2fM ops/image, %.1f GFLOP/s, peak %.0f MB (%.0f MB after warm-up), %d batches",
-                             mode.rawValue, size, threadCount, rate, Double(size) * 1000 / times.last!, Double(size) * 1000 / times.first!,
+                let used = model.threadsUsed(batch: size) == threadCount ? "" : " (\(model.threadsUsed(batch: size)) used)"
+                print(String(format: "%@ batch %3d, %d threads%@: %8.1f images/s (%.1f–%.1f), %8.2f ms/batch, %.2fM ops/image, %.1f GFLOP/s, peak %.0f MB (%.0f MB after warm-up), %d batches",
+                             mode.rawValue, size, threadCount, used, rate, Double(size) * 1000 / times.last!, Double(size) * 1000 / times.first!,
                              median, realizedOps / 1e6, 2 * realizedOps * rate / 1e9, peakResidentMegabytes(), warmedUp, times.count))
             }
             fflush(stdout)

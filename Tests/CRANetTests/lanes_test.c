@@ -65,7 +65,7 @@ static void lane_conv(int lanes, const float *src, cranet_shape s, float *dst, c
     const conv_arg *c = a;
     float *staged = malloc(sizeof(float) * (cranet_lane_staged_floats(lanes, s, c->pad, c->stride) +
                                             cranet_lane_overread_floats(lanes)));
-    cranet_lane_stage(lanes, src, s, c->pad, c->stride, staged);
+    for (int part = 0; part < 2; part++) cranet_lane_stage(lanes, src, s, c->pad, c->stride, staged, part, 2);
     cranet_shape p = {s.channels, s.height + 2 * c->pad, s.width + 2 * c->pad};
     // In three shares, as three threads would compute it.
     for (int part = 0; part < 3; part++)

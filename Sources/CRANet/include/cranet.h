@@ -134,8 +134,9 @@ size_t cranet_lane_staged_floats(int lanes, cranet_shape s, int pad, int stride)
 /// Stages a convolution's input: a copy with `pad` rows and columns of zeros around
 /// each channel (its inner loops then never test for edges), in the arrangement the
 /// convolution of this stride reads (width 1 splits a strided input into phase planes,
-/// so that every tap is a contiguous load).
-void cranet_lane_stage(int lanes, const float *src, cranet_shape s, int pad, int stride, float *dst);
+/// so that every tap is a contiguous load). Share `part` of `parts`: a range of channels.
+void cranet_lane_stage(int lanes, const float *src, cranet_shape s, int pad, int stride, float *dst, int part,
+                       int parts);
 /// Floats past the end of its input a convolution may read (and ignore): the row
 /// kernels read whole vectors even for a map smaller than one. Buffers that inputs
 /// live in (staged or not) need this many more floats at their end.
@@ -157,6 +158,9 @@ void cranet_lane_resize_bilinear_align_corners(int lanes, const float *src, cran
 void cranet_lane_pack(int lanes, const float *const *images, int count, size_t floats, float *dst);
 /// Copies lane `lane` of `floats` lane-layout values out to a plain array.
 void cranet_lane_unpack(int lanes, const float *src, size_t floats, int lane, float *dst);
+/// Spins for `iterations` CPU pause instructions: how a thread that expects work
+/// within microseconds waits for it without a trip through the scheduler.
+void cranet_spin_pause(int iterations);
 /// For each lane l of `dst` with sources[l] ≥ 0, copies lane sources[l] of `src` into
 /// it, over `floats` lane-layout values; other lanes are left alone. Early exit moves
 /// the images still running into fewer groups with it, one pass per pair of groups.

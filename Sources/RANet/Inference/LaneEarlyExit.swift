@@ -89,7 +89,6 @@ final class LaneExitSchedule {
     private func work() {
         cranet_flush_denormals()
         var logits = [Float](repeating: 0, count: model.numClasses)
-        var helper = LaneHelper()
         condition.lock()
         while failure == nil {
             guard let next = ready.indices.min(by: { ready[$0].stage < ready[$1].stage }) else {
@@ -98,9 +97,8 @@ final class LaneExitSchedule {
                     // Help the running groups until one of them finishes its stage.
                     let seen = progress.load(ordering: .acquiring)
                     condition.unlock()
-                    while progress.load(ordering: .acquiring) == seen {
-                        if !team.help(&helper) { sched_yield() }
-                    }
+                    var idle = 0
+                    while progress.load(ordering: .acquiring) == seen { team.helpOrWait(idle: &idle) }
                     condition.lock()
                 } else {
                     condition.wait()

@@ -13,15 +13,28 @@ final class LaneExecutionContext: GroupExecution {
         let to: cranet_shape
     }
 
+    /// The unit of work threads share (``LaneTeam``): a layer, or the staging of a
+    /// convolution's input before it (`cranet_lane_stage`), each cut into pieces.
+    private enum Pass {
+        case stage(step: Int)
+        case layer(step: Int)
+    }
+
     let program: LaneProgram
     let plan: ExecutionPlan
     private let network: NetworkDescription
     private let arena: UnsafeMutablePointer<Float>
-    /// Where this context's thread puts a convolution's staged input.
-    let scratch: LaneScratch
+    /// Where convolutions' staged inputs go.
+    private let scratch: UnsafeMutablePointer<Float>
     /// Threads that may help run this group (nil: it runs alone).
     var team: LaneTeam?
     private let steps: [Step]
+    private let passes: [Pass]
+    /// Per pass, whether it is worth cutting into pieces for several threads: small
+    /// ones cost less alone than the hand-over between threads.
+    let shareable: [Bool]
+    /// Per layer, the index of its first pass (and the pass count at the end).
+    private let firstPass: [Int]
     private let input: UnsafeMutablePointer<Float>
     private let logits: UnsafeMutablePointer<Float>
 
@@ -44,17 +57,48 @@ final class LaneExecutionContext: GroupExecution {
                         target: arena + plan.offset(of: layer.output, in: network) * lanes,
                         from: shape(layer.input), to: shape(layer.output))
         }
-        scratch = LaneScratch(floats: steps.map { step -> Int in
-            guard case let .conv(_, _, _, stride, padding, _) = step.kernel, padding > 0 || stride > 1 else { return 0 }
-            return cranet_lane_staged_floats(Int32(lanes), step.from, Int32(padding), Int32(stride)) + overread
-        }.max() ?? 0)
+        var passes: [Pass] = [], firstPass: [Int] = [], scratchFloats = 0
+        for (i, step) in steps.enumerated() {
+            firstPass.append(passes.count)
+            if case let .conv(_, _, _, stride, padding, _) = step.kernel, padding > 0 || stride > 1 {
+                passes.append(.stage(step: i))
+                scratchFloats = max(scratchFloats, cranet_lane_staged_floats(Int32(lanes), step.from, Int32(padding), Int32(stride)))
+            }
+            passes.append(.layer(step: i))
+        }
+        firstPass.append(passes.count)
+        shareable = passes.map { pass in
+            switch pass {
+            case .stage(let i): return Self.work(of: steps[i], staging: true) * lanes >= Self.shareableWork
+            case .layer(let i): return Self.work(of: steps[i], staging: false) * lanes >= Self.shareableWork
+            }
+        }
+        scratch = UnsafeMutableRawPointer.allocate(byteCount: (scratchFloats + overread) * 4, alignment: 64)
+            .bindMemory(to: Float.self, capacity: scratchFloats + overread)
         self.arena = arena
         self.steps = steps
+        self.passes = passes
+        self.firstPass = firstPass
         input = arena + plan.tensorOffsets[network.inputTensor] * lanes
         logits = arena + plan.tensorOffsets[network.logitsTensor] * lanes
     }
 
-    deinit { arena.deallocate() }
+    /// Multiply-adds (or floats moved) from which a pass is shared between threads.
+    static let shareableWork = 65536
+
+    /// A pass's work per image: multiply-adds of a convolution, floats written otherwise.
+    private static func work(of step: Step, staging: Bool) -> Int {
+        let (from, to) = (step.from, step.to)
+        let written = Int(to.channels) * Int(to.height) * Int(to.width)
+        if staging { return Int(from.channels) * (Int(from.height) + 2) * (Int(from.width) + 2) }
+        if case let .conv(_, _, kernel, _, _, _) = step.kernel { return written * Int(from.channels) * kernel * kernel }
+        return written
+    }
+
+    deinit {
+        arena.deallocate()
+        scratch.deallocate()
+    }
 
     var capacity: Int { program.lanes }
     var layerCount: Int { steps.count }
@@ -82,40 +126,41 @@ final class LaneExecutionContext: GroupExecution {
     }
 
     func run(layers: Range<Int>) throws {
+        let passes = firstPass[layers.lowerBound]..<firstPass[layers.upperBound]
         if let team {
-            team.run(self, layers: layers)
+            team.run(self, passes: passes)
         } else {
-            var staged = StagedLayer()
-            for layer in layers { runShare(layer: layer, part: 0, parts: 1, scratch: scratch, staged: &staged, round: layer) }
+            for pass in passes { runShare(pass: pass, part: 0, parts: 1) }
         }
     }
 
-    /// Computes share `part` of `parts` of one layer (see ``LaneTeam``). A padded or
-    /// strided convolution first stages its input into `scratch` (`cranet_lane_stage`),
-    /// unless `staged` says this thread already did in this `round`.
-    func runShare(layer: Int, part: Int, parts: Int, scratch: LaneScratch, staged: inout StagedLayer, round: Int) {
-        let step = steps[layer], lanes = Int32(program.lanes), (part, parts) = (Int32(part), Int32(parts))
-        program.parameters.withUnsafeBufferPointer { parameters in
-            let p = parameters.baseAddress!
-            switch step.kernel {
-            case let .conv(weights, bias, kernel, stride, padding, relu):
-                var source = UnsafePointer(step.source), from = step.from
-                if padding > 0 || stride > 1 {
-                    if staged.round != round {
-                        cranet_lane_stage(lanes, step.source, step.from, Int32(padding), Int32(stride), scratch.pointer)
-                        staged.round = round
+    /// Computes share `part` of `parts` of one pass (see ``LaneTeam``).
+    func runShare(pass: Int, part: Int, parts: Int) {
+        let lanes = Int32(program.lanes), (part, parts) = (Int32(part), Int32(parts))
+        switch passes[pass] {
+        case .stage(let i):
+            guard case let .conv(_, _, _, stride, padding, _) = steps[i].kernel else { return }
+            cranet_lane_stage(lanes, steps[i].source, steps[i].from, Int32(padding), Int32(stride), scratch, part, parts)
+        case .layer(let i):
+            let step = steps[i]
+            program.parameters.withUnsafeBufferPointer { parameters in
+                let p = parameters.baseAddress!
+                switch step.kernel {
+                case let .conv(weights, bias, kernel, stride, padding, relu):
+                    var source = UnsafePointer(step.source), from = step.from
+                    if padding > 0 || stride > 1 {
+                        source = UnsafePointer(scratch)
+                        from.height += Int32(2 * padding)
+                        from.width += Int32(2 * padding)
                     }
-                    source = UnsafePointer(scratch.pointer)
-                    from.height += Int32(2 * padding)
-                    from.width += Int32(2 * padding)
+                    cranet_lane_conv(lanes, source, from, step.target, step.to, Int32(kernel), Int32(stride), p + weights,
+                                     p + bias, relu ? 1 : 0, part, parts)
+                case let .pool(kind, kernel, stride, padding):
+                    cranet_lane_pool(lanes, kind, step.source, step.from, step.target, step.to, Int32(kernel), Int32(stride),
+                                     Int32(padding), part, parts)
+                case .resize:
+                    cranet_lane_resize_bilinear_align_corners(lanes, step.source, step.from, step.target, step.to, part, parts)
                 }
-                cranet_lane_conv(lanes, source, from, step.target, step.to, Int32(kernel), Int32(stride), p + weights,
-                                 p + bias, relu ? 1 : 0, part, parts)
-            case let .pool(kind, kernel, stride, padding):
-                cranet_lane_pool(lanes, kind, step.source, step.from, step.target, step.to, Int32(kernel), Int32(stride),
-                                 Int32(padding), part, parts)
-            case .resize:
-                cranet_lane_resize_bilinear_align_corners(lanes, step.source, step.from, step.target, step.to, part, parts)
             }
         }
     }

@@ -1,29 +1,31 @@
+import CRANet
 import Foundation
 import Synchronization
 
-/// Lets idle worker threads help run one lane group, layer by layer. The group's
-/// owner publishes each layer as `shares` pieces (``LaneExecutionContext/runShare``);
-/// whoever is idle claims pieces too; the owner goes on to the next layer once every
-/// piece is done. The owner never waits for a helper to arrive, so nothing can stall
-/// when none does, and only one group at a time is published.
+/// Lets idle worker threads help run one lane group, pass by pass (a pass: a layer, or
+/// the staging of a convolution's input). The group's owner publishes each pass as
+/// `shares` pieces (``LaneExecutionContext/runShare(pass:part:parts:)``); whoever is
+/// idle claims pieces too; the owner goes on to the next pass once every piece is
+/// done. The owner never waits for a helper to arrive, so nothing can stall when none
+/// does, and only one group at a time is published.
 ///
-/// Used when a batch has fewer groups than threads, at the tail of a batch, and by
-/// early exit when one group runs a stage alone.
+/// Used when a batch has fewer groups than threads, at the tail of a batch, by early
+/// exit when one group runs a stage alone, and by a single image on the row kernels.
 final class LaneTeam: @unchecked Sendable {
-    /// Pieces each layer is cut into.
+    /// Pieces each pass is cut into.
     let shares: Int
-    /// The published layer's round number in the high bits, the next unclaimed piece in
+    /// The published pass's round number in the high bits, the next unclaimed piece in
     /// the low. Round 0 starts with every piece taken: a helper arriving before the first
     /// round is published must find nothing to claim (its piece would be counted as
     /// finished in the round that follows).
     private let claims: Atomic<Int>
-    /// Pieces of the published layer finished.
+    /// Pieces of the published pass finished.
     private let finished = Atomic<Int>(0)
     /// 1 while some owner publishes.
     private let owned = Atomic<Int>(0)
-    /// The published layer (guarded by `lock`): its group and layer index.
+    /// The published pass (guarded by `lock`): its group and pass index.
     private let lock = NSLock()
-    private var job: (context: LaneExecutionContext, layer: Int)?
+    private var job: (context: LaneExecutionContext, pass: Int)?
     private static let shareBits = 16
 
     init(shares: Int) {
@@ -31,26 +33,26 @@ final class LaneTeam: @unchecked Sendable {
         claims = Atomic(shares)
     }
 
-    /// Runs layers of `context`, with the help of any thread that calls ``help(_:)``
-    /// meanwhile; alone (with its own scratch) when another group is being published.
-    func run(_ context: LaneExecutionContext, layers: Range<Int>) {
+    /// Runs passes of `context`, with the help of any thread that calls ``help()``
+    /// meanwhile; alone when another group is being published.
+    func run(_ context: LaneExecutionContext, passes: Range<Int>) {
         guard owned.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged else {
-            var staged = StagedLayer()
-            for layer in layers {
-                context.runShare(layer: layer, part: 0, parts: 1, scratch: context.scratch, staged: &staged, round: layer)
-            }
+            for pass in passes { context.runShare(pass: pass, part: 0, parts: 1) }
             return
         }
-        var staged = StagedLayer()
-        for layer in layers {
+        for pass in passes {
+            guard context.shareable[pass] else {
+                context.runShare(pass: pass, part: 0, parts: 1)
+                continue
+            }
             lock.lock()
-            job = (context, layer)
+            job = (context, pass)
             lock.unlock()
             finished.store(0, ordering: .relaxed)
             let round = (claims.load(ordering: .relaxed) >> Self.shareBits) + 1
             claims.store(round << Self.shareBits, ordering: .releasing)
             while let part = claim(in: round) {
-                context.runShare(layer: layer, part: part, parts: shares, scratch: context.scratch, staged: &staged, round: round)
+                context.runShare(pass: pass, part: part, parts: shares)
                 finished.add(1, ordering: .releasing)
             }
             while finished.load(ordering: .acquiring) < shares {}
@@ -61,18 +63,30 @@ final class LaneTeam: @unchecked Sendable {
         owned.store(0, ordering: .releasing)
     }
 
-    /// Works on the published layer if it has pieces left; returns whether it did any.
-    func help(_ helper: inout LaneHelper) -> Bool {
+    /// Works on the published pass if it has pieces left; returns whether it did any.
+    func help() -> Bool {
         let state = claims.load(ordering: .acquiring)
         guard state & ((1 << Self.shareBits) - 1) < shares else { return false }
         lock.lock()
         let job = self.job
         lock.unlock()
         guard let job, let part = claim(in: state >> Self.shareBits) else { return false }
-        job.context.runShare(layer: job.layer, part: part, parts: shares, scratch: helper.scratch(for: job.context),
-                             staged: &helper.staged, round: state >> Self.shareBits)
+        job.context.runShare(pass: job.pass, part: part, parts: shares)
         finished.add(1, ordering: .releasing)
         return true
+    }
+
+    /// Helps if it can; otherwise waits a moment, spinning while the last help was
+    /// recent (the next pass is usually a few microseconds away, shorter than a trip
+    /// through the scheduler) and yielding the core after that. `idle` counts the
+    /// calls since the last help.
+    func helpOrWait(idle: inout Int) {
+        if help() {
+            idle = 0
+        } else {
+            idle += 1
+            if idle < 4096 { cranet_spin_pause(32) } else { sched_yield() }
+        }
     }
 
     private func claim(in round: Int) -> Int? {
@@ -84,34 +98,4 @@ final class LaneTeam: @unchecked Sendable {
         }
         return nil
     }
-}
-
-/// Which layer a thread's scratch holds the staged input of (a convolution's input is
-/// staged once per thread, not once per piece).
-struct StagedLayer {
-    var round = -1
-}
-
-/// A helping thread's own scratch, grown to what the groups it helps need.
-struct LaneHelper {
-    private(set) var buffer: LaneScratch?
-    var staged = StagedLayer()
-
-    mutating func scratch(for context: LaneExecutionContext) -> LaneScratch {
-        if let buffer, buffer.floats >= context.scratch.floats { return buffer }
-        buffer = LaneScratch(floats: context.scratch.floats)
-        return buffer!
-    }
-}
-
-/// A 64-byte aligned float buffer.
-final class LaneScratch {
-    let floats: Int
-    let pointer: UnsafeMutablePointer<Float>
-    init(floats: Int) {
-        self.floats = floats
-        pointer = UnsafeMutableRawPointer.allocate(byteCount: max(floats, 1) * 4, alignment: 64)
-            .bindMemory(to: Float.self, capacity: max(floats, 1))
-    }
-    deinit { pointer.deallocate() }
 }

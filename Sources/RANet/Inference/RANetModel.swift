@@ -35,7 +35,7 @@ public final class RANetModel: @unchecked Sendable {
     /// (``RANetModel/laneGroupMinimum(_:)``), or what is left after the groups.
     public enum SingleImageKernels: String, Sendable, CaseIterable {
         /// The row kernels: the lane kernels' layout for one image, vectors along the
-        /// rows of each map. Idle threads share its layers.
+        /// rows of each map.
         case rows
         /// oneDNN's primitives; a lone image lets oneDNN use every thread in each one.
         case oneDNN = "onednn"
@@ -132,16 +132,17 @@ public final class RANetModel: @unchecked Sendable {
     /// threads. Whole groups of the lane width go through the lane kernels; what is
     /// left goes image by image (``Options/singleImages``) unless it fills enough of a
     /// group (``laneGroupMinimum``). Each worker owns its contexts; a worker left
-    /// without a group helps run the groups and row-kernel images still running
-    /// (``LaneTeam``). oneDNN runs single images single-threaded, except that a lone
-    /// worker lets it use every thread inside each primitive.
+    /// without a group helps run the lane groups still running (``LaneTeam``). A
+    /// single image runs on one thread: its layers are too small to share (two threads
+    /// on one cifar-c1 image were slower than one), except that a lone worker lets
+    /// oneDNN use every thread inside each primitive.
     func forEachGroup(_ count: Int, _ body: @escaping (GroupExecution, Range<Int>) throws -> Void,
                       onError: @escaping (Error) -> Void) {
         guard count > 0 else { return }
         let groups = Self.groups(count: count, lanes: options.lanes)
         let rows = options.singleImages == .rows
-        let shared = rows || groups.contains { $0.count > 1 }
-        let workers = shared ? options.threads : min(options.threads, groups.count)
+        let shared = groups.contains { $0.count > 1 }
+        let workers = threadsUsed(groups: groups)
         let queue = WorkQueue(count: groups.count)
         let team = shared && workers > 1 ? LaneTeam(shares: 2 * workers) : nil
         let unfinished = Counter(groups.count)
@@ -169,10 +170,8 @@ public final class RANetModel: @unchecked Sendable {
                     }
                 }
                 if let team {
-                    var helper = LaneHelper()
-                    while unfinished.value > 0 {
-                        if !team.help(&helper) { sched_yield() }
-                    }
+                    var idle = 0
+                    while unfinished.value > 0 { team.helpOrWait(idle: &idle) }
                 }
             } catch {
                 queue.stop()
@@ -180,6 +179,15 @@ public final class RANetModel: @unchecked Sendable {
             }
         }
         if workers == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: work) }
+    }
+
+    /// Threads a batch of `batch` images runs on (``Options/threads`` at most).
+    public func threadsUsed(batch: Int) -> Int {
+        threadsUsed(groups: Self.groups(count: batch, lanes: options.lanes))
+    }
+
+    private func threadsUsed(groups: [Range<Int>]) -> Int {
+        groups.contains { $0.count > 1 } ? options.threads : min(options.threads, groups.count)
     }
 
     /// Images from which a partly filled lane group is faster than running them one

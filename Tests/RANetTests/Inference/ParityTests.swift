@@ -38,8 +38,9 @@ final class ParityTests: XCTestCase {
     }
 
     /// The lane kernels at every width this CPU runs, on a full group and a partly
-    /// filled one (the reference images repeated to fill one and a half groups), and
-    /// on a single group that two threads run together, layer by layer.
+    /// filled one (the reference images repeated to fill one and a half groups), on a
+    /// single group that two threads run together, layer by layer, and on a group
+    /// followed by two single images.
     func testEveryReferenceModelThroughTheLaneKernels() throws {
         let models = try TestData.sharedItem("reference/models")
         for name in try FileManager.default.contentsOfDirectory(atPath: models.path).sorted() {
@@ -48,7 +49,7 @@ final class ParityTests: XCTestCase {
             let expected = try NpyFile.readFloat32(contentsOf: folder.appendingPathComponent("exits.npy"))
             for lanes in [4, 8, 16] where RANetModel.supportsLanes(lanes) {
                 let model = try RANetModel.load(from: folder, options: RANetModel.Options(threads: 2, lanes: lanes))
-                for batch in [lanes + lanes / 2, lanes] {
+                for batch in [lanes + lanes / 2, lanes, lanes + 2] {
                     let (images, logits) = try Self.repeated(input, expected, to: batch)
                     Self.assertParity(try model.logits(for: images), logits, "\(name), \(lanes) lanes, batch \(batch)")
                 }

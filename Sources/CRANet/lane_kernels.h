@@ -188,7 +188,7 @@ static TARGET void NAME(resize)(const float *src, cranet_shape s, float *dst, cr
     }
 }
 
-static const struct lane_kernels NAME(kernels) = {OB, NAME(pad), NAME(conv), NAME(pool), NAME(resize)};
+static const struct lane_kernels NAME(kernels) = {OB, 0, NAME(pad), NAME(conv), NAME(pool), NAME(resize)};
 
 #undef V
 #undef VI

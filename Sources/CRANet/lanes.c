@@ -20,6 +20,7 @@ static inline int block_start(int b, int blocks, int channels) { return b * chan
 // One width's kernels, as lane_kernels.h defines them.
 struct lane_kernels {
     int output_block;  // output channels per register tile, and so per block of packed weights
+    int row_vector;    // width 1: floats per vector (0 for the lane widths)
     void (*stage)(const float *src, cranet_shape s, int pad, int stride, float *dst, int c0, int c1);
     void (*conv)(const float *src, cranet_shape s, float *dst, cranet_shape d, int k, int stride,
                  const float *packed, const float *bias, int relu, int part, int parts);
@@ -48,6 +49,18 @@ struct lane_kernels {
 #define PB 3
 #define TARGET
 #include "lane_kernels.h"
+
+// Whether the row kernels (vectors of `vf` floats) compute a convolution with output
+// `d` by vectors of output channels rather than of pixels: when that leaves fewer
+// lanes idle. Pixel vectors span rows of the staged input's pitch (row_kernels.h):
+// width + (k − 1) / stride with RANet's paddings.
+static int row_by_channels(int vf, cranet_shape d, int k, int stride) {
+    if (d.width >= vf) return 0;
+    const int pitch = d.width + (k - 1) / stride;
+    const int span = (d.height - 1) * pitch + d.width, pixel_lanes = (span + vf - 1) / vf * vf;
+    const int channel_lanes = (d.channels + vf - 1) / vf * vf;
+    return (double)d.channels / channel_lanes > (double)d.height * d.width / pixel_lanes;
+}
 
 // Width 1 (one image): pooling and resizing are a small share of its time.
 static void pool_rows(cranet_pool_kind kind, const float *src, cranet_shape s, float *dst, cranet_shape d, int k,
@@ -130,11 +143,29 @@ int cranet_lanes_best(void) {
     return cranet_lanes_supported(16) ? 16 : cranet_lanes_supported(8) ? 8 : 4;
 }
 
-void cranet_lane_pack_conv_weights(int lanes, const float *oihw, int in_channels, int out_channels, int kernel,
-                                   float *packed) {
-    const int taps = in_channels * kernel * kernel, blocks = output_blocks(out_channels, kernels(lanes)->output_block);
+size_t cranet_lane_packed_floats(int lanes, int in_channels, cranet_shape out, int kernel, int stride) {
+    const int vf = kernels(lanes)->row_vector;
+    const int channels = vf && row_by_channels(vf, out, kernel, stride) ? (out.channels + vf - 1) / vf * vf : out.channels;
+    return (size_t)channels * in_channels * kernel * kernel;
+}
+
+void cranet_lane_pack_conv_weights(int lanes, const float *oihw, int in_channels, cranet_shape out, int kernel,
+                                   int stride, float *packed) {
+    const int taps = in_channels * kernel * kernel, vf = kernels(lanes)->row_vector;
+    if (vf && row_by_channels(vf, out, kernel, stride)) {
+        // Blocks of vf output channels, the last one padded with zeros: [block][tap][vf].
+        const int blocks = (out.channels + vf - 1) / vf;
+        for (int b = 0; b < blocks; b++)
+            for (int t = 0; t < taps; t++)
+                for (int l = 0; l < vf; l++) {
+                    const int o = b * vf + l;
+                    packed[((size_t)b * taps + t) * vf + l] = o < out.channels ? oihw[(size_t)o * taps + t] : 0.0f;
+                }
+        return;
+    }
+    const int blocks = output_blocks(out.channels, kernels(lanes)->output_block);
     for (int b = 0; b < blocks; b++) {
-        const int o0 = block_start(b, blocks, out_channels), n = block_start(b + 1, blocks, out_channels) - o0;
+        const int o0 = block_start(b, blocks, out.channels), n = block_start(b + 1, blocks, out.channels) - o0;
         float *block = packed + (size_t)o0 * taps;
         for (int t = 0; t < taps; t++)
             for (int o = 0; o < n; o++) block[(size_t)t * n + o] = oihw[(size_t)(o0 + o) * taps + t];

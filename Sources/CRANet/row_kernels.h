@@ -12,7 +12,11 @@
 // - over that pitch-strided index (narrower maps): a vector spans rows, and the
 //   lanes that land in the padding columns are computed but not stored.
 // A map smaller than one vector takes one vector, which reads past the end of the
-// input (cranet_lane_overread_floats).
+// input (cranet_lane_overread_floats). Where such placements would leave most lanes
+// idle and there are more output channels than pixels (an exit's 4×4 and 2×2 maps of
+// 128 channels, a classifier's 1×1), vectors run along output channels instead
+// (row_by_channels in lanes.c): each input value is broadcast, and the weights are
+// packed in blocks of VF output channels.
 //
 // The includer defines VF (floats per vector), OB and PB (output channels and vectors
 // per register tile), NAME(x), TARGET and struct lane_kernels; this file defines
@@ -129,6 +133,87 @@ static inline TARGET struct NAME(spot) NAME(place)(int i, cranet_shape d, size_t
     return spot;
 }
 
+// One register tile by channels: C vectors of VF output channels × P output pixels.
+static inline __attribute__((always_inline)) TARGET void NAME(channel_tile)(
+    const int C, const int P, const int T, const float *src, int channels, size_t in_plane, const size_t *tap,
+    const size_t *in, const float *w, size_t w_block, const float *bias, int o0, int outputs, float *dst,
+    const size_t *out, size_t out_plane, int relu) {
+    V acc[2][8];
+    for (int c = 0; c < C; c++) {
+        float b[VF];
+        for (int l = 0; l < VF; l++) b[l] = o0 + c * VF + l < outputs ? bias[o0 + c * VF + l] : 0.0f;
+        for (int p = 0; p < P; p++) acc[c][p] = *(const V *)b;
+    }
+    for (int i = 0; i < channels; i++) {
+        const float *plane = src + (size_t)i * in_plane;
+        for (int t = 0; t < T; t++) {
+            V wv[2];
+            for (int c = 0; c < C; c++) wv[c] = *(const V *)(w + (size_t)c * w_block + ((size_t)i * T + t) * VF);
+            for (int p = 0; p < P; p++) {
+                const V x = NAME(splat)(plane[in[p] + tap[t]]);
+                for (int c = 0; c < C; c++) acc[c][p] += wv[c] * x;
+            }
+        }
+    }
+    for (int c = 0; c < C; c++) {
+        const int n = outputs - (o0 + c * VF) < VF ? outputs - (o0 + c * VF) : VF;
+        float *base = dst + (size_t)(o0 + c * VF) * out_plane;
+        for (int p = 0; p < P; p++) {
+            float v[VF];
+            *(V *)v = relu ? NAME(relu)(acc[c][p]) : acc[c][p];
+            for (int l = 0; l < n; l++) base[(size_t)l * out_plane + out[p]] = v[l];
+        }
+    }
+}
+
+// Share `part` of `parts` of a convolution by channels: a range of tiles of up to two
+// blocks of output channels × up to 8 pixels.
+static TARGET void NAME(conv_channels)(const float *src, cranet_shape s, float *dst, cranet_shape d, int k,
+                                       size_t pitch, size_t in_plane, const size_t *tap, const float *packed,
+                                       const float *bias, int relu, int part, int parts) {
+    const int T = k * k, blocks = (d.channels + VF - 1) / VF, pixels = d.height * d.width;
+    const int pairs = (blocks + 1) / 2, tiles = (pixels + 7) / 8;
+    const size_t w_block = (size_t)s.channels * T * VF;
+    for (int item = part * pairs * tiles / parts; item < (part + 1) * pairs * tiles / parts; item++) {
+        const int b0 = item / tiles * 2, q0 = item % tiles * 8;
+        const int C = blocks - b0 < 2 ? 1 : 2, P = pixels - q0 < 8 ? pixels - q0 : 8;
+        size_t in[8], out[8];
+        for (int p = 0; p < P; p++) {
+            const int y = (q0 + p) / d.width, x = (q0 + p) % d.width;
+            in[p] = (size_t)y * pitch + x;
+            out[p] = (size_t)(q0 + p);
+        }
+        const float *w = packed + (size_t)b0 * w_block;
+#define TILE(c, p, t) NAME(channel_tile)(c, p, t, src, s.channels, in_plane, tap, in, w, w_block, bias, b0 * VF, d.channels, dst, out, d.height * (size_t)d.width, relu)
+#define PIXELS(c, t)                                      \
+    switch (P) {                                          \
+    case 1: TILE(c, 1, t); break;                         \
+    case 2: TILE(c, 2, t); break;                         \
+    case 3: TILE(c, 3, t); break;                         \
+    case 4: TILE(c, 4, t); break;                         \
+    case 5: TILE(c, 5, t); break;                         \
+    case 6: TILE(c, 6, t); break;                         \
+    case 7: TILE(c, 7, t); break;                         \
+    default: TILE(c, 8, t); break;                        \
+    }
+        if (C == 2 && T == 9) {
+            PIXELS(2, 9)
+        } else if (C == 2 && T == 1) {
+            PIXELS(2, 1)
+        } else if (C == 2) {
+            PIXELS(2, T)
+        } else if (T == 9) {
+            PIXELS(1, 9)
+        } else if (T == 1) {
+            PIXELS(1, 1)
+        } else {
+            PIXELS(1, T)
+        }
+#undef PIXELS
+#undef TILE
+    }
+}
+
 // Share `part` of `parts` of a convolution over a staged input (`s`: the padded
 // size): a range of tiles of vectors.
 static TARGET void NAME(conv)(const float *src, cranet_shape s, float *dst, cranet_shape d, int k, int stride,
@@ -140,6 +225,10 @@ static TARGET void NAME(conv)(const float *src, cranet_shape s, float *dst, cran
     for (int t = 0; t < T; t++) {
         const int ky = t / k, kx = t % k;
         tap[t] = (size_t)(ky % stride * stride + kx % stride) * phase + (size_t)(ky / stride) * pitch + kx / stride;
+    }
+    if (row_by_channels(VF, d, k, stride)) {
+        NAME(conv_channels)(src, s, dst, d, k, pitch, in_plane, tap, packed, bias, relu, part, parts);
+        return;
     }
     const size_t span = (size_t)(d.height - 1) * pitch + d.width;
     const int vectors = d.width >= VF ? d.height * ((d.width + VF - 1) / VF) : (int)((span + VF - 1) / VF);
@@ -213,38 +302,46 @@ static inline TARGET void NAME(zero)(float *dst, int n) {
 
 // Stages channels [c0, c1) of a convolution's input (see the top of this file): `pad`
 // zeros around each channel, and for stride > 1 the padded map split into
-// stride×stride phase planes.
-static TARGET void NAME(stage)(const float *src, cranet_shape s, int pad, int stride, float *dst, int c0, int c1) {
+// stride×stride phase planes. Each channel's staged block is zeroed whole, then each
+// row of the map is copied in: one or two vector operations per row, which for small
+// maps beats writing each staged row in pieces.
+static inline __attribute__((always_inline)) TARGET void NAME(stage_channels)(const float *src, cranet_shape s, int pad,
+                                                                             const int stride, float *dst, int c0, int c1) {
     const int rows = (s.height + 2 * pad + stride - 1) / stride, pitch = (s.width + 2 * pad + stride - 1) / stride;
-    dst += (size_t)c0 * stride * stride * rows * pitch;
-    for (int c = c0; c < c1; c++) {
+    const int block = stride * stride * rows * pitch;
+    dst += (size_t)c0 * block;
+    for (int c = c0; c < c1; c++, dst += block) {
+        NAME(zero)(dst, block);
         const float *plane = src + (size_t)c * s.height * s.width;
-        for (int ry = 0; ry < stride; ry++)
-            for (int rx = 0; rx < stride; rx++) {
-                // Columns j of this phase inside the map: 0 ≤ j·stride + rx − pad < width.
-                const int j0 = rx >= pad ? 0 : (pad - rx + stride - 1) / stride;
-                const int j1 = s.width + pad - rx <= 0 ? 0 : (s.width + pad - rx + stride - 1) / stride;
-                const int first = j0 < pitch ? j0 : pitch, last = j1 < pitch ? j1 : pitch;
-                for (int i = 0; i < rows; i++, dst += pitch) {
-                    const int y = i * stride + ry - pad;
-                    if (y < 0 || y >= s.height || first >= last) {
-                        NAME(zero)(dst, pitch);
-                        continue;
-                    }
-                    // Column j reads map column j·stride + rx − pad.
-                    const float *row = plane + (size_t)y * s.width + (first * stride + rx - pad);
-                    NAME(zero)(dst, first);
-                    if (stride == 1)
-                        NAME(copy)(dst + first, row, last - first);
-                    else
-                        NAME(copy_strided)(dst + first, row, last - first, stride);
-                    NAME(zero)(dst + last, pitch - last);
-                }
+        for (int y = 0; y < s.height; y++) {
+            const float *row = plane + (size_t)y * s.width;
+            const int ry = (y + pad) % stride, i = (y + pad) / stride;
+            // Map columns x ≡ r (mod stride) land in phase (x + pad) mod stride, from
+            // column (r + pad) / stride on.
+            for (int r = 0; r < stride && r < s.width; r++) {
+                const int rx = (r + pad) % stride;
+                float *out = dst + ((size_t)(ry * stride + rx) * rows + i) * pitch + (r + pad) / stride;
+                const int count = (s.width - r + stride - 1) / stride;
+                if (stride == 1)
+                    NAME(copy)(out, row, count);
+                else
+                    NAME(copy_strided)(out, row + r, count, stride);
             }
+        }
     }
 }
 
-static const struct lane_kernels NAME(kernels) = {OB, NAME(stage), NAME(conv), pool_rows, resize_rows};
+static TARGET void NAME(stage)(const float *src, cranet_shape s, int pad, int stride, float *dst, int c0, int c1) {
+    // RANet's strides as constants: the row loop then divides by none.
+    if (stride == 1)
+        NAME(stage_channels)(src, s, pad, 1, dst, c0, c1);
+    else if (stride == 2)
+        NAME(stage_channels)(src, s, pad, 2, dst, c0, c1);
+    else
+        NAME(stage_channels)(src, s, pad, stride, dst, c0, c1);
+}
+
+static const struct lane_kernels NAME(kernels) = {OB, VF, NAME(stage), NAME(conv), pool_rows, resize_rows};
 
 #undef V
 #undef VI

@@ -101,14 +101,17 @@ static void test_conv(int lanes) {
         {7, 6, 11, 5, 2, 2}, {3, 7, 9, 7, 2, 3}, {4, 3, 3, 3, 1, 0}, {128, 10, 1, 1, 1, 0},
         // Maps wider than a vector of every width, with rows that end mid-vector.
         {6, 24, 56, 1, 1, 0}, {24, 6, 56, 3, 1, 1}, {10, 5, 35, 3, 2, 1}, {3, 8, 20, 7, 2, 3},
+        // Width 1 by output channels: a partial pair of blocks, a tile of one pixel.
+        {12, 40, 4, 3, 2, 1}, {20, 24, 5, 3, 2, 1},
     };
     for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
         const int *c = cases[t];
         const int k = c[3], stride = c[4], pad = c[5], out = (c[2] + 2 * pad - k) / stride + 1;
         cranet_shape s = {c[0], c[2], c[2]}, d = {c[1], out, out};
         size_t nw = (size_t)c[0] * c[1] * k * k;
-        float *weights = random_floats(nw, 17), *packed = malloc(sizeof(float) * nw), *bias = random_floats(c[1], 5);
-        cranet_lane_pack_conv_weights(lanes, weights, c[0], c[1], k, packed);
+        float *weights = random_floats(nw, 17), *bias = random_floats(c[1], 5);
+        float *packed = malloc(sizeof(float) * cranet_lane_packed_floats(lanes, c[0], d, k, stride));
+        cranet_lane_pack_conv_weights(lanes, weights, c[0], d, k, stride, packed);
         for (int relu = 0; relu <= 1; relu++) {
             conv_arg arg = {k, stride, pad, relu, weights, packed, bias};
             compare("convolution", lanes, lanes, s, d, lane_conv, image_conv, &arg);

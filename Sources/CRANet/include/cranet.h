@@ -125,10 +125,13 @@ int cranet_lanes_best(void);
 /// safe while other threads run kernels.
 int cranet_row_vector_floats(int limit);
 
-/// Repacks OIHW convolution weights (out × in × k × k) for cranet_lane_conv at this
-/// width; the result has the same number of floats.
-void cranet_lane_pack_conv_weights(int lanes, const float *oihw, int in_channels, int out_channels, int kernel,
-                                   float *packed);
+/// Floats of a convolution's weights packed for cranet_lane_conv at this width: its
+/// output shape, kernel and stride decide how (width 1 may pad the output channels).
+size_t cranet_lane_packed_floats(int lanes, int in_channels, cranet_shape out, int kernel, int stride);
+/// Repacks OIHW convolution weights (out.channels × in × k × k) for cranet_lane_conv
+/// at this width, into cranet_lane_packed_floats floats.
+void cranet_lane_pack_conv_weights(int lanes, const float *oihw, int in_channels, cranet_shape out, int kernel,
+                                   int stride, float *packed);
 /// Floats of a tensor of shape `s` staged by cranet_lane_stage.
 size_t cranet_lane_staged_floats(int lanes, cranet_shape s, int pad, int stride);
 /// Stages a convolution's input: a copy with `pad` rows and columns of zeros around

@@ -32,9 +32,12 @@ final class LaneProgram: @unchecked Sendable {
         func convolution(_ oihw: [Float], _ bias: [Float], _ layer: Layer, kernel: Int, stride: Int, padding: Int,
                          relu: Bool) -> Kernel {
             let offset = parameters.count
-            parameters += Self.packed(oihw, lanes: lanes, inputs: layer.input.channels, outputs: layer.output.channels, kernel: kernel)
+            let (c, h, w) = network.shape(of: layer.output)
+            let packed = Self.packed(oihw, lanes: lanes, inputs: layer.input.channels,
+                                     output: cranet_shape(channels: Int32(c), height: Int32(h), width: Int32(w)), kernel: kernel, stride: stride)
+            parameters += packed
             parameters += bias
-            return .conv(weights: offset, bias: offset + oihw.count, kernel: kernel, stride: stride, padding: padding, relu: relu)
+            return .conv(weights: offset, bias: offset + packed.count, kernel: kernel, stride: stride, padding: padding, relu: relu)
         }
         kernels = network.layers.map { layer in
             switch layer.operation {
@@ -56,11 +59,12 @@ final class LaneProgram: @unchecked Sendable {
         self.parameters = parameters
     }
 
-    private static func packed(_ oihw: [Float], lanes: Int, inputs: Int, outputs: Int, kernel: Int) -> [Float] {
-        var packed = [Float](repeating: 0, count: oihw.count)
+    private static func packed(_ oihw: [Float], lanes: Int, inputs: Int, output: cranet_shape, kernel: Int, stride: Int) -> [Float] {
+        let floats = cranet_lane_packed_floats(Int32(lanes), Int32(inputs), output, Int32(kernel), Int32(stride))
+        var packed = [Float](repeating: 0, count: floats)
         oihw.withUnsafeBufferPointer { source in
             packed.withUnsafeMutableBufferPointer {
-                cranet_lane_pack_conv_weights(Int32(lanes), source.baseAddress!, Int32(inputs), Int32(outputs), Int32(kernel), $0.baseAddress!)
+                cranet_lane_pack_conv_weights(Int32(lanes), source.baseAddress!, Int32(inputs), output, Int32(kernel), Int32(stride), $0.baseAddress!)
             }
         }
         return packed

@@ -63,7 +63,7 @@ final class LaneExitSchedule {
         self.top = top
         lanes = model.options.lanes
         exitLayers = model.exitLayers
-        stateBefore = exitLayers.indices.map { $0 == 0 ? [] : model.compiled.plan.liveState(after: model.exitLayers[$0 - 1], in: model.network) }
+        stateBefore = exitLayers.indices.map { $0 == 0 ? [] : model.plan.liveState(after: model.exitLayers[$0 - 1], in: model.network) }
         groupsAt = [Int](repeating: 0, count: exitLayers.count)
         team = LaneTeam(shares: 2 * model.options.threads)
     }

@@ -3,7 +3,8 @@ import Dispatch
 import Foundation
 import Synchronization
 
-/// A RANet ready to run: weights folded and compiled to oneDNN primitives.
+/// A RANet ready to run: its weights checked against its config, folded and packed
+/// for the kernels that run it on the first batch that needs them.
 ///
 /// Load once and call from as many threads or tasks as you like: each call borrows an
 /// execution context (arena, scratchpad, bound primitives) from a pool, so concurrent
@@ -51,7 +52,11 @@ public final class RANetModel: @unchecked Sendable {
     /// The state_dict the model was built from (kept for ``ModelFile/write(_:to:)``).
     public let stateDict: StateDict
 
-    let compiled: CompiledNetwork
+    /// Where every tensor of one image lives in an execution context's arena.
+    let plan: ExecutionPlan
+    /// The oneDNN primitives, built on the first image that runs through them
+    /// (``SingleImageKernels/oneDNN``).
+    private let compiledStorage: Lazy<Result<CompiledNetwork, Error>>
     /// The lane program of each width used (``Options/lanes``, and 1 for the row
     /// kernels), each built on the first batch that needs it.
     private let lanePrograms: [Int: Lazy<LaneProgram>]
@@ -68,7 +73,9 @@ public final class RANetModel: @unchecked Sendable {
             throw EngineError(message: "\(options.lanes) lanes are not supported on this CPU (widest: \(cranet_lanes_best()); 1 turns the lane kernels off)")
         }
         let network = try NetworkDescription(config: config)
-        compiled = try CompiledNetwork(network: network, stateDict: stateDict)
+        try stateDict.validate(for: network)
+        plan = ExecutionPlan(network: network)
+        compiledStorage = Lazy { Result { try CompiledNetwork(network: network, stateDict: stateDict) } }
         lanePrograms = Dictionary(uniqueKeysWithValues: Set([options.lanes, 1]).map { lanes in
             (lanes, Lazy { LaneProgram(network: network, stateDict: stateDict, lanes: lanes) })
         })
@@ -218,7 +225,7 @@ public final class RANetModel: @unchecked Sendable {
             return context
         }
         pool.unlock()
-        return try ExecutionContext(compiled: compiled)
+        return try ExecutionContext(compiled: compiledStorage.value.get())
     }
 
     /// A lane context of this width (``Options/lanes`` or 1) from the pool, or a new one.
@@ -229,7 +236,7 @@ public final class RANetModel: @unchecked Sendable {
             return context
         }
         pool.unlock()
-        return LaneExecutionContext(program: lanePrograms[lanes]!.value, network: network, plan: compiled.plan)
+        return LaneExecutionContext(program: lanePrograms[lanes]!.value, network: network, plan: plan)
     }
 
     func release(single: ExecutionContext? = nil, lanes laneContexts: [LaneExecutionContext]) {

@@ -149,7 +149,7 @@ public final class RANetModel: @unchecked Sendable {
         let groups = Self.groups(count: count, lanes: options.lanes)
         let rows = options.singleImages == .rows
         let shared = groups.contains { $0.count > 1 }
-        let workers = threadsUsed(groups: groups)
+        let workers = workerCount(groups: groups)
         let queue = WorkQueue(count: groups.count)
         let team = shared && workers > 1 ? LaneTeam(shares: 2 * workers) : nil
         let unfinished = Counter(groups.count)
@@ -193,7 +193,13 @@ public final class RANetModel: @unchecked Sendable {
         threadsUsed(groups: Self.groups(count: batch, lanes: options.lanes))
     }
 
+    /// Workers, or for one image through oneDNN the OpenMP threads inside its primitives.
     private func threadsUsed(groups: [Range<Int>]) -> Int {
+        let workers = workerCount(groups: groups)
+        return workers == 1 && options.singleImages == .oneDNN ? options.threads : workers
+    }
+
+    private func workerCount(groups: [Range<Int>]) -> Int {
         groups.contains { $0.count > 1 } ? options.threads : min(options.threads, groups.count)
     }
 

@@ -7,7 +7,7 @@
 // place of floats, so a convolution with 3 or 5 channels runs the vector units as
 // fully as one with 256.
 //
-// The includer defines LANES, OB (4 or 8) and PB (output channels and pixels per
+// The includer defines LANES, OB (4, 6 or 8) and PB (output channels and pixels per
 // register tile), NAME(x) (a width-specific function name), TARGET (the target
 // attribute) and struct lane_kernels; this file defines NAME(kernels) and undefines
 // its parameters, ready for the next width.
@@ -74,8 +74,11 @@ static inline __attribute__((always_inline)) TARGET void NAME(conv_pixels)(
 #define CASE(n) \
     case n: NAME(conv_tile)(n, P, base, s.channels, in_plane, in_row, k, w, bias + o0, out, out_pixel, out_plane, relu); break;
             CASE(1) CASE(2) CASE(3) CASE(4)
-#if OB == 8
-            CASE(5) CASE(6) CASE(7) CASE(8)
+#if OB > 4
+            CASE(5) CASE(6)
+#endif
+#if OB > 6
+            CASE(7) CASE(8)
 #endif
 #undef CASE
         }

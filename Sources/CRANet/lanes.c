@@ -31,8 +31,8 @@ struct lane_kernels {
 
 #define NAME(x) x##_16
 #define LANES 16
-#define OB 8
-#define PB 3
+#define OB 6
+#define PB 4
 #define TARGET __attribute__((target("avx512f")))
 #include "lane_kernels.h"
 

@@ -11,10 +11,13 @@ final class LaneExecutionContext: GroupExecution {
         let target: UnsafeMutablePointer<Float>
         let from: cranet_shape
         let to: cranet_shape
+        /// For a padded or strided convolution, the padding and stride its input is
+        /// staged with (`cranet_lane_stage`) and the shape it then reads.
+        let staging: (padding: Int32, stride: Int32, shape: cranet_shape)?
     }
 
     /// The unit of work threads share (``LaneTeam``): a layer, or the staging of a
-    /// convolution's input before it (`cranet_lane_stage`), each cut into pieces.
+    /// convolution's input before it, each cut into pieces.
     private enum Pass {
         case stage(step: Int)
         case layer(step: Int)
@@ -52,27 +55,31 @@ final class LaneExecutionContext: GroupExecution {
                 let (c, h, w) = network.shape(of: s)
                 return cranet_shape(channels: Int32(c), height: Int32(h), width: Int32(w))
             }
+            let from = shape(layer.input)
+            var staging: (padding: Int32, stride: Int32, shape: cranet_shape)?
+            if case let .conv(_, _, _, stride, padding, _) = kernel, padding > 0 || stride > 1 {
+                staging = (Int32(padding), Int32(stride),
+                           cranet_shape(channels: from.channels, height: from.height + Int32(2 * padding), width: from.width + Int32(2 * padding)))
+            }
             return Step(kernel: kernel,
                         source: arena + plan.offset(of: layer.input, in: network) * lanes,
                         target: arena + plan.offset(of: layer.output, in: network) * lanes,
-                        from: shape(layer.input), to: shape(layer.output))
+                        from: from, to: shape(layer.output), staging: staging)
         }
-        var passes: [Pass] = [], firstPass: [Int] = [], scratchFloats = 0
+        var passes: [Pass] = [], firstPass: [Int] = [], shareable: [Bool] = [], scratchFloats = 0
         for (i, step) in steps.enumerated() {
             firstPass.append(passes.count)
-            if case let .conv(_, _, _, stride, padding, _) = step.kernel, padding > 0 || stride > 1 {
+            if let staging = step.staging {
+                let floats = cranet_lane_staged_floats(Int32(lanes), step.from, staging.padding, staging.stride)
+                scratchFloats = max(scratchFloats, floats)
                 passes.append(.stage(step: i))
-                scratchFloats = max(scratchFloats, cranet_lane_staged_floats(Int32(lanes), step.from, Int32(padding), Int32(stride)))
+                shareable.append(floats >= Self.shareableWork)
             }
             passes.append(.layer(step: i))
+            shareable.append(Self.work(of: step) * lanes >= Self.shareableWork)
         }
         firstPass.append(passes.count)
-        shareable = passes.map { pass in
-            switch pass {
-            case .stage(let i): return Self.work(of: steps[i], staging: true) * lanes >= Self.shareableWork
-            case .layer(let i): return Self.work(of: steps[i], staging: false) * lanes >= Self.shareableWork
-            }
-        }
+        self.shareable = shareable
         scratch = UnsafeMutableRawPointer.allocate(byteCount: (scratchFloats + overread) * 4, alignment: 64)
             .bindMemory(to: Float.self, capacity: scratchFloats + overread)
         self.arena = arena
@@ -86,11 +93,11 @@ final class LaneExecutionContext: GroupExecution {
     /// Multiply-adds (or floats moved) from which a pass is shared between threads.
     static let shareableWork = 65536
 
-    /// A pass's work per image: multiply-adds of a convolution, floats written otherwise.
-    private static func work(of step: Step, staging: Bool) -> Int {
+    /// A layer's work per image: multiply-adds of a convolution, floats written otherwise
+    /// (a staging pass's work is the floats it writes, for the whole group).
+    private static func work(of step: Step) -> Int {
         let (from, to) = (step.from, step.to)
         let written = Int(to.channels) * Int(to.height) * Int(to.width)
-        if staging { return Int(from.channels) * (Int(from.height) + 2) * (Int(from.width) + 2) }
         if case let .conv(_, _, kernel, _, _, _) = step.kernel { return written * Int(from.channels) * kernel * kernel }
         return written
     }
@@ -139,21 +146,17 @@ final class LaneExecutionContext: GroupExecution {
         let lanes = Int32(program.lanes), (part, parts) = (Int32(part), Int32(parts))
         switch passes[pass] {
         case .stage(let i):
-            guard case let .conv(_, _, _, stride, padding, _) = steps[i].kernel else { return }
-            cranet_lane_stage(lanes, steps[i].source, steps[i].from, Int32(padding), Int32(stride), scratch, part, parts)
+            let step = steps[i]
+            guard let staging = step.staging else { return }
+            cranet_lane_stage(lanes, step.source, step.from, staging.padding, staging.stride, scratch, part, parts)
         case .layer(let i):
             let step = steps[i]
             program.parameters.withUnsafeBufferPointer { parameters in
                 let p = parameters.baseAddress!
                 switch step.kernel {
-                case let .conv(weights, bias, kernel, stride, padding, relu):
-                    var source = UnsafePointer(step.source), from = step.from
-                    if padding > 0 || stride > 1 {
-                        source = UnsafePointer(scratch)
-                        from.height += Int32(2 * padding)
-                        from.width += Int32(2 * padding)
-                    }
-                    cranet_lane_conv(lanes, source, from, step.target, step.to, Int32(kernel), Int32(stride), p + weights,
+                case let .conv(weights, bias, kernel, stride, _, relu):
+                    let source = step.staging == nil ? UnsafePointer(step.source) : UnsafePointer(scratch)
+                    cranet_lane_conv(lanes, source, step.staging?.shape ?? step.from, step.target, step.to, Int32(kernel), Int32(stride), p + weights,
                                      p + bias, relu ? 1 : 0, part, parts)
                 case let .pool(kind, kernel, stride, padding):
                     cranet_lane_pool(lanes, kind, step.source, step.from, step.target, step.to, Int32(kernel), Int32(stride),

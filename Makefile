@@ -5,14 +5,14 @@ SWIFT ?= swift
 DEBIAN_PACKAGES = libdnnl-dev zlib1g-dev libjpeg62-turbo-dev libpng-dev cmake dataset-fashion-mnist
 C_BUILD = .build-c
 
-.PHONY: demo test test-c test-c-sanitize test-swift test-sanitize deps release clean
+.PHONY: demo test test-c test-c-sanitize test-swift test-widths test-arm64 test-sanitize docs deps release clean
 
 # The bundled Fashion-MNIST model classifies the sample images (named by their true
 # class) with early exit: confident images leave at the cheap exits.
 demo: release
 	.build/release/ranet predict Samples/images --top 2
 
-test: test-c test-c-sanitize test-swift
+test: test-c test-c-sanitize test-swift test-widths
 
 deps:
 	@scripts/install-deps.sh $(DEBIAN_PACKAGES)
@@ -35,6 +35,21 @@ test-c-sanitize: deps
 test-swift: deps
 	$(SWIFT) test --disable-swift-testing
 
+# The tests that run the network again, with the default lane width capped
+# (RANET_MAX_LANES) and oneDNN held to the matching instruction set: what an
+# AVX2-only CPU (8), one without AVX2 (4), and every image alone (1) run. The tests
+# themselves also loop over every width within the cap.
+WIDTH_TESTS = RANetModelTests|ParityTests|EarlyExitTests|ImageClassificationTests|PredictCommandTests|AdaptiveCommandTests|ReadmeExampleTests
+test-widths: deps
+	RANET_MAX_LANES=8 DNNL_MAX_CPU_ISA=AVX2 $(SWIFT) test --disable-swift-testing --filter '$(WIDTH_TESTS)'
+	RANET_MAX_LANES=4 DNNL_MAX_CPU_ISA=SSE41 $(SWIFT) test --disable-swift-testing --filter '$(WIDTH_TESTS)'
+	RANET_MAX_LANES=1 $(SWIFT) test --disable-swift-testing --filter '$(WIDTH_TESTS)'
+
+# The C tests cross-compiled for arm64 and run under qemu-user (scripts/test-arm64.sh
+# installs what it needs).
+test-arm64: deps
+	scripts/test-arm64.sh
+
 # The Swift tests under AddressSanitizer (all of them; leak reports off, since oneDNN and
 # the Swift runtime keep process-lifetime caches) and ThreadSanitizer (the paths where
 # threads share a model). CI runs this after `make test`.
@@ -44,7 +59,7 @@ test-sanitize: deps
 		--filter 'RANetModelTests|EarlyExitTests|ImageClassificationTests|PredictCommandTests'
 
 clean:
-	rm -rf .build .build-asan .build-tsan $(C_BUILD) $(C_BUILD)-sanitize
+	rm -rf .build .build-asan .build-tsan .build-arm64 $(C_BUILD) $(C_BUILD)-sanitize
 
 # libFuzzer over every reader of untrusted files (Fuzz/), FUZZ_SECONDS per target,
 # starting from the seeds in Tests/Fuzz/corpus; a finding stops with its input saved

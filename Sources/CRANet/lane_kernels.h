@@ -9,8 +9,8 @@
 //
 // The includer defines LANES, OB (4, 6 or 8) and PB (output channels and pixels per
 // register tile), NAME(x) (a width-specific function name), TARGET (the target
-// attribute) and struct lane_kernels; this file defines NAME(kernels) and undefines
-// its parameters, ready for the next width.
+// attribute), MADD (a·b + c on vectors) and struct cranet_kernels; this file defines
+// NAME(kernels) and undefines its parameters, ready for the next width.
 
 #define V NAME(vec)
 #define VI NAME(ivec)
@@ -45,7 +45,7 @@ static inline __attribute__((always_inline)) TARGET void NAME(conv_tile)(
                 for (int p = 0; p < P; p++) x[p] = *(const V *)(base[p] + row + (size_t)kx * LANES);
                 for (int o = 0; o < O; o++) {
                     V wv = NAME(splat)(wk[kx * O + o]);
-                    for (int p = 0; p < P; p++) acc[o][p] += wv * x[p];
+                    for (int p = 0; p < P; p++) acc[o][p] = MADD(wv, x[p], acc[o][p]);
                 }
             }
         }
@@ -191,7 +191,7 @@ static TARGET void NAME(resize)(const float *src, cranet_shape s, float *dst, cr
     }
 }
 
-static const struct lane_kernels NAME(kernels) = {OB, 0, NAME(pad), NAME(conv), NAME(pool), NAME(resize)};
+static const struct cranet_kernels NAME(kernels) = {LANES, 0, OB, NAME(pad), NAME(conv), NAME(pool), NAME(resize)};
 
 #undef V
 #undef VI
@@ -200,3 +200,4 @@ static const struct lane_kernels NAME(kernels) = {OB, 0, NAME(pad), NAME(conv), 
 #undef OB
 #undef PB
 #undef TARGET
+#undef MADD

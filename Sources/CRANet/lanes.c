@@ -9,7 +9,19 @@
 #include "cranet.h"
 #include "resize_index.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+#define CRANET_X86 1
 #include <immintrin.h>
+#elif defined(__aarch64__)
+#include <arm_neon.h>
+#endif
+
+// Every multiply-add is written out (MADD below), fused or not as each width says,
+// so that the compiler fuses nothing by itself: the lane and row kernels of one width
+// then give the same bits for the same image, however differently they are arranged.
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF  // gcc: -ffp-contract=off (CMakeLists.txt)
+#endif
 
 // Output channels go through the convolution kernels in blocks of at most `most`
 // (the register tile's height), as even as possible: 18 channels as 6+6+6 rather
@@ -17,10 +29,11 @@
 static inline int output_blocks(int channels, int most) { return (channels + most - 1) / most; }
 static inline int block_start(int b, int blocks, int channels) { return b * channels / blocks; }
 
-// One width's kernels, as lane_kernels.h defines them.
-struct lane_kernels {
+// One family's kernels, as lane_kernels.h and row_kernels.h define them.
+struct cranet_kernels {
+    int images;        // images computed at once: the lane count, 1 for row kernels
+    int row_vector;    // row kernels: floats per vector (0 for the lane kernels)
     int output_block;  // output channels per register tile, and so per block of packed weights
-    int row_vector;    // width 1: floats per vector (0 for the lane widths)
     void (*stage)(const float *src, cranet_shape s, int pad, int stride, float *dst, int c0, int c1);
     void (*conv)(const float *src, cranet_shape s, float *dst, cranet_shape d, int k, int stride,
                  const float *packed, const float *bias, int relu, int part, int parts);
@@ -29,11 +42,23 @@ struct lane_kernels {
     void (*resize)(const float *src, cranet_shape s, float *dst, cranet_shape d, int part, int parts);
 };
 
+// a·b + c per lane, for vectors of type V: fused where the instruction set has a
+// fused multiply-add, which every width but x86-64's portable one has.
+#define MADD_AVX512(a, b, c) ((V)_mm512_fmadd_ps((__m512)(a), (__m512)(b), (__m512)(c)))
+#define MADD_AVX2(a, b, c) ((V)_mm256_fmadd_ps((__m256)(a), (__m256)(b), (__m256)(c)))
+#if defined(__aarch64__)
+#define MADD_PORTABLE(a, b, c) ((V)vfmaq_f32((float32x4_t)(c), (float32x4_t)(a), (float32x4_t)(b)))
+#else
+#define MADD_PORTABLE(a, b, c) ((a) * (b) + (c))
+#endif
+
+#ifdef CRANET_X86
 #define NAME(x) x##_16
 #define LANES 16
 #define OB 6
 #define PB 4
 #define TARGET __attribute__((target("avx512f")))
+#define MADD MADD_AVX512
 #include "lane_kernels.h"
 
 #define NAME(x) x##_8
@@ -41,13 +66,16 @@ struct lane_kernels {
 #define OB 4
 #define PB 3
 #define TARGET __attribute__((target("avx2,fma")))
+#define MADD MADD_AVX2
 #include "lane_kernels.h"
+#endif
 
 #define NAME(x) x##_4
 #define LANES 4
 #define OB 4
 #define PB 3
 #define TARGET
+#define MADD MADD_PORTABLE
 #include "lane_kernels.h"
 
 // Whether the row kernels (vectors of `vf` floats) compute a convolution with output
@@ -89,11 +117,13 @@ static void resize_rows(const float *src, cranet_shape s, float *dst, cranet_sha
                                          dst + (size_t)c0 * d.height * d.width, d.height, d.width);
 }
 
+#ifdef CRANET_X86
 #define NAME(x) x##_rows16
 #define VF 16
 #define OB 8
 #define PB 3
 #define TARGET __attribute__((target("avx512f")))
+#define MADD MADD_AVX512
 #include "row_kernels.h"
 
 #define NAME(x) x##_rows8
@@ -101,57 +131,65 @@ static void resize_rows(const float *src, cranet_shape s, float *dst, cranet_sha
 #define OB 4
 #define PB 3
 #define TARGET __attribute__((target("avx2,fma")))
+#define MADD MADD_AVX2
 #include "row_kernels.h"
+#endif
 
 #define NAME(x) x##_rows4
 #define VF 4
 #define OB 4
 #define PB 3
 #define TARGET
+#define MADD MADD_PORTABLE
 #include "row_kernels.h"
 
-static int row_vector_limit = 16;
-
-static const struct lane_kernels *kernels(int lanes) {
-    switch (lanes) {
-    case 16: return &kernels_16;
-    case 8: return &kernels_8;
-    case 4: return &kernels_4;
-    default:
-        return row_vector_limit >= 16 && cranet_lanes_supported(16) ? &kernels_rows16
-               : row_vector_limit >= 8 && cranet_lanes_supported(8) ? &kernels_rows8
-                                                                     : &kernels_rows4;
-    }
-}
-
-int cranet_row_vector_floats(int limit) {
-    row_vector_limit = limit;
-    return kernels(1) == &kernels_rows16 ? 16 : kernels(1) == &kernels_rows8 ? 8 : 4;
-}
-
-int cranet_lanes_supported(int lanes) {
-    switch (lanes) {
-    case 1: return 1;
+// Whether this CPU runs the instructions of vector width 16, 8 or 4.
+static int width_supported(int width) {
+    switch (width) {
+#ifdef CRANET_X86
     case 16: return __builtin_cpu_supports("avx512f");
     case 8: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
     case 4: return 1;
     default: return 0;
     }
 }
 
-int cranet_lanes_best(void) {
-    return cranet_lanes_supported(16) ? 16 : cranet_lanes_supported(8) ? 8 : 4;
+const cranet_kernels *cranet_lane_kernels(int lanes) {
+    if (!width_supported(lanes)) return NULL;
+    switch (lanes) {
+#ifdef CRANET_X86
+    case 16: return &kernels_16;
+    case 8: return &kernels_8;
+#endif
+    default: return &kernels_4;
+    }
 }
 
-size_t cranet_lane_packed_floats(int lanes, int in_channels, cranet_shape out, int kernel, int stride) {
-    const int vf = kernels(lanes)->row_vector;
+const cranet_kernels *cranet_row_kernels(int floats) {
+    if (!width_supported(floats)) return NULL;
+    switch (floats) {
+#ifdef CRANET_X86
+    case 16: return &kernels_rows16;
+    case 8: return &kernels_rows8;
+#endif
+    default: return &kernels_rows4;
+    }
+}
+
+int cranet_kernels_images(const cranet_kernels *k) { return k->images; }
+
+int cranet_lanes_best(void) { return width_supported(16) ? 16 : width_supported(8) ? 8 : 4; }
+
+size_t cranet_lane_packed_floats(const cranet_kernels *k, int in_channels, cranet_shape out, int kernel, int stride) {
+    const int vf = k->row_vector;
     const int channels = vf && row_by_channels(vf, out, kernel, stride) ? (out.channels + vf - 1) / vf * vf : out.channels;
     return (size_t)channels * in_channels * kernel * kernel;
 }
 
-void cranet_lane_pack_conv_weights(int lanes, const float *oihw, int in_channels, cranet_shape out, int kernel,
-                                   int stride, float *packed) {
-    const int taps = in_channels * kernel * kernel, vf = kernels(lanes)->row_vector;
+void cranet_lane_pack_conv_weights(const cranet_kernels *k, const float *oihw, int in_channels, cranet_shape out,
+                                   int kernel, int stride, float *packed) {
+    const int taps = in_channels * kernel * kernel, vf = k->row_vector;
     if (vf && row_by_channels(vf, out, kernel, stride)) {
         // Blocks of vf output channels, the last one padded with zeros: [block][tap][vf].
         const int blocks = (out.channels + vf - 1) / vf;
@@ -163,7 +201,7 @@ void cranet_lane_pack_conv_weights(int lanes, const float *oihw, int in_channels
                 }
         return;
     }
-    const int blocks = output_blocks(out.channels, kernels(lanes)->output_block);
+    const int blocks = output_blocks(out.channels, k->output_block);
     for (int b = 0; b < blocks; b++) {
         const int o0 = block_start(b, blocks, out.channels), n = block_start(b + 1, blocks, out.channels) - o0;
         float *block = packed + (size_t)o0 * taps;
@@ -172,32 +210,33 @@ void cranet_lane_pack_conv_weights(int lanes, const float *oihw, int in_channels
     }
 }
 
-size_t cranet_lane_staged_floats(int lanes, cranet_shape s, int pad, int stride) {
+size_t cranet_lane_staged_floats(const cranet_kernels *k, cranet_shape s, int pad, int stride) {
     const size_t h = (size_t)s.height + 2 * pad, w = (size_t)s.width + 2 * pad;
-    if (lanes > 1) return (size_t)s.channels * h * w * lanes;
+    if (k->images > 1) return (size_t)s.channels * h * w * k->images;
     return (size_t)s.channels * stride * stride * ((h + stride - 1) / stride) * ((w + stride - 1) / stride);
 }
 
-size_t cranet_lane_overread_floats(int lanes) { return lanes == 1 ? 16 : 0; }
+// One vector of the widest row kernels.
+size_t cranet_lane_overread_floats(const cranet_kernels *k) { return k->images == 1 ? 16 : 0; }
 
-void cranet_lane_stage(int lanes, const float *src, cranet_shape s, int pad, int stride, float *dst, int part,
-                       int parts) {
-    kernels(lanes)->stage(src, s, pad, stride, dst, part * s.channels / parts, (part + 1) * s.channels / parts);
+void cranet_lane_stage(const cranet_kernels *k, const float *src, cranet_shape s, int pad, int stride, float *dst,
+                       int part, int parts) {
+    k->stage(src, s, pad, stride, dst, part * s.channels / parts, (part + 1) * s.channels / parts);
 }
 
-void cranet_lane_conv(int lanes, const float *src, cranet_shape s, float *dst, cranet_shape d, int kernel,
-                      int stride, const float *packed, const float *bias, int relu, int part, int parts) {
-    kernels(lanes)->conv(src, s, dst, d, kernel, stride, packed, bias, relu, part, parts);
+void cranet_lane_conv(const cranet_kernels *k, const float *src, cranet_shape s, float *dst, cranet_shape d,
+                      int kernel, int stride, const float *packed, const float *bias, int relu, int part, int parts) {
+    k->conv(src, s, dst, d, kernel, stride, packed, bias, relu, part, parts);
 }
 
-void cranet_lane_pool(int lanes, cranet_pool_kind kind, const float *src, cranet_shape s, float *dst,
+void cranet_lane_pool(const cranet_kernels *k, cranet_pool_kind kind, const float *src, cranet_shape s, float *dst,
                       cranet_shape d, int kernel, int stride, int pad, int part, int parts) {
-    kernels(lanes)->pool(kind, src, s, dst, d, kernel, stride, pad, part, parts);
+    k->pool(kind, src, s, dst, d, kernel, stride, pad, part, parts);
 }
 
-void cranet_lane_resize_bilinear_align_corners(int lanes, const float *src, cranet_shape s, float *dst,
+void cranet_lane_resize_bilinear_align_corners(const cranet_kernels *k, const float *src, cranet_shape s, float *dst,
                                                cranet_shape d, int part, int parts) {
-    kernels(lanes)->resize(src, s, dst, d, part, parts);
+    k->resize(src, s, dst, d, part, parts);
 }
 
 void cranet_lane_pack(int lanes, const float *const *images, int count, size_t floats, float *dst) {
@@ -212,6 +251,7 @@ void cranet_lane_unpack(int lanes, const float *src, size_t floats, int lane, fl
     for (size_t e = 0; e < floats; e++) dst[e] = src[e * lanes + lane];
 }
 
+#ifdef CRANET_X86
 // Vector by vector: each element vector is permuted so that lane l holds source lane
 // sources[l], then blended into the destination where sources[l] >= 0.
 __attribute__((target("avx512f"))) static void gather_16(const float *src, const int *sources, float *dst,
@@ -243,17 +283,30 @@ __attribute__((target("avx2"))) static void gather_8(const float *src, const int
     }
 }
 
+#endif
+
 void cranet_lane_gather(int lanes, const float *src, const int *sources, float *dst, size_t floats) {
-    if (lanes == 16)
+#ifdef CRANET_X86
+    if (lanes == 16) {
         gather_16(src, sources, dst, floats);
-    else if (lanes == 8)
+        return;
+    }
+    if (lanes == 8) {
         gather_8(src, sources, dst, floats);
-    else
-        for (size_t e = 0; e < floats; e++)
-            for (int l = 0; l < lanes; l++)
-                if (sources[l] >= 0) dst[e * lanes + l] = src[e * lanes + sources[l]];
+        return;
+    }
+#endif
+    for (size_t e = 0; e < floats; e++)
+        for (int l = 0; l < lanes; l++)
+            if (sources[l] >= 0) dst[e * lanes + l] = src[e * lanes + sources[l]];
 }
 
 void cranet_spin_pause(int iterations) {
-    for (int i = 0; i < iterations; i++) _mm_pause();
+    for (int i = 0; i < iterations; i++) {
+#ifdef CRANET_X86
+        _mm_pause();
+#elif defined(__aarch64__)
+        __asm__ volatile("yield");
+#endif
+    }
 }

@@ -4,7 +4,16 @@
 #include "cranet.h"
 #include "resize_index.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+#define CRANET_X86 1
 #include <immintrin.h>
+#endif
+
+// No multiply-add is fused, here as in the lane and row kernels' resizes: every
+// path then gives the same bits (resize_index.h has the formula).
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF  // gcc: -ffp-contract=off (CMakeLists.txt)
+#endif
 
 void cranet_resize_bilinear_align_corners_portable(const float *src, int channels, int in_h, int in_w,
                                                    float *dst, int out_h, int out_w) {
@@ -29,7 +38,8 @@ void cranet_resize_bilinear_align_corners_portable(const float *src, int channel
     }
 }
 
-__attribute__((target("avx2,fma"))) static void resize_avx2(const float *src, int channels, int in_h,
+#ifdef CRANET_X86
+__attribute__((target("avx2"))) static void resize_avx2(const float *src, int channels, int in_h,
                                                             int in_w, float *dst, int out_h, int out_w) {
     const float sy = source_scale(in_h, out_h), sx = source_scale(in_w, out_w);
     const __m256 vsx = _mm256_set1_ps(sx), one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
@@ -49,11 +59,11 @@ __attribute__((target("avx2,fma"))) static void resize_avx2(const float *src, in
             for (int c = 0; c < channels; c++) {
                 const float *plane = src + (size_t)c * in_h * in_w;
                 const float *r0 = plane + (size_t)y0 * in_w, *r1 = plane + (size_t)y1 * in_w;
-                __m256 top = _mm256_fmadd_ps(lx, _mm256_i32gather_ps(r0, x1, 4),
-                                             _mm256_mul_ps(hx, _mm256_i32gather_ps(r0, x0, 4)));
-                __m256 bottom = _mm256_fmadd_ps(lx, _mm256_i32gather_ps(r1, x1, 4),
-                                                _mm256_mul_ps(hx, _mm256_i32gather_ps(r1, x0, 4)));
-                __m256 v = _mm256_fmadd_ps(vly, bottom, _mm256_mul_ps(vhy, top));
+                __m256 top = _mm256_add_ps(_mm256_mul_ps(hx, _mm256_i32gather_ps(r0, x0, 4)),
+                                           _mm256_mul_ps(lx, _mm256_i32gather_ps(r0, x1, 4)));
+                __m256 bottom = _mm256_add_ps(_mm256_mul_ps(hx, _mm256_i32gather_ps(r1, x0, 4)),
+                                              _mm256_mul_ps(lx, _mm256_i32gather_ps(r1, x1, 4)));
+                __m256 v = _mm256_add_ps(_mm256_mul_ps(vhy, top), _mm256_mul_ps(vly, bottom));
                 _mm256_storeu_ps(dst + ((size_t)c * out_h + oy) * out_w + ox, v);
             }
         }
@@ -72,14 +82,23 @@ __attribute__((target("avx2,fma"))) static void resize_avx2(const float *src, in
     }
 }
 
+#endif
+
 int cranet_resize_uses_avx2(void) {
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#ifdef CRANET_X86
+    return __builtin_cpu_supports("avx2");
+#else
+    return 0;
+#endif
 }
 
 void cranet_resize_bilinear_align_corners(const float *src, int channels, int in_h, int in_w,
                                           float *dst, int out_h, int out_w) {
-    if (cranet_resize_uses_avx2())
+#ifdef CRANET_X86
+    if (cranet_resize_uses_avx2()) {
         resize_avx2(src, channels, in_h, in_w, dst, out_h, out_w);
-    else
-        cranet_resize_bilinear_align_corners_portable(src, channels, in_h, in_w, dst, out_h, out_w);
+        return;
+    }
+#endif
+    cranet_resize_bilinear_align_corners_portable(src, channels, in_h, in_w, dst, out_h, out_w);
 }

@@ -19,7 +19,8 @@
 // packed in blocks of VF output channels.
 //
 // The includer defines VF (floats per vector), OB and PB (output channels and vectors
-// per register tile), NAME(x), TARGET and struct lane_kernels; this file defines
+// per register tile), NAME(x), TARGET, MADD (a·b + c on vectors) and struct
+// cranet_kernels; this file defines
 // NAME(kernels) and undefines its parameters.
 
 #define V NAME(vec)
@@ -71,7 +72,7 @@ static inline __attribute__((always_inline)) TARGET void NAME(conv_tile)(
             const float *wt = w + ((size_t)i * T + t) * O;
             for (int o = 0; o < O; o++) {
                 V wv = NAME(splat)(wt[o]);
-                for (int p = 0; p < P; p++) acc[o][p] += wv * x[p];
+                for (int p = 0; p < P; p++) acc[o][p] = MADD(wv, x[p], acc[o][p]);
             }
         }
     }
@@ -151,7 +152,7 @@ static inline __attribute__((always_inline)) TARGET void NAME(channel_tile)(
             for (int c = 0; c < C; c++) wv[c] = *(const V *)(w + (size_t)c * w_block + ((size_t)i * T + t) * VF);
             for (int p = 0; p < P; p++) {
                 const V x = NAME(splat)(plane[in[p] + tap[t]]);
-                for (int c = 0; c < C; c++) acc[c][p] += wv[c] * x;
+                for (int c = 0; c < C; c++) acc[c][p] = MADD(wv[c], x, acc[c][p]);
             }
         }
     }
@@ -341,7 +342,7 @@ static TARGET void NAME(stage)(const float *src, cranet_shape s, int pad, int st
         NAME(stage_channels)(src, s, pad, stride, dst, c0, c1);
 }
 
-static const struct lane_kernels NAME(kernels) = {OB, VF, NAME(stage), NAME(conv), pool_rows, resize_rows};
+static const struct cranet_kernels NAME(kernels) = {1, VF, OB, NAME(stage), NAME(conv), pool_rows, resize_rows};
 
 #undef V
 #undef VI
@@ -350,3 +351,4 @@ static const struct lane_kernels NAME(kernels) = {OB, VF, NAME(stage), NAME(conv
 #undef OB
 #undef PB
 #undef TARGET
+#undef MADD

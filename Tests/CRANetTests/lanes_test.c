@@ -1,12 +1,14 @@
-// Checks every lane kernel, at every width this CPU runs, against a plain scalar
-// computation of the same layer image by image: convolutions over borders,
+// Checks every lane and row kernel, at every width this CPU runs, against a plain
+// scalar computation of the same layer image by image: convolutions over borders,
 // strides, paddings and output-channel counts that leave partial register tiles;
-// pooling; resizing; packing a partial group; moving images between groups.
+// pooling; resizing; packing a partial group; moving images between groups. And that
+// the lane and row kernels of one width give every image the same bits.
 #include "cranet.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static int failures;
 
@@ -20,20 +22,22 @@ static float *random_floats(size_t n, int seed) {
 
 static size_t floats(cranet_shape s) { return (size_t)s.channels * s.height * s.width; }
 
-// Runs `lanes` images through a lane kernel (by `run`) and compares each lane with
+// Runs images through a kernel table (by `run`) and compares each lane with
 // `reference` applied to that image alone.
-typedef void (*lane_fn)(int lanes, const float *src, cranet_shape s, float *dst, cranet_shape d, const void *arg);
+typedef void (*lane_fn)(const cranet_kernels *k, const float *src, cranet_shape s, float *dst, cranet_shape d,
+                        const void *arg);
 typedef void (*image_fn)(const float *src, cranet_shape s, float *dst, cranet_shape d, const void *arg);
 
-static void compare(const char *what, int lanes, int images, cranet_shape s, cranet_shape d, lane_fn run,
+static void compare(const char *what, const cranet_kernels *k, int images, cranet_shape s, cranet_shape d, lane_fn run,
                     image_fn reference, const void *arg) {
+    const int lanes = cranet_kernels_images(k);
     const float *inputs[16] = {0};
     float *owned[16] = {0};
     for (int l = 0; l < images; l++) inputs[l] = owned[l] = random_floats(floats(s), l * 1000 + 1);
     float *src = malloc(sizeof(float) * floats(s) * lanes), *dst = malloc(sizeof(float) * floats(d) * lanes);
     float *want = malloc(sizeof(float) * floats(d)), *got = malloc(sizeof(float) * floats(d));
     cranet_lane_pack(lanes, inputs, images, floats(s), src);
-    run(lanes, src, s, dst, d, arg);
+    run(k, src, s, dst, d, arg);
     double worst = 0;
     for (int l = 0; l < images; l++) {
         reference(inputs[l], s, want, d, arg);
@@ -58,19 +62,23 @@ static void compare(const char *what, int lanes, int images, cranet_shape s, cra
 
 typedef struct {
     int kernel, stride, pad, relu;
-    const float *weights, *packed, *bias;
+    const float *weights, *bias;
 } conv_arg;
 
-static void lane_conv(int lanes, const float *src, cranet_shape s, float *dst, cranet_shape d, const void *a) {
+static void lane_conv(const cranet_kernels *k, const float *src, cranet_shape s, float *dst, cranet_shape d,
+                      const void *a) {
     const conv_arg *c = a;
-    float *staged = malloc(sizeof(float) * (cranet_lane_staged_floats(lanes, s, c->pad, c->stride) +
-                                            cranet_lane_overread_floats(lanes)));
-    for (int part = 0; part < 2; part++) cranet_lane_stage(lanes, src, s, c->pad, c->stride, staged, part, 2);
+    float *packed = malloc(sizeof(float) * cranet_lane_packed_floats(k, s.channels, d, c->kernel, c->stride));
+    cranet_lane_pack_conv_weights(k, c->weights, s.channels, d, c->kernel, c->stride, packed);
+    float *staged = malloc(sizeof(float) * (cranet_lane_staged_floats(k, s, c->pad, c->stride) +
+                                            cranet_lane_overread_floats(k)));
+    for (int part = 0; part < 2; part++) cranet_lane_stage(k, src, s, c->pad, c->stride, staged, part, 2);
     cranet_shape p = {s.channels, s.height + 2 * c->pad, s.width + 2 * c->pad};
     // In three shares, as three threads would compute it.
     for (int part = 0; part < 3; part++)
-        cranet_lane_conv(lanes, staged, p, dst, d, c->kernel, c->stride, c->packed, c->bias, c->relu, part, 3);
+        cranet_lane_conv(k, staged, p, dst, d, c->kernel, c->stride, packed, c->bias, c->relu, part, 3);
     free(staged);
+    free(packed);
 }
 
 static void image_conv(const float *src, cranet_shape s, float *dst, cranet_shape d, const void *a) {
@@ -93,32 +101,38 @@ static void image_conv(const float *src, cranet_shape s, float *dst, cranet_shap
             }
 }
 
-static void test_conv(int lanes) {
-    // channels in, out; size in; kernel, stride, pad
-    const int cases[][7] = {
-        {3, 16, 32, 3, 1, 1}, {5, 5, 32, 3, 1, 1}, {18, 9, 16, 3, 2, 1}, {96, 24, 8, 3, 1, 1},
-        {160, 128, 8, 3, 2, 1}, {128, 128, 4, 3, 2, 1}, {64, 12, 8, 1, 1, 0}, {2, 1, 16, 3, 1, 1},
-        {7, 6, 11, 5, 2, 2}, {3, 7, 9, 7, 2, 3}, {4, 3, 3, 3, 1, 0}, {128, 10, 1, 1, 1, 0},
-        // Maps wider than a vector of every width, with rows that end mid-vector.
-        {6, 24, 56, 1, 1, 0}, {24, 6, 56, 3, 1, 1}, {10, 5, 35, 3, 2, 1}, {3, 8, 20, 7, 2, 3},
-        // Width 1 by output channels: a partial pair of blocks, a tile of one pixel.
-        {12, 40, 4, 3, 2, 1}, {20, 24, 5, 3, 2, 1},
-    };
-    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
-        const int *c = cases[t];
-        const int k = c[3], stride = c[4], pad = c[5], out = (c[2] + 2 * pad - k) / stride + 1;
-        cranet_shape s = {c[0], c[2], c[2]}, d = {c[1], out, out};
-        size_t nw = (size_t)c[0] * c[1] * k * k;
-        float *weights = random_floats(nw, 17), *bias = random_floats(c[1], 5);
-        float *packed = malloc(sizeof(float) * cranet_lane_packed_floats(lanes, c[0], d, k, stride));
-        cranet_lane_pack_conv_weights(lanes, weights, c[0], d, k, stride, packed);
+// channels in, out; size in; kernel, stride, pad
+static const int conv_cases[][6] = {
+    {3, 16, 32, 3, 1, 1}, {5, 5, 32, 3, 1, 1}, {18, 9, 16, 3, 2, 1}, {96, 24, 8, 3, 1, 1},
+    {160, 128, 8, 3, 2, 1}, {128, 128, 4, 3, 2, 1}, {64, 12, 8, 1, 1, 0}, {2, 1, 16, 3, 1, 1},
+    {7, 6, 11, 5, 2, 2}, {3, 7, 9, 7, 2, 3}, {4, 3, 3, 3, 1, 0}, {128, 10, 1, 1, 1, 0},
+    // Maps wider than a vector of every width, with rows that end mid-vector.
+    {6, 24, 56, 1, 1, 0}, {24, 6, 56, 3, 1, 1}, {10, 5, 35, 3, 2, 1}, {3, 8, 20, 7, 2, 3},
+    // Row kernels by output channels: a partial pair of blocks, a tile of one pixel.
+    {12, 40, 4, 3, 2, 1}, {20, 24, 5, 3, 2, 1},
+};
+enum { conv_case_count = sizeof conv_cases / sizeof conv_cases[0] };
+
+// The input and output shapes of a convolution case.
+static void conv_shapes(const int *c, cranet_shape *s, cranet_shape *d) {
+    const int k = c[3], stride = c[4], pad = c[5], out = (c[2] + 2 * pad - k) / stride + 1;
+    *s = (cranet_shape){c[0], c[2], c[2]};
+    *d = (cranet_shape){c[1], out, out};
+}
+
+static void test_conv(const cranet_kernels *k) {
+    const int lanes = cranet_kernels_images(k);
+    for (int t = 0; t < conv_case_count; t++) {
+        const int *c = conv_cases[t];
+        cranet_shape s, d;
+        conv_shapes(c, &s, &d);
+        float *weights = random_floats((size_t)c[0] * c[1] * c[3] * c[3], 17), *bias = random_floats(c[1], 5);
         for (int relu = 0; relu <= 1; relu++) {
-            conv_arg arg = {k, stride, pad, relu, weights, packed, bias};
-            compare("convolution", lanes, lanes, s, d, lane_conv, image_conv, &arg);
-            if (lanes > 1) compare("convolution, partial group", lanes, lanes / 2 + 1, s, d, lane_conv, image_conv, &arg);
+            conv_arg arg = {c[3], c[4], c[5], relu, weights, bias};
+            compare("convolution", k, lanes, s, d, lane_conv, image_conv, &arg);
+            if (lanes > 1) compare("convolution, partial group", k, lanes / 2 + 1, s, d, lane_conv, image_conv, &arg);
         }
         free(weights);
-        free(packed);
         free(bias);
     }
 }
@@ -128,9 +142,10 @@ typedef struct {
     int kernel, stride, pad;
 } pool_arg;
 
-static void lane_pool(int lanes, const float *src, cranet_shape s, float *dst, cranet_shape d, const void *a) {
+static void lane_pool(const cranet_kernels *k, const float *src, cranet_shape s, float *dst, cranet_shape d,
+                      const void *a) {
     const pool_arg *p = a;
-    for (int part = 0; part < 2; part++) cranet_lane_pool(lanes, p->kind, src, s, dst, d, p->kernel, p->stride, p->pad, part, 2);
+    for (int part = 0; part < 2; part++) cranet_lane_pool(k, p->kind, src, s, dst, d, p->kernel, p->stride, p->pad, part, 2);
 }
 
 static void image_pool(const float *src, cranet_shape s, float *dst, cranet_shape d, const void *a) {
@@ -152,17 +167,19 @@ static void image_pool(const float *src, cranet_shape s, float *dst, cranet_shap
             }
 }
 
-static void test_pool(int lanes) {
-    pool_arg max = {CRANET_POOL_MAX, 3, 2, 1}, avg = {CRANET_POOL_AVG, 2, 2, 0}, avg_pad = {CRANET_POOL_AVG, 3, 2, 1};
-    compare("max pool", lanes, lanes, (cranet_shape){5, 9, 9}, (cranet_shape){5, 5, 5}, lane_pool, image_pool, &max);
-    compare("avg pool", lanes, lanes, (cranet_shape){7, 2, 2}, (cranet_shape){7, 1, 1}, lane_pool, image_pool, &avg);
-    compare("avg pool, padded", lanes, lanes, (cranet_shape){3, 6, 6}, (cranet_shape){3, 3, 3}, lane_pool, image_pool,
-            &avg_pad);
+static const pool_arg pool_cases[] = {{CRANET_POOL_MAX, 3, 2, 1}, {CRANET_POOL_AVG, 2, 2, 0}, {CRANET_POOL_AVG, 3, 2, 1}};
+static const cranet_shape pool_shapes[][2] = {{{5, 9, 9}, {5, 5, 5}}, {{7, 2, 2}, {7, 1, 1}}, {{3, 6, 6}, {3, 3, 3}}};
+
+static void test_pool(const cranet_kernels *k) {
+    for (int i = 0; i < 3; i++)
+        compare("pool", k, cranet_kernels_images(k), pool_shapes[i][0], pool_shapes[i][1], lane_pool, image_pool,
+                &pool_cases[i]);
 }
 
-static void lane_resize(int lanes, const float *src, cranet_shape s, float *dst, cranet_shape d, const void *a) {
+static void lane_resize(const cranet_kernels *k, const float *src, cranet_shape s, float *dst, cranet_shape d,
+                        const void *a) {
     (void)a;
-    cranet_lane_resize_bilinear_align_corners(lanes, src, s, dst, d, 0, 1);
+    cranet_lane_resize_bilinear_align_corners(k, src, s, dst, d, 0, 1);
 }
 
 static void image_resize(const float *src, cranet_shape s, float *dst, cranet_shape d, const void *a) {
@@ -170,9 +187,61 @@ static void image_resize(const float *src, cranet_shape s, float *dst, cranet_sh
     cranet_resize_bilinear_align_corners_portable(src, s.channels, s.height, s.width, dst, d.height, d.width);
 }
 
-static void test_resize(int lanes) {
-    compare("resize up", lanes, lanes, (cranet_shape){4, 8, 8}, (cranet_shape){4, 16, 16}, lane_resize, image_resize, NULL);
-    compare("resize odd", lanes, lanes, (cranet_shape){3, 7, 5}, (cranet_shape){3, 4, 11}, lane_resize, image_resize, NULL);
+static const cranet_shape resize_shapes[][2] = {{{4, 8, 8}, {4, 16, 16}}, {{3, 7, 5}, {3, 4, 11}}};
+
+static void test_resize(const cranet_kernels *k) {
+    for (int i = 0; i < 2; i++)
+        compare("resize", k, cranet_kernels_images(k), resize_shapes[i][0], resize_shapes[i][1], lane_resize,
+                image_resize, NULL);
+}
+
+// Runs `lanes` images through the lane kernels and each alone through the row kernels
+// of the same width: every output float must be the same bits.
+static void expect_identical(const char *what, const cranet_kernels *lane, const cranet_kernels *row, cranet_shape s,
+                             cranet_shape d, lane_fn run, const void *arg) {
+    const int lanes = cranet_kernels_images(lane);
+    const float *inputs[16] = {0};
+    float *owned[16] = {0};
+    for (int l = 0; l < lanes; l++) inputs[l] = owned[l] = random_floats(floats(s), l * 1000 + 3);
+    float *src = malloc(sizeof(float) * floats(s) * lanes), *dst = malloc(sizeof(float) * floats(d) * lanes);
+    float *alone = malloc(sizeof(float) * (floats(s) + 16)), *want = malloc(sizeof(float) * floats(d));
+    float *got = malloc(sizeof(float) * floats(d));
+    cranet_lane_pack(lanes, inputs, lanes, floats(s), src);
+    run(lane, src, s, dst, d, arg);
+    size_t differing = 0;
+    for (int l = 0; l < lanes; l++) {
+        for (size_t i = 0; i < floats(s); i++) alone[i] = inputs[l][i];
+        run(row, alone, s, want, d, arg);
+        cranet_lane_unpack(lanes, dst, floats(d), l, got);
+        for (size_t i = 0; i < floats(d); i++) differing += memcmp(&got[i], &want[i], sizeof(float)) != 0;
+    }
+    if (differing) {
+        printf("FAIL %s, %d lanes vs rows: %dx%dx%d -> %dx%dx%d, %zu values differ\n", what, lanes, s.channels, s.height,
+               s.width, d.channels, d.height, d.width, differing);
+        failures++;
+    }
+    for (int l = 0; l < lanes; l++) free(owned[l]);
+    free(src);
+    free(dst);
+    free(alone);
+    free(want);
+    free(got);
+}
+
+static void test_rows_match_lanes(int width) {
+    const cranet_kernels *lane = cranet_lane_kernels(width), *row = cranet_row_kernels(width);
+    for (int t = 0; t < conv_case_count; t++) {
+        const int *c = conv_cases[t];
+        cranet_shape s, d;
+        conv_shapes(c, &s, &d);
+        float *weights = random_floats((size_t)c[0] * c[1] * c[3] * c[3], 17), *bias = random_floats(c[1], 5);
+        conv_arg arg = {c[3], c[4], c[5], 1, weights, bias};
+        expect_identical("convolution", lane, row, s, d, lane_conv, &arg);
+        free(weights);
+        free(bias);
+    }
+    for (int i = 0; i < 3; i++) expect_identical("pool", lane, row, pool_shapes[i][0], pool_shapes[i][1], lane_pool, &pool_cases[i]);
+    for (int i = 0; i < 2; i++) expect_identical("resize", lane, row, resize_shapes[i][0], resize_shapes[i][1], lane_resize, NULL);
 }
 
 static void test_partial_group_is_zero(int lanes) {
@@ -217,39 +286,31 @@ static void test_gather(int lanes) {
         }
 }
 
-// Width 1 at each of its vector widths this CPU runs.
-static int test_rows(void) {
-    int tested = 0;
-    for (int limit = 16; limit >= 4; limit /= 2) {
-        if (cranet_row_vector_floats(limit) != limit) {
-            printf("skip rows of %d floats: not supported by this CPU\n", limit);
-            continue;
-        }
-        tested++;
-        test_conv(1);
-        test_pool(1);
-        test_resize(1);
-    }
-    cranet_row_vector_floats(16);
-    return tested;
-}
-
 int main(void) {
-    int widths = test_rows();
-    for (int lanes = 4; lanes <= 16; lanes *= 2) {
-        if (!cranet_lanes_supported(lanes)) {
-            printf("skip %d lanes: not supported by this CPU\n", lanes);
+    int widths = 0;
+    for (int width = 4; width <= 16; width *= 2) {
+        const cranet_kernels *lane = cranet_lane_kernels(width), *row = cranet_row_kernels(width);
+        if (!lane || !row) {
+            if (lane || row) {
+                printf("FAIL width %d: lane and row kernels supported differently\n", width);
+                failures++;
+            }
+            printf("skip width %d: not supported by this CPU\n", width);
             continue;
         }
         widths++;
-        test_conv(lanes);
-        test_pool(lanes);
-        test_resize(lanes);
-        test_partial_group_is_zero(lanes);
-        test_gather(lanes);
+        for (int family = 0; family < 2; family++) {
+            const cranet_kernels *k = family ? row : lane;
+            test_conv(k);
+            test_pool(k);
+            test_resize(k);
+        }
+        test_rows_match_lanes(width);
+        test_partial_group_is_zero(width);
+        test_gather(width);
     }
-    if (cranet_lanes_best() < 4 || !cranet_lanes_supported(cranet_lanes_best())) {
-        printf("FAIL best width %d\n", cranet_lanes_best());
+    if (!cranet_lane_kernels(cranet_lanes_best()) || cranet_lane_kernels(32) || cranet_row_kernels(1)) {
+        printf("FAIL best width %d, or an unsupported width accepted\n", cranet_lanes_best());
         failures++;
     }
     printf("%d widths tested, %d failures\n", widths, failures);

@@ -1,4 +1,5 @@
 import Foundation
+import RANet
 import XCTest
 
 /// Where the tests find their data.
@@ -27,6 +28,13 @@ enum TestData {
     }
 
     /// A fresh empty folder for a test's output files.
+    /// Every lane width this CPU runs, widest first, and 1 (every image alone), within
+    /// `RANET_MAX_LANES` when set: `make test-widths` reruns the inference tests under
+    /// each cap, so a machine with AVX-512 also runs what narrower CPUs run.
+    static var laneWidths: [Int] {
+        [16, 8, 4].filter { $0 <= RANetModel.Options.defaultLanes && RANetModel.supportsLanes($0) } + [1]
+    }
+
     static func temporaryFolder() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("ranet-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
@@ -61,7 +69,8 @@ struct CommandRun {
 extension CommandLineTesting {
     func ranet(_ arguments: String...) throws -> CommandRun { try withArguments(arguments) }
 
-    func withArguments(_ arguments: [String]) throws -> CommandRun {
+    /// Runs `ranet` with these arguments, and these variables added to the environment.
+    func withArguments(_ arguments: [String], environment: [String: String] = [:]) throws -> CommandRun {
         // The test bundle sits in the build products folder (Linux) or inside it (macOS).
         let bundle = Bundle(for: BundleMarker.self).bundleURL
         let candidates = [bundle, bundle.deletingLastPathComponent()].map { $0.appendingPathComponent("ranet") }
@@ -72,6 +81,7 @@ extension CommandLineTesting {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

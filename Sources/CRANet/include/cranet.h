@@ -90,13 +90,14 @@ void cranet_bound_op_destroy(cranet_bound_op *bound);
 /// Sets how many OpenMP threads oneDNN uses for primitives executed by the
 /// calling thread (OpenMP's per-thread setting). No effect if OpenMP is absent.
 void cranet_set_num_threads(int threads);
-/// Makes the calling thread treat denormal floats as zero (x86 FTZ and DAZ). Denormal
+/// Makes the calling thread treat denormal floats as zero (x86 FTZ and DAZ, arm64 FZ). Denormal
 /// arithmetic is up to a hundred times slower and changes results by less than 1e-38.
 void cranet_flush_denormals(void);
 
 /// Bilinear resize with PyTorch's align_corners=True semantics, per channel:
 /// src is channels×in_h×in_w, dst is channels×out_h×out_w (both dense).
-/// Uses AVX2 when the CPU has it, a portable loop otherwise.
+/// Uses AVX2 when the CPU has it, a portable loop otherwise; both give the same bits
+/// (each output is (1−λy)·top + λy·bottom of unfused products, as in every resize here).
 void cranet_resize_bilinear_align_corners(const float *src, int channels, int in_h, int in_w,
                                           float *dst, int out_h, int out_w);
 /// The portable loop of the same resize (exposed so tests can compare both paths).
@@ -108,60 +109,68 @@ int cranet_resize_uses_avx2(void);
 /// Lane layout: a C×H×W tensor of a group of `lanes` images is stored as
 /// [C][H][W][lanes], the values of image l in lane l. A group with fewer images
 /// than lanes fills the rest with zeros, which stay finite through every layer.
-/// Width 1 is one image, plain [C][H][W]; its kernels (the row kernels) put vectors
-/// along the rows of a map instead.
+/// One image (the row kernels) is plain [C][H][W], with vectors along the rows of a
+/// map instead.
+///
+/// A kernel table holds one family of layer kernels: the lane kernels of one width
+/// or the row kernels of one vector width. The lane kernels of width W and the row
+/// kernels of width W compute every output value with the same operations in the
+/// same order (multiply-adds fused at widths 16 and 8 and on arm64, a multiply then
+/// an add at the portable width on x86-64; resizing never fused), so an image gets
+/// the same bits whichever of the two runs it.
 ///
 /// The layer kernels compute share `part` of `parts` (0 ≤ part < parts) of their
 /// output, so that several threads can run one layer together; parts = 1 computes it all.
-///
-/// 1 if kernels of this width (16: AVX-512, 8: AVX2 with FMA, 4: portable, 1: the
-/// row kernels) run on this CPU.
-int cranet_lanes_supported(int lanes);
-/// The widest supported width.
+typedef struct cranet_kernels cranet_kernels;
+/// The lane kernels of `lanes` images per group (16: AVX-512, 8: AVX2 with FMA, 4:
+/// portable, SSE2 on x86-64 and NEON on arm64), or NULL where this CPU or build
+/// cannot run them.
+const cranet_kernels *cranet_lane_kernels(int lanes);
+/// The row kernels with vectors of `floats` floats (16, 8 or 4, on the same
+/// instruction sets as cranet_lane_kernels of that width), or NULL.
+const cranet_kernels *cranet_row_kernels(int floats);
+/// Images a table's kernels compute at once: its lane count, 1 for row kernels.
+int cranet_kernels_images(const cranet_kernels *k);
+/// The widest lane width this CPU runs (16, 8 or 4).
 int cranet_lanes_best(void);
-/// Limits the row kernels' vectors to `limit` floats (16: AVX-512, 8: AVX2 with FMA,
-/// 4: portable; the default is 16) and returns the width now used: the widest this
-/// CPU runs within the limit. For tests and benchmarks of the narrower paths; not
-/// safe while other threads run kernels.
-int cranet_row_vector_floats(int limit);
 
-/// Floats of a convolution's weights packed for cranet_lane_conv at this width: its
-/// output shape, kernel and stride decide how (width 1 may pad the output channels).
-size_t cranet_lane_packed_floats(int lanes, int in_channels, cranet_shape out, int kernel, int stride);
+/// Floats of a convolution's weights packed for cranet_lane_conv with these kernels:
+/// its output shape, kernel and stride decide how (row kernels may pad the output channels).
+size_t cranet_lane_packed_floats(const cranet_kernels *k, int in_channels, cranet_shape out, int kernel, int stride);
 /// Repacks OIHW convolution weights (out.channels × in × k × k) for cranet_lane_conv
-/// at this width, into cranet_lane_packed_floats floats.
-void cranet_lane_pack_conv_weights(int lanes, const float *oihw, int in_channels, cranet_shape out, int kernel,
-                                   int stride, float *packed);
+/// with these kernels, into cranet_lane_packed_floats floats.
+void cranet_lane_pack_conv_weights(const cranet_kernels *k, const float *oihw, int in_channels, cranet_shape out,
+                                   int kernel, int stride, float *packed);
 /// Floats of a tensor of shape `s` staged by cranet_lane_stage.
-size_t cranet_lane_staged_floats(int lanes, cranet_shape s, int pad, int stride);
+size_t cranet_lane_staged_floats(const cranet_kernels *k, cranet_shape s, int pad, int stride);
 /// Stages a convolution's input: a copy with `pad` rows and columns of zeros around
 /// each channel (its inner loops then never test for edges), in the arrangement the
-/// convolution of this stride reads (width 1 splits a strided input into phase planes,
-/// so that every tap is a contiguous load). Share `part` of `parts`: a range of channels.
-void cranet_lane_stage(int lanes, const float *src, cranet_shape s, int pad, int stride, float *dst, int part,
-                       int parts);
+/// convolution of this stride reads (row kernels split a strided input into phase
+/// planes, so that every tap is a contiguous load). Share `part` of `parts`: a range of channels.
+void cranet_lane_stage(const cranet_kernels *k, const float *src, cranet_shape s, int pad, int stride, float *dst,
+                       int part, int parts);
 /// Floats past the end of its input a convolution may read (and ignore): the row
 /// kernels read whole vectors even for a map smaller than one. Buffers that inputs
 /// live in (staged or not) need this many more floats at their end.
-size_t cranet_lane_overread_floats(int lanes);
-/// Square convolution, bias and optional ReLU, in lane layout. `src` is the input
-/// staged by cranet_lane_stage, and `s` its padded shape; an input with neither
-/// padding nor stride is read as it is. `dst` must not overlap `src`. Width 1 takes
-/// kernels up to 8×8.
-void cranet_lane_conv(int lanes, const float *src, cranet_shape s, float *dst, cranet_shape d, int kernel,
-                      int stride, const float *packed, const float *bias, int relu, int part, int parts);
-/// Square pooling window with symmetric padding (average: padding excluded), in lane layout.
-void cranet_lane_pool(int lanes, cranet_pool_kind kind, const float *src, cranet_shape s, float *dst,
+size_t cranet_lane_overread_floats(const cranet_kernels *k);
+/// Square convolution, bias and optional ReLU. `src` is the input staged by
+/// cranet_lane_stage, and `s` its padded shape; an input with neither padding nor
+/// stride is read as it is. `dst` must not overlap `src`. Row kernels take kernels
+/// up to 8×8.
+void cranet_lane_conv(const cranet_kernels *k, const float *src, cranet_shape s, float *dst, cranet_shape d,
+                      int kernel, int stride, const float *packed, const float *bias, int relu, int part, int parts);
+/// Square pooling window with symmetric padding (average: padding excluded).
+void cranet_lane_pool(const cranet_kernels *k, cranet_pool_kind kind, const float *src, cranet_shape s, float *dst,
                       cranet_shape d, int kernel, int stride, int pad, int part, int parts);
-/// cranet_resize_bilinear_align_corners in lane layout.
-void cranet_lane_resize_bilinear_align_corners(int lanes, const float *src, cranet_shape s, float *dst,
+/// cranet_resize_bilinear_align_corners in these kernels' layout.
+void cranet_lane_resize_bilinear_align_corners(const cranet_kernels *k, const float *src, cranet_shape s, float *dst,
                                                cranet_shape d, int part, int parts);
 /// Packs `count` ≤ `lanes` tensors of `floats` values each into lane layout; the
 /// lanes after `count` are set to zero.
 void cranet_lane_pack(int lanes, const float *const *images, int count, size_t floats, float *dst);
 /// Copies lane `lane` of `floats` lane-layout values out to a plain array.
 void cranet_lane_unpack(int lanes, const float *src, size_t floats, int lane, float *dst);
-/// Spins for `iterations` CPU pause instructions: how a thread that expects work
+/// Spins for `iterations` CPU pause (x86) or yield (arm64) instructions: how a thread that expects work
 /// within microseconds waits for it without a trip through the scheduler.
 void cranet_spin_pause(int iterations);
 /// For each lane l of `dst` with sources[l] ≥ 0, copies lane sources[l] of `src` into

@@ -46,7 +46,7 @@ final class LaneExecutionContext: GroupExecution {
         self.plan = plan
         self.network = network
         let lanes = program.lanes
-        let overread = cranet_lane_overread_floats(Int32(lanes))
+        let overread = cranet_lane_overread_floats(program.kernelTable)
         let floats = max(plan.arenaFloats, 1) * lanes + overread
         let raw = UnsafeMutableRawPointer.allocate(byteCount: floats * 4, alignment: 64)
         let arena = raw.initializeMemory(as: Float.self, repeating: 0, count: floats)
@@ -70,7 +70,7 @@ final class LaneExecutionContext: GroupExecution {
         for (i, step) in steps.enumerated() {
             firstPass.append(passes.count)
             if let staging = step.staging {
-                let floats = cranet_lane_staged_floats(Int32(lanes), step.from, staging.padding, staging.stride)
+                let floats = cranet_lane_staged_floats(program.kernelTable, step.from, staging.padding, staging.stride)
                 scratchFloats = max(scratchFloats, floats)
                 passes.append(.stage(step: i))
                 shareable.append(floats >= Self.shareableWork)
@@ -143,12 +143,12 @@ final class LaneExecutionContext: GroupExecution {
 
     /// Computes share `part` of `parts` of one pass (see ``LaneTeam``).
     func runShare(pass: Int, part: Int, parts: Int) {
-        let lanes = Int32(program.lanes), (part, parts) = (Int32(part), Int32(parts))
+        let table = program.kernelTable, (part, parts) = (Int32(part), Int32(parts))
         switch passes[pass] {
         case .stage(let i):
             let step = steps[i]
             guard let staging = step.staging else { return }
-            cranet_lane_stage(lanes, step.source, step.from, staging.padding, staging.stride, scratch, part, parts)
+            cranet_lane_stage(table, step.source, step.from, staging.padding, staging.stride, scratch, part, parts)
         case .layer(let i):
             let step = steps[i]
             program.parameters.withUnsafeBufferPointer { parameters in
@@ -156,13 +156,13 @@ final class LaneExecutionContext: GroupExecution {
                 switch step.kernel {
                 case let .conv(weights, bias, kernel, stride, _, relu):
                     let source = step.staging == nil ? UnsafePointer(step.source) : UnsafePointer(scratch)
-                    cranet_lane_conv(lanes, source, step.staging?.shape ?? step.from, step.target, step.to, Int32(kernel), Int32(stride), p + weights,
+                    cranet_lane_conv(table, source, step.staging?.shape ?? step.from, step.target, step.to, Int32(kernel), Int32(stride), p + weights,
                                      p + bias, relu ? 1 : 0, part, parts)
                 case let .pool(kind, kernel, stride, padding):
-                    cranet_lane_pool(lanes, kind, step.source, step.from, step.target, step.to, Int32(kernel), Int32(stride),
+                    cranet_lane_pool(table, kind, step.source, step.from, step.target, step.to, Int32(kernel), Int32(stride),
                                      Int32(padding), part, parts)
                 case .resize:
-                    cranet_lane_resize_bilinear_align_corners(lanes, step.source, step.from, step.target, step.to, part, parts)
+                    cranet_lane_resize_bilinear_align_corners(table, step.source, step.from, step.target, step.to, part, parts)
                 }
             }
         }

@@ -19,26 +19,40 @@ public final class RANetModel: @unchecked Sendable {
     public struct Options: Sendable {
         /// Threads one call may use (default: the machine's cores).
         public var threads: Int
-        /// Images the lane kernels compute side by side: 16 (AVX-512), 8 (AVX2) or 4
-        /// (portable); 1 runs every image alone. Default: the widest this CPU supports.
+        /// Images the lane kernels compute side by side: 16 (AVX-512), 8 (AVX2 with FMA)
+        /// or 4 (portable: SSE2 on x86-64, NEON on arm64); 1 runs every image alone. The
+        /// width also picks the row kernels' instruction set, so that with
+        /// ``SingleImageKernels/rows`` an image's logits are the same bits whether it runs
+        /// in a group or alone. Default: the widest this CPU supports, at most the
+        /// environment variable `RANET_MAX_LANES` when set (16, 8, 4, or 1).
         public var lanes: Int
         /// What computes an image that runs alone.
         public var singleImages: SingleImageKernels
-        public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount, lanes: Int = Int(cranet_lanes_best()),
+        /// Options for `threads` threads (default: the machine's cores), `lanes` images per
+        /// lane group and the kernels that run images alone.
+        public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount, lanes: Int = Options.defaultLanes,
                     singleImages: SingleImageKernels = .rows) {
             self.threads = max(1, threads)
             self.lanes = lanes
             self.singleImages = singleImages
         }
+
+        /// The default ``lanes``: the widest width this CPU runs, at most
+        /// `RANET_MAX_LANES` when set (a value other than 16, 8, 4 or 1 makes loading a
+        /// model fail, naming the variable).
+        public static var defaultLanes: Int { LaneWidth.defaultLanes }
     }
 
     /// What computes an image that runs alone: a batch smaller than a lane group
     /// (``RANetModel/laneGroupMinimum(_:)``), or what is left after the groups.
     public enum SingleImageKernels: String, Sendable, CaseIterable {
         /// The row kernels: the lane kernels' layout for one image, vectors along the
-        /// rows of each map.
+        /// rows of each map, and the lane kernels' arithmetic (the same bits).
         case rows
         /// oneDNN's primitives; a lone image lets oneDNN use every thread in each one.
+        /// oneDNN sums in its own order: an image alone differs from the same image in a
+        /// lane group in the last bits (less than 10⁻⁵ of the largest logit; 4·10⁻⁶ at
+        /// most on the reference models).
         case oneDNN = "onednn"
     }
 
@@ -58,7 +72,7 @@ public final class RANetModel: @unchecked Sendable {
     /// (``SingleImageKernels/oneDNN``).
     private let compiledStorage: Lazy<Result<CompiledNetwork, Error>>
     /// The lane program of each width used (``Options/lanes``, and 1 for the row
-    /// kernels), each built on the first batch that needs it.
+    /// kernels of the same instruction set), each built on the first batch that needs it.
     private let lanePrograms: [Int: Lazy<LaneProgram>]
     let fingerprintStorage: Lazy<String>
     private let pool = NSLock()
@@ -69,6 +83,7 @@ public final class RANetModel: @unchecked Sendable {
     /// Builds a model from a config and a state_dict, checking that they fit each other.
     public init(config: RANetConfig, stateDict: StateDict, metadata: ModelMetadata = ModelMetadata(),
                 options: Options = Options()) throws {
+        _ = try LaneWidth.cap.get()
         guard Self.supportsLanes(options.lanes) else {
             throw EngineError(message: "\(options.lanes) lanes are not supported on this CPU (widest: \(cranet_lanes_best()); 1 turns the lane kernels off)")
         }
@@ -76,9 +91,11 @@ public final class RANetModel: @unchecked Sendable {
         try stateDict.validate(for: network)
         plan = ExecutionPlan(network: network)
         compiledStorage = Lazy { Result { try CompiledNetwork(network: network, stateDict: stateDict) } }
-        lanePrograms = Dictionary(uniqueKeysWithValues: Set([options.lanes, 1]).map { lanes in
-            (lanes, Lazy { LaneProgram(network: network, stateDict: stateDict, lanes: lanes) })
-        })
+        let rows = cranet_row_kernels(Int32(LaneWidth.rowWidth(lanes: options.lanes)))!
+        let groups = options.lanes > 1 ? cranet_lane_kernels(Int32(options.lanes)) : nil
+        var programs = [1: Lazy { LaneProgram(network: network, stateDict: stateDict, kernelTable: rows) }]
+        if let groups { programs[options.lanes] = Lazy { LaneProgram(network: network, stateDict: stateDict, kernelTable: groups) } }
+        lanePrograms = programs
         self.config = config
         self.network = network
         self.stateDict = stateDict
@@ -89,9 +106,7 @@ public final class RANetModel: @unchecked Sendable {
     }
 
     /// Whether this CPU runs the lane kernels at this width (see ``Options/lanes``).
-    public static func supportsLanes(_ lanes: Int) -> Bool {
-        lanes == 1 || cranet_lanes_supported(Int32(lanes)) != 0
-    }
+    public static func supportsLanes(_ lanes: Int) -> Bool { LaneWidth.supported(lanes) }
 
     /// Number of exits.
     public var exitCount: Int { config.exitCount }

@@ -18,22 +18,26 @@ final class LaneProgram: @unchecked Sendable {
         case resize
     }
 
-    /// Images per group: the vector width in floats.
+    /// The C kernel table that runs every layer (lane kernels of one width, or the row
+    /// kernels of one vector width): what the weights are packed for.
+    let kernelTable: OpaquePointer
+    /// Images computed at once: the lane width, or 1 for the row kernels.
     let lanes: Int
     /// One kernel per layer of the network, in order.
     let kernels: [Kernel]
     /// Every layer's weights and biases, back to back.
     let parameters: [Float]
 
-    init(network: NetworkDescription, stateDict: StateDict, lanes: Int) {
-        self.lanes = lanes
+    init(network: NetworkDescription, stateDict: StateDict, kernelTable: OpaquePointer) {
+        self.kernelTable = kernelTable
+        lanes = Int(cranet_kernels_images(kernelTable))
         var parameters: [Float] = []
         // Appends a convolution's weights (packed for the kernels) and bias.
         func convolution(_ oihw: [Float], _ bias: [Float], _ layer: Layer, kernel: Int, stride: Int, padding: Int,
                          relu: Bool) -> Kernel {
             let offset = parameters.count
             let (c, h, w) = network.shape(of: layer.output)
-            let packed = Self.packed(oihw, lanes: lanes, inputs: layer.input.channels,
+            let packed = Self.packed(oihw, kernelTable: kernelTable, inputs: layer.input.channels,
                                      output: cranet_shape(channels: Int32(c), height: Int32(h), width: Int32(w)), kernel: kernel, stride: stride)
             parameters += packed
             parameters += bias
@@ -59,12 +63,12 @@ final class LaneProgram: @unchecked Sendable {
         self.parameters = parameters
     }
 
-    private static func packed(_ oihw: [Float], lanes: Int, inputs: Int, output: cranet_shape, kernel: Int, stride: Int) -> [Float] {
-        let floats = cranet_lane_packed_floats(Int32(lanes), Int32(inputs), output, Int32(kernel), Int32(stride))
+    private static func packed(_ oihw: [Float], kernelTable: OpaquePointer, inputs: Int, output: cranet_shape, kernel: Int, stride: Int) -> [Float] {
+        let floats = cranet_lane_packed_floats(kernelTable, Int32(inputs), output, Int32(kernel), Int32(stride))
         var packed = [Float](repeating: 0, count: floats)
         oihw.withUnsafeBufferPointer { source in
             packed.withUnsafeMutableBufferPointer {
-                cranet_lane_pack_conv_weights(Int32(lanes), source.baseAddress!, Int32(inputs), output, Int32(kernel), Int32(stride), $0.baseAddress!)
+                cranet_lane_pack_conv_weights(kernelTable, source.baseAddress!, Int32(inputs), output, Int32(kernel), Int32(stride), $0.baseAddress!)
             }
         }
         return packed

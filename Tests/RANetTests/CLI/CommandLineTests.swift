@@ -16,6 +16,18 @@ final class CommandLineTests: XCTestCase, CommandLineTesting {
         XCTAssertEqual(ops.first?.doubleValue, 13_438_730)
     }
 
+    /// `RANET_MAX_LANES` caps the default width; a value that is no width fails naming the variable.
+    func testLaneCapFromTheEnvironment() throws {
+        let capped = try withArguments(["bench", "--preset", "cifar-c1", "--batch", "1", "--batches", "1", "--json"],
+                                       environment: ["RANET_MAX_LANES": "4"])
+        XCTAssertEqual(capped.status, 0, capped.stderr)
+        XCTAssertEqual(try JSONValue.parse(capped.stdout)["lanes"]?.intValue, 4, capped.stdout)
+        let samples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Samples/fashion-mnist-test.npy")
+        let wrong = try withArguments(["logits", "--input", samples.path], environment: ["RANET_MAX_LANES": "12"])
+        assertFails(wrong, mentioning: "RANET_MAX_LANES=12", "16, 8, 4 or 1")
+    }
+
     func testInfoTextForARunFolder() throws {
         let folder = try TestData.sharedItem("reference/models/tiny-imagenet-stem")
         let run = try ranet("info", "--model", folder.path)

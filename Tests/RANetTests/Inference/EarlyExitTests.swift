@@ -46,20 +46,45 @@ final class EarlyExitTests: XCTestCase {
     /// exit; decisions, classes and probabilities must not change. 48 images (the
     /// samples, each copy scaled a little differently) at every lane width.
     func testLaneGroupsMatchTheSimulatedPath() throws {
-        let samples = try samples()
-        let per = samples.values.count / samples.shape[0]
-        var values: [Float] = []
-        for copy in 0..<3 {
-            values += samples.values.map { $0 * (1 + 0.05 * Float(copy)) }
-        }
-        let images = try Tensor(shape: [3 * samples.shape[0]] + samples.shape.dropFirst(), values: values)
-        XCTAssertEqual(images.values.count, 48 * per)
-        for lanes in [4, 8, 16] where RANetModel.supportsLanes(lanes) {
-            for threads in [1, 2] where threads == 2 || lanes == 16 {
+        let images = try fortyEightImages()
+        for lanes in TestData.laneWidths {
+            for threads in [1, 2] where threads == 2 || lanes == TestData.laneWidths[0] {
                 let model = try RANetModel.bundled(options: RANetModel.Options(threads: threads, lanes: lanes))
                 let mixed = try check(model, images, [0.999, 0.99, 0.97, 0.95, 0.9, 0])
                 XCTAssertGreaterThan(Set(mixed.map(\.exit)).count, 2, "the mixed thresholds should spread the images")
                 _ = try check(model, images, [0.9, 0.9, 0.9, 0.9, 0.9, 0.9])
+            }
+        }
+    }
+
+    /// The samples, each copy scaled a little differently: 48 images.
+    private func fortyEightImages() throws -> Tensor {
+        let samples = try samples()
+        var values: [Float] = []
+        for copy in 0..<3 {
+            values += samples.values.map { $0 * (1 + 0.05 * Float(copy)) }
+        }
+        return try Tensor(shape: [3 * samples.shape[0]] + samples.shape.dropFirst(), values: values)
+    }
+
+    /// An image leaves at the same exit with the same class and probability whatever
+    /// batch it is classified in (so `predict --shard` results do not depend on how the
+    /// files were split): the 48 images at once, and in batches of 1, 5, 7 and 35.
+    func testAnImagesPredictionDoesNotDependOnItsBatch() throws {
+        let images = try fortyEightImages()
+        let thresholds = ExitThresholds(values: [0.999, 0.99, 0.97, 0.95, 0.9, 0])
+        for lanes in TestData.laneWidths {
+            let model = try RANetModel.bundled(options: RANetModel.Options(threads: 2, lanes: lanes))
+            let whole = try model.classify(images, thresholds: thresholds)
+            var start = 0
+            for size in [1, 5, 7, 35] {
+                let part = try model.classify(try slice(images, start..<(start + size)), thresholds: thresholds)
+                for (i, p) in part.enumerated() {
+                    let w = whole[start + i]
+                    XCTAssertTrue(p.exit == w.exit && p.label == w.label && p.probability == w.probability,
+                                  "\(lanes) lanes: image \(start + i) alone in a batch of \(size): \(p) vs \(w)")
+                }
+                start += size
             }
         }
     }

@@ -22,17 +22,66 @@ final class RANetModelTests: XCTestCase {
         XCTAssertEqual(try model.logits(for: Tensor(zeros: [0, 3, 32, 32])).shape, [6, 0, 10])
     }
 
-    /// Images are independent: each batch size and thread count gives the same logits.
+    /// One image's logits, exits × classes, out of a batch's exits × N × classes.
+    private func row(_ logits: Tensor, image: Int) -> [Float] {
+        let (exits, batch, classes) = (logits.shape[0], logits.shape[1], logits.shape[2])
+        var values: [Float] = []
+        for k in 0..<exits {
+            let start = (k * batch + image) * classes
+            values += logits.values[start..<(start + classes)]
+        }
+        return values
+    }
+
+    /// An image's logits are the same bits whatever the batch it is in, its place there
+    /// and the thread count: lane groups (full or partly filled) and images alone (the
+    /// row kernels) agree at every width this CPU runs.
     func testBatchAndThreadsDoNotChangeResults() throws {
-        let (model, input, expected) = try tinyModel(threads: 1)
-        let single = try model.logits(for: input)
-        ParityTests.assertParity(single, expected, "1 thread")
-        let (parallel, _, _) = try tinyModel(threads: 3)
-        XCTAssertEqual(try parallel.logits(for: input), single)
-        let image = try Tensor(shape: [1, 3, 32, 32], values: Array(input.values[(3 * 32 * 32)..<(2 * 3 * 32 * 32)]))
-        let one = try model.logits(for: image)
-        for k in 0..<model.exitCount {
-            XCTAssertEqual(Array(one.values[(k * 10)..<(k * 10 + 10)]), Array(single.values[((k * 3 + 1) * 10)..<((k * 3 + 1) * 10 + 10)]))
+        let folder = try TestData.sharedItem("reference/models/tiny-c3")
+        let input = try NpyFile.readFloat32(contentsOf: folder.appendingPathComponent("input.npy"))
+        let expected = try NpyFile.readFloat32(contentsOf: folder.appendingPathComponent("exits.npy"))
+        let n = input.shape[0]
+        for lanes in TestData.laneWidths {
+            let alone = try RANetModel.load(from: folder, options: RANetModel.Options(threads: 1, lanes: lanes))
+            let single = try (0..<n).map { i in
+                let (image, _) = try ParityTests.repeated(input, expected, to: i + 1)
+                return row(try alone.logits(for: image), image: i)
+            }
+            for threads in [1, 3] {
+                let model = try RANetModel.load(from: folder, options: RANetModel.Options(threads: threads, lanes: lanes))
+                for batch in Set([2, n, lanes + 2, 2 * lanes + 1, max(2, lanes * 3 / 8)]).sorted() {
+                    let (images, reference) = try ParityTests.repeated(input, expected, to: batch)
+                    let logits = try model.logits(for: images)
+                    ParityTests.assertParity(logits, reference, "\(lanes) lanes, \(threads) threads, batch \(batch)")
+                    for i in 0..<batch {
+                        XCTAssertEqual(row(logits, image: i), single[i % n], "\(lanes) lanes, \(threads) threads, image \(i) of \(batch)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// oneDNN sums in orders of its own: an image it runs alone differs from the same
+    /// image in a lane group by at most 10⁻⁵ of the largest logit (what README states).
+    func testOneDNNAloneAgreesWithLaneGroupsWithinTheStatedBound() throws {
+        let models = try TestData.sharedItem("reference/models")
+        for name in try FileManager.default.contentsOfDirectory(atPath: models.path).sorted() {
+            let folder = models.appendingPathComponent(name)
+            let input = try NpyFile.readFloat32(contentsOf: folder.appendingPathComponent("input.npy"))
+            let expected = try NpyFile.readFloat32(contentsOf: folder.appendingPathComponent("exits.npy"))
+            let lanes = TestData.laneWidths[0]
+            guard lanes > 1 else { continue }
+            let (images, _) = try ParityTests.repeated(input, expected, to: lanes)
+            let groups = try RANetModel.load(from: folder, options: RANetModel.Options(threads: 2, lanes: lanes)).logits(for: images)
+            let oneDNN = try RANetModel.load(from: folder, options: RANetModel.Options(threads: 2, lanes: 1, singleImages: .oneDNN))
+            let alone = try oneDNN.logits(for: input)
+            let scale = max(1, groups.values.map(abs).max() ?? 0)
+            var worst: Float = 0
+            for i in 0..<input.shape[0] {
+                worst = max(worst, zip(row(alone, image: i), row(groups, image: i)).map { abs($0 - $1) }.max() ?? 0)
+            }
+            XCTAssertLessThanOrEqual(worst / scale, 1e-5, "\(name): oneDNN alone vs \(lanes) lanes")
+            print("\(name): oneDNN alone vs \(lanes)-lane groups: \(worst / scale) of the largest logit")
         }
     }
 

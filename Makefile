@@ -58,6 +58,14 @@ test-sanitize: deps
 	$(SWIFT) test --sanitize=thread --scratch-path .build-tsan --disable-swift-testing \
 		--filter 'RANetModelTests|EarlyExitTests|ImageClassificationTests|PredictCommandTests'
 
+# The DocC documentation of the RANet library, into .build/docs: fails on any DocC warning
+# and on any public symbol without a summary.
+docs: deps
+	$(SWIFT) package --allow-writing-to-directory .build/docs generate-documentation --target RANet \
+		--output-path .build/docs --warnings-as-errors \
+		--experimental-documentation-coverage --coverage-summary-level detailed
+	python3 scripts/check_doc_coverage.py .build/docs/documentation-coverage.json
+
 clean:
 	rm -rf .build .build-asan .build-tsan .build-arm64 $(C_BUILD) $(C_BUILD)-sanitize
 

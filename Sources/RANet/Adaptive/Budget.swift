@@ -3,7 +3,9 @@ import Foundation
 /// An average cost per image people can state: operations (`20M`, `1.5G`, `350000`) or a
 /// share of the full network (`0.4x`).
 public enum Budget: Sendable, Equatable, CustomStringConvertible {
+    /// A number of operations per image, counted as the authors' op_counter does.
     case operations(Double)
+    /// A share of the full network's operations (0.4 for `0.4x`).
     case fractionOfFull(Double)
 
     /// Parses `20M`, `1.5G`, `250k`, `3e7` or `0.4x`.
@@ -29,6 +31,7 @@ public enum Budget: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The budget in words, such as `20.0M operations` or `0.4x of the full network`.
     public var description: String {
         switch self {
         case .operations(let v): "\(v / 1e6)M operations"

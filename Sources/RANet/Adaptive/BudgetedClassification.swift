@@ -11,6 +11,7 @@ import Foundation
 public enum BudgetedClassification {
     /// Threshold of an exit that no sample reaches, and of the last exit.
     public static let unreachable: Float = 1e8
+    /// A threshold every image reaches: the last exit's, so that every image leaves by then.
     public static let always: Float = -1e8
 
     /// The authors' geometric proportions for sweep step p: q = p/20, P_k ∝ q^k.
@@ -64,6 +65,8 @@ public enum BudgetedClassification {
         public let exitCounts: [Int]
     }
 
+    /// Accuracy, expected operations and exit counts of `thresholds` on labeled confidences,
+    /// with the expected cost summed in float32 as the authors' code does.
     public static func evaluate(_ data: ExitConfidences, targets: [Int], thresholds: [Float], opsPerExit: [Double]) -> Outcome {
         let leave = exits(data, thresholds: thresholds)
         var counts = [Int](repeating: 0, count: data.exitCount)
@@ -81,11 +84,17 @@ public enum BudgetedClassification {
 
     /// One row of the authors' sweep (their `dynamic.txt`, with validation accuracy).
     public struct SweepRow: Sendable, Equatable {
+        /// The sweep's step: proportions follow the geometric family with ratio p / 20.
         public let p: Int
+        /// The share of images meant to leave at each exit.
         public let proportions: [Float]
+        /// Each exit's threshold, found on the validation confidences.
         public let thresholds: [Float]
+        /// Top-1 accuracy in percent on the validation set.
         public let valAccuracy: Double
+        /// Top-1 accuracy in percent on the test set.
         public let testAccuracy: Double
+        /// Average operations per test image.
         public let testExpectedOps: Double
 
         /// The JSON row, with the field names of the reference `expected.json`.

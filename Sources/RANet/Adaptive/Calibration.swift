@@ -8,6 +8,20 @@ public enum Calibration {
     /// q from 0.01 to 100, evenly in log scale; the authors' sweep uses q = 0.05…1.95.
     static let ratios: [Float] = (0...400).map { Float(pow(10.0, -2.0 + Double($0) / 100)) }
 
+    /// The thresholds with the best validation accuracy whose expected cost fits `budget`.
+    ///
+    /// Searches the authors' geometric family of exit proportions P_k ∝ q^k over a fine grid
+    /// of q (never worse than their 39 sets within the budget).
+    ///
+    /// - Parameters:
+    ///   - budget: the average operations per image allowed.
+    ///   - validation: every exit's confidences on the validation images.
+    ///   - labels: the validation images' classes.
+    ///   - opsPerExit: operations to reach each exit (``OperationCount/opsPerExit``).
+    ///   - fingerprint: the model's ``RANetModel/fingerprint``, recorded in the result.
+    /// - Returns: thresholds with their expected cost and validation accuracy.
+    /// - Throws: ``ThresholdError`` when the budget is below the first exit's cost or the
+    ///   inputs do not fit each other.
     public static func thresholds(for budget: Budget, validation: ExitConfidences, labels: [Int],
                                   opsPerExit: [Double], fingerprint: String? = nil) throws -> ExitThresholds {
         try BudgetedClassification.checkInputs(validation, labels, opsPerExit, name: "validation")

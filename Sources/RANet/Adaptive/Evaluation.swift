@@ -5,13 +5,19 @@ import Foundation
 public struct AnytimeEvaluation: Sendable {
     /// Per exit: top-1 and top-5 accuracy in percent, and operations (authors' counting).
     public struct Exit: Sendable, Equatable {
+        /// Top-1 accuracy in percent.
         public let top1: Double
+        /// Top-5 accuracy in percent.
         public let top5: Double
+        /// Operations to reach this exit.
         public let ops: Double
     }
 
+    /// One entry per exit, in order.
     public let exits: [Exit]
+    /// Every sample's top probability and class at every exit.
     public let confidences: ExitConfidences
+    /// Every sample's true class, in the data's order.
     public let labels: [Int]
 
     /// Runs every exit on every sample of `data`, `batch` images at a time.

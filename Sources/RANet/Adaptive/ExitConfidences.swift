@@ -13,7 +13,9 @@ public struct ExitConfidences: Sendable {
     /// stable sort would, and torch's sort does on distinct values).
     public let descendingOrder: [[Int]]
 
+    /// Number of exits.
     public var exitCount: Int { confidence.count }
+    /// Number of samples.
     public var sampleCount: Int { confidence.first?.count ?? 0 }
 
     /// From per-exit confidences and predictions (each exits × N).
@@ -58,6 +60,7 @@ public struct ExitConfidences: Sendable {
 
 /// Softmax over the last axis, computed stably (subtracting the maximum first).
 public enum Softmax {
+    /// The softmax over the last dimension of `logits` (exits × N × classes).
     public static func apply(_ logits: Tensor) -> Tensor {
         guard let classes = logits.shape.last, classes > 0 else { return logits }
         var out = logits

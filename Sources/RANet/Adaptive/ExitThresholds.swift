@@ -6,8 +6,10 @@ import Foundation
 /// Saved as JSON with the identity of the model they were calibrated for, so a file made
 /// for another model is refused instead of silently misused.
 public struct ExitThresholds: Sendable, Equatable {
+    /// One threshold per exit: an image leaves at the first exit whose top probability
+    /// reaches its value.
     public var values: [Float]
-    /// ``StateDict/fingerprint`` of the model they were made for, if known.
+    /// ``RANetModel/fingerprint`` of the model they were made for, if known.
     public var modelFingerprint: String?
     /// Average operations per image on the calibration data (the authors' counting).
     public var expectedOps: Double?
@@ -16,6 +18,7 @@ public struct ExitThresholds: Sendable, Equatable {
     /// The budget they were chosen for, in operations per image.
     public var budget: Double?
 
+    /// Thresholds with what is known about where they came from.
     public init(values: [Float], modelFingerprint: String? = nil, expectedOps: Double? = nil,
                 validationAccuracy: Double? = nil, budget: Double? = nil) {
         self.values = values
@@ -36,6 +39,7 @@ public struct ExitThresholds: Sendable, Equatable {
         }
     }
 
+    /// The file's contents: thresholds and what is known about them.
     public var json: JSONValue {
         var fields: [String: JSONValue] = [
             "exits": .number(Double(values.count)),
@@ -48,10 +52,12 @@ public struct ExitThresholds: Sendable, Equatable {
         return .object(fields)
     }
 
+    /// Writes the thresholds file (complete or not at all).
     public func write(to url: URL) throws {
         try writeFileAtomically(Data((json.prettyDescription + "\n").utf8), to: url)
     }
 
+    /// Reads a thresholds file that ``write(to:)`` or `ranet calibrate` wrote.
     public static func read(contentsOf url: URL) throws -> ExitThresholds {
         do {
             return try ExitThresholds(json: try JSONValue.parse(try readFile(url, what: "thresholds")))
@@ -80,7 +86,10 @@ public struct ExitThresholds: Sendable, Equatable {
 
 /// Thresholds that do not fit a model, or a budget that cannot be met.
 public struct ThresholdError: Error, CustomStringConvertible {
+    /// What is wrong, in one line.
     public let message: String
+    /// An error with this message.
     public init(_ message: String) { self.message = message }
+    /// The message.
     public var description: String { message }
 }

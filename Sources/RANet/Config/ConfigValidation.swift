@@ -3,10 +3,15 @@ import Foundation
 extension RANetConfig {
     /// Limits that keep a config from asking for absurd amounts of memory or time.
     public enum Limits {
+        /// Flows (entries of `scale_list`).
         public static let maxFlows = 8
+        /// Channels of any layer.
         public static let maxChannels = 4096
+        /// Layers in one block.
         public static let maxLayersPerBlock = 256
+        /// Blocks in one flow.
         public static let maxBlocks = 64
+        /// Input height and width in pixels.
         public static let maxInputSize = 2048
     }
 

@@ -7,8 +7,11 @@ import Foundation
 public struct RANetConfig: Sendable, Equatable {
     /// The data set kind. It selects the stem, the classifier head and the class count.
     public enum DataKind: String, Sendable, CaseIterable {
+        /// CIFAR-10: 32×32 images, 10 classes.
         case cifar10
+        /// CIFAR-100: 32×32 images, 100 classes.
         case cifar100
+        /// ImageNet: 224×224 images, 1000 classes, and a 7×7 stem.
         case imagenet = "ImageNet"
 
         /// Number of classes of the classifier heads.
@@ -32,6 +35,7 @@ public struct RANetConfig: Sendable, Equatable {
         case lg
     }
 
+    /// The data set the network is built for (`--data`).
     public var data: DataKind
     /// Base channel count; flow f starts with `nChannels * grFactor[f]`.
     public var nChannels: Int
@@ -39,6 +43,7 @@ public struct RANetConfig: Sendable, Equatable {
     public var growthRate: Int
     /// Layers per block (see ``stepMode``).
     public var step: Int
+    /// How the number of layers grows from block to block (`--stepmode`).
     public var stepMode: StepMode
     /// One entry per flow (sub-network), lowest resolution first.
     public var scaleList: [Int]
@@ -48,6 +53,7 @@ public struct RANetConfig: Sendable, Equatable {
     public var bnFactor: [Int]
     /// Blocks of flow 0; flow f has `blockStep * f + nBlocks` blocks.
     public var nBlocks: Int
+    /// Blocks of a later flow that start together (`--block-step`).
     public var blockStep: Int
     /// Share of a fusion layer's growth that comes from the lower-resolution flow.
     public var compressFactor: Double
@@ -95,12 +101,15 @@ public struct RANetConfig: Sendable, Equatable {
 public struct ConfigError: Error, CustomStringConvertible, Equatable {
     /// The authors' name of the offending field.
     public let field: String
+    /// What is wrong with it.
     public let message: String
 
+    /// An error about `field`.
     public init(field: String, _ message: String) {
         self.field = field
         self.message = message
     }
 
+    /// `invalid config: field: message`.
     public var description: String { "invalid config: \(field): \(message)" }
 }

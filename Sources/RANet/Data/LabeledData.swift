@@ -12,11 +12,16 @@ import Foundation
 public final class LabeledData {
     /// The layout of one stored image.
     public struct RecordShape: Sendable, Equatable {
+        /// Channels: 1 (grey) or 3 (RGB).
         public let channels: Int
+        /// Height in pixels.
         public let height: Int
+        /// Width in pixels.
         public let width: Int
+        /// Bytes of one record: one byte per channel and pixel.
         public var byteCount: Int { channels * height * width }
 
+        /// A record of this many channels, rows and columns.
         public init(channels: Int, height: Int, width: Int) {
             self.channels = channels
             self.height = height
@@ -26,6 +31,7 @@ public final class LabeledData {
 
     /// Number of samples (after `indices`).
     public let count: Int
+    /// The layout of every stored image.
     public let recordShape: RecordShape
     let source: RecordSource
     /// Record numbers to read, ascending; nil for all.

@@ -5,13 +5,16 @@
 /// native file's copy of it); models without it get the authors' normalization for
 /// their data kind and no padding.
 public struct Preprocessing: Sendable, Equatable {
+    /// Per-channel means subtracted after scaling to [0, 1].
     public var mean: [Float]
+    /// Per-channel standard deviations divided by after that.
     public var std: [Float]
     /// Pixels of zeros (before normalization) added on each side.
     public var pad: Int
     /// Height and width of the model's input.
     public var inputSize: Int
 
+    /// Preprocessing with these statistics, padding and input size.
     public init(mean: [Float], std: [Float], pad: Int = 0, inputSize: Int) {
         self.mean = mean
         self.std = std

@@ -2,12 +2,16 @@ import Foundation
 
 /// A file that could not be read or written; the message names the path.
 public struct FileError: Error, CustomStringConvertible {
+    /// The file's path.
     public let path: String
+    /// What went wrong.
     public let message: String
+    /// An error about the file at `path`.
     public init(path: String, message: String) {
         self.path = path
         self.message = message
     }
+    /// `path: message`.
     public var description: String { "\(path): \(message)" }
 }
 
@@ -47,11 +51,13 @@ public func writeFileAtomically(_ data: Data, to url: URL) throws {
 /// Streams a file that appears under its name only when complete: written under a
 /// temporary name in the same folder, renamed by ``commit()``, removed if never committed.
 public final class AtomicFileWriter {
+    /// Where the file appears when committed.
     public let url: URL
     private let temporary: URL
     private let handle: FileHandle
     private var done = false
 
+    /// Opens a temporary file beside `url` for writing.
     public init(_ url: URL) throws {
         self.url = url
         temporary = url.deletingLastPathComponent()
@@ -63,6 +69,7 @@ public final class AtomicFileWriter {
         self.handle = handle
     }
 
+    /// Appends `data` to the temporary file.
     public func write(_ data: Data) throws {
         do {
             try handle.write(contentsOf: data)

@@ -3,11 +3,17 @@ import Foundation
 /// A JSON document. A small parser of its own keeps numbers and booleans apart and
 /// bounds nesting, so untrusted files (configs, safetensors headers) are read safely.
 public enum JSONValue: Equatable, Sendable, CustomStringConvertible {
+    /// `null`.
     case null
+    /// `true` or `false`.
     case bool(Bool)
+    /// A number.
     case number(Double)
+    /// A string.
     case string(String)
+    /// An array.
     case array([JSONValue])
+    /// An object.
     case object([String: JSONValue])
 
     /// The value as an integer, if it is a number without a fractional part.
@@ -16,16 +22,19 @@ public enum JSONValue: Equatable, Sendable, CustomStringConvertible {
         return Int(d)
     }
 
+    /// The value as a number, if it is one.
     public var doubleValue: Double? {
         if case .number(let d) = self { return d }
         return nil
     }
 
+    /// The value as a string, if it is one.
     public var stringValue: String? {
         if case .string(let s) = self { return s }
         return nil
     }
 
+    /// The member `key` of an object (nil for other values or a missing key).
     public subscript(key: String) -> JSONValue? {
         if case .object(let o) = self { return o[key] }
         return nil
@@ -98,8 +107,11 @@ public enum JSONValue: Equatable, Sendable, CustomStringConvertible {
 
     /// A malformed document: what was wrong and where.
     public struct ParseError: Error, CustomStringConvertible {
+        /// What was wrong.
         public let message: String
+        /// Byte offset where the parser stopped.
         public let offset: Int
+        /// `message at byte offset`.
         public var description: String { "\(message) at byte \(offset)" }
     }
 
@@ -112,6 +124,7 @@ public enum JSONValue: Equatable, Sendable, CustomStringConvertible {
         return value
     }
 
+    /// Parses a complete JSON document from text.
     public static func parse(_ text: String) throws -> JSONValue { try parse(Data(text.utf8)) }
 
     private struct Parser {

@@ -13,8 +13,11 @@ public enum ModelFile {
 
     /// What a model source holds before it is compiled.
     public struct Contents: Sendable {
+        /// The network's config.
         public var config: RANetConfig
+        /// The weights, buffers and running statistics, by the authors' keys.
         public var stateDict: StateDict
+        /// Class names, preprocessing and default thresholds, when the source has them.
         public var metadata: ModelMetadata
     }
 

@@ -7,6 +7,7 @@ public struct ModelMetadata: Sendable, Equatable {
     /// Early-exit thresholds to use when none are given, if the model carries them.
     public var defaultThresholds: ExitThresholds?
 
+    /// Metadata with these parts (each may be missing).
     public init(classes: [String]? = nil, preprocessing: JSONValue? = nil, defaultThresholds: ExitThresholds? = nil) {
         self.classes = classes
         self.preprocessing = preprocessing

@@ -2,10 +2,14 @@ import Foundation
 
 /// An array read from a .npy file.
 public enum NpyArray: Sendable {
+    /// `<f4` data.
     case float32(Tensor)
+    /// `<i8` data (labels, indices).
     case int64(shape: [Int], values: [Int64])
+    /// `|u1` data (raw images).
     case uint8(shape: [Int], values: [UInt8])
 
+    /// The array's shape.
     public var shape: [Int] {
         switch self {
         case .float32(let t): t.shape
@@ -28,6 +32,7 @@ public enum NpyFile {
     /// Most elements accepted in one array (16 GiB of float32).
     public static let maxElements = 1 << 32
 
+    /// Reads a version 1–3 `.npy` file of float32, int64 or uint8 in C order.
     public static func read(contentsOf url: URL) throws -> NpyArray {
         try read(data: readFile(url, what: ".npy"), path: url.path)
     }

@@ -2,8 +2,26 @@ import Foundation
 
 /// Element types of stored tensors.
 public enum TensorDType: String, Sendable {
-    case float32 = "F32", float64 = "F64", float16 = "F16", bfloat16 = "BF16"
-    case int64 = "I64", int32 = "I32", int16 = "I16", int8 = "I8", uint8 = "U8", bool = "BOOL"
+    /// 32-bit float, the only type whose values the network reads.
+    case float32 = "F32"
+    /// 64-bit float.
+    case float64 = "F64"
+    /// 16-bit IEEE float.
+    case float16 = "F16"
+    /// bfloat16.
+    case bfloat16 = "BF16"
+    /// 64-bit integer (batch norm's `num_batches_tracked`).
+    case int64 = "I64"
+    /// 32-bit integer.
+    case int32 = "I32"
+    /// 16-bit integer.
+    case int16 = "I16"
+    /// 8-bit integer.
+    case int8 = "I8"
+    /// 8-bit unsigned integer.
+    case uint8 = "U8"
+    /// Boolean.
+    case bool = "BOOL"
 
     /// Bytes per element.
     public var size: Int {
@@ -27,11 +45,14 @@ public enum TensorDType: String, Sendable {
 /// A named tensor read from a checkpoint. Only float32 tensors carry their values;
 /// the network needs nothing else (BN's int64 `num_batches_tracked` is ignored).
 public struct StoredTensor: Sendable {
+    /// The element type in the file.
     public let dtype: TensorDType
+    /// The shape.
     public let shape: [Int]
     /// Row-major values when `dtype` is float32, empty otherwise.
     public let values: [Float]
 
+    /// A tensor of this type and shape (values only for float32).
     public init(dtype: TensorDType, shape: [Int], values: [Float]) {
         self.dtype = dtype
         self.shape = shape
@@ -46,8 +67,10 @@ public struct StoredTensor: Sendable {
 
 /// A state_dict: parameter name → tensor, names without DataParallel's `module.` prefix.
 public struct StateDict: Sendable {
+    /// The tensors by the authors' keys (without a `module.` prefix).
     public var tensors: [String: StoredTensor]
 
+    /// A state_dict of these tensors.
     public init(tensors: [String: StoredTensor]) { self.tensors = tensors }
 
     /// BatchNorm's step counter: in every state_dict, used by nothing at inference.
@@ -101,7 +124,10 @@ extension String {
 
 /// Weights that do not fit the network.
 public struct WeightError: Error, CustomStringConvertible {
+    /// What does not fit: the key, and both shapes where they differ.
     public let message: String
+    /// An error with this message.
     public init(_ message: String) { self.message = message }
+    /// `weights do not fit: message`.
     public var description: String { "weights do not fit: \(message)" }
 }

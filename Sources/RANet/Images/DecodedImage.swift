@@ -3,7 +3,9 @@ import Foundation
 
 /// An image decoded to 8-bit RGB, as PIL's `convert('RGB')` gives it.
 public struct DecodedImage: Sendable {
+    /// Width in pixels.
     public let width: Int
+    /// Height in pixels.
     public let height: Int
     /// Interleaved R, G, B bytes, row by row.
     public let rgb: [UInt8]
@@ -11,6 +13,7 @@ public struct DecodedImage: Sendable {
     /// Images above this many pixels are refused before decoding (decompression bombs).
     public static let defaultMaxPixels = 100_000_000
 
+    /// An image from interleaved RGB bytes (`width` × `height` × 3 of them).
     public init(width: Int, height: Int, rgb: [UInt8]) {
         self.width = width
         self.height = height
@@ -51,7 +54,10 @@ public struct DecodedImage: Sendable {
 
 /// An image that cannot be decoded.
 public struct ImageError: Error, CustomStringConvertible {
+    /// What is wrong with the image, in one line.
     public let message: String
+    /// An error with this message.
     public init(_ message: String) { self.message = message }
+    /// The message.
     public var description: String { message }
 }

@@ -4,7 +4,9 @@ import Foundation
 public enum ImageFinder {
     /// A path that could not be used, and why.
     public struct Problem: Sendable, Equatable {
+        /// The path as given or found.
         public let path: String
+        /// Why it could not be used (missing, unreadable, not a regular file…).
         public let reason: String
     }
 

@@ -12,9 +12,12 @@ public struct ImagePipeline: Sendable, Equatable {
     public var grey: Bool
     /// Zeros added on each side after cropping (before normalization).
     public var pad: Int
+    /// Per-channel means subtracted after scaling to [0, 1].
     public var mean: [Float]
+    /// Per-channel standard deviations divided by after that.
     public var std: [Float]
 
+    /// A pipeline with these steps.
     public init(resize: Int, crop: Int, grey: Bool = false, pad: Int = 0, mean: [Float], std: [Float]) {
         self.resize = resize
         self.crop = crop

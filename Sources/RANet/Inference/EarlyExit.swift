@@ -2,7 +2,9 @@ import Foundation
 
 /// A class and its softmax probability.
 public struct ClassScore: Sendable, Equatable {
+    /// The class index.
     public let label: Int
+    /// Its softmax probability at the exit the image left at.
     public let probability: Float
 }
 
@@ -32,6 +34,7 @@ extension RANetModel {
     ///
     /// - Parameters:
     ///   - images: N×3×H×W with H = W = the config's input size.
+    ///   - thresholds: one per exit, made for this model (or for no model in particular).
     ///   - top: how many of the most probable classes each prediction lists.
     public func classify(_ images: Tensor, thresholds: ExitThresholds, top: Int = 1) throws -> [Prediction] {
         try thresholds.check(for: self)

@@ -7,6 +7,7 @@ import Foundation
 public struct FileClassifier {
     /// What happened to one file.
     public enum Outcome: Sendable {
+        /// The file was decoded and classified.
         case classified(Prediction)
         /// An image file (by content or by name) that could not be classified, and why.
         case skipped(reason: String)
@@ -16,14 +17,18 @@ public struct FileClassifier {
 
     /// One file's outcome.
     public struct Result: Sendable {
+        /// The file.
         public let url: URL
+        /// What became of it.
         public let outcome: Outcome
 
+        /// The prediction, when the file was classified.
         public var prediction: Prediction? {
             if case .classified(let p) = outcome { return p }
             return nil
         }
 
+        /// Why the file was skipped, when it was.
         public var skipReason: String? {
             if case .skipped(let reason) = outcome { return reason }
             return nil
@@ -33,12 +38,18 @@ public struct FileClassifier {
     /// File name extensions that make a file count as an image even when its content is not one.
     static let imageExtensions: Set<String> = ["jpg", "jpeg", "jpe", "jfif", "png"]
 
+    /// The model that classifies the files.
     public let model: RANetModel
+    /// Early-exit thresholds (the model's default unless given).
     public var thresholds: ExitThresholds
+    /// Classes reported per image, most probable first.
     public var top: Int
+    /// Images decoded and run together.
     public var batch: Int
+    /// Images with more pixels are refused before their pixels are allocated.
     public var maxPixels: Int
 
+    /// A classifier of files with this model and these settings.
     public init(model: RANetModel, thresholds: ExitThresholds? = nil, top: Int = 1, batch: Int = 64,
                 maxPixels: Int = DecodedImage.defaultMaxPixels) {
         self.model = model

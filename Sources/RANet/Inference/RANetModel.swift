@@ -44,7 +44,7 @@ public final class RANetModel: @unchecked Sendable {
     }
 
     /// What computes an image that runs alone: a batch smaller than a lane group
-    /// (``RANetModel/laneGroupMinimum(_:)``), or what is left after the groups.
+    /// (fewer images than three eighths of the lane width), or what is left after the groups.
     public enum SingleImageKernels: String, Sendable, CaseIterable {
         /// The row kernels: the lane kernels' layout for one image, vectors along the
         /// rows of each map, and the lane kernels' arithmetic (the same bits).
@@ -56,12 +56,15 @@ public final class RANetModel: @unchecked Sendable {
         case oneDNN = "onednn"
     }
 
+    /// The network's config.
     public let config: RANetConfig
+    /// Every tensor and layer, named by the authors' state_dict keys.
     public let network: NetworkDescription
     /// The authors' op_counter figures and parameter counts.
     public let operationCount: OperationCount
     /// Class names, preprocessing and other descriptive data carried with the weights.
     public let metadata: ModelMetadata
+    /// How this model runs.
     public let options: Options
     /// The state_dict the model was built from (kept for ``ModelFile/write(_:to:)``).
     public let stateDict: StateDict

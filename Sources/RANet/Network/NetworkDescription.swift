@@ -3,10 +3,22 @@
 /// Dense states of a block are channel prefixes of one tensor, so a dense layer's
 /// concatenation is just "write the new channels after the old ones".
 public struct TensorSpec: Sendable, Equatable {
-    public enum Role: Sendable { case input, activation, logits }
+    /// What a tensor holds: the input image, a feature map, or the exits' logits.
+    public enum Role: Sendable {
+        /// The input image.
+        case input
+        /// A feature map.
+        case activation
+        /// Every exit's logits.
+        case logits
+    }
+    /// Channels of the whole tensor (the sum of the slices layers write into it).
     public var channels: Int
+    /// Height in pixels.
     public let height: Int
+    /// Width in pixels.
     public let width: Int
+    /// What the tensor holds.
     public let role: Role
 
     /// Floats per image.
@@ -15,8 +27,11 @@ public struct TensorSpec: Sendable, Equatable {
 
 /// Channels `[offset, offset + channels)` of tensor number `tensor`.
 public struct TensorSlice: Sendable, Equatable {
+    /// Index into ``NetworkDescription/tensors``.
     public let tensor: Int
+    /// First channel of the slice.
     public let offset: Int
+    /// Channels in the slice.
     public let channels: Int
 }
 
@@ -28,17 +43,23 @@ public struct ConvUnit: Sendable, Equatable {
     public let bnKey: String
     /// Only the ImageNet stem convolution has a bias.
     public let hasBias: Bool
+    /// Kernel height and width.
     public let kernel: Int
+    /// Stride in both directions.
     public let stride: Int
+    /// Zeros added on each side.
     public let padding: Int
 }
 
 /// What a layer computes.
 public enum LayerOperation: Sendable, Equatable {
+    /// A convolution with its batch norm and ReLU.
     case conv(ConvUnit)
     /// Bilinear resize with align_corners=True to the output's size.
     case resize
+    /// Max pooling (the ImageNet stem's).
     case maxPool(kernel: Int, stride: Int, padding: Int)
+    /// Average pooling over `kernel`×`kernel` windows with that stride (an exit head's last step).
     case avgPool(kernel: Int)
     /// The classifier of exit `exit`, reading a 1×1 map.
     case linear(key: String, exit: Int)
@@ -46,36 +67,49 @@ public enum LayerOperation: Sendable, Equatable {
 
 /// One step of the forward pass, in execution order.
 public struct Layer: Sendable, Equatable {
+    /// What the layer computes.
     public let operation: LayerOperation
+    /// The channels it reads.
     public let input: TensorSlice
+    /// The channels it writes.
     public let output: TensorSlice
 }
 
 /// An exit's place in the network: after normal block `block` (1-based) of flow `flow`,
 /// whose output has `channels` channels.
 public struct ExitLocation: Sendable, Equatable {
+    /// The flow (0-based).
     public let flow: Int
+    /// The normal block after which the exit sits (1-based).
     public let block: Int
+    /// Channels of that block's output, which the exit's head reads.
     public let channels: Int
 }
 
 /// A parameter or buffer the network expects in a state_dict.
 public struct ParameterSpec: Sendable, Equatable {
+    /// The state_dict key.
     public let key: String
+    /// The tensor's shape, as torch stores it.
     public let shape: [Int]
     /// Learned parameters count towards the parameter total; BN running statistics do not.
     public let isTrainable: Bool
+    /// Elements in the tensor.
     public var elementCount: Int { shape.reduce(1, *) }
 }
 
 /// The whole network for one image: tensors, and layers in the authors' forward order,
 /// named by their state_dict keys. Built from a config without touching any weights.
 public struct NetworkDescription: Sendable {
+    /// The config the network was built from.
     public let config: RANetConfig
+    /// Every tensor of one image, in the order layers first write them.
     public let tensors: [TensorSpec]
+    /// Every layer, in execution order.
     public let layers: [Layer]
     /// Tensor index of the input image and of the logits (exits × classes).
     public let inputTensor: Int
+    /// The tensor that holds every exit's logits, one channel range per exit.
     public let logitsTensor: Int
     /// Spatial size of each flow's features where its first block starts (flow 0 first).
     public let flowResolutions: [(height: Int, width: Int)]

@@ -2,12 +2,16 @@ import Foundation
 
 /// A readable account of a network: config, flows, exits, parameters and operations.
 public struct NetworkSummary: Sendable {
+    /// The network described.
     public let network: NetworkDescription
+    /// Class names and preprocessing, when a model has them.
     public let metadata: ModelMetadata
+    /// Parameters and operations per exit.
     public let count: OperationCount
     /// The planned activation memory of one image.
     public let plan: ExecutionPlan
 
+    /// The summary of a network, with a model's metadata when there is one.
     public init(network: NetworkDescription, metadata: ModelMetadata = ModelMetadata()) {
         self.network = network
         self.metadata = metadata

@@ -12,6 +12,7 @@ public struct OperationCount: Sendable, Equatable {
     /// All learned parameters of the network.
     public let paramsTotal: Int
 
+    /// Counts `network`'s operations and parameters as the authors' op_counter does.
     public init(_ network: NetworkDescription) {
         var ops = 0.0
         var params = 0

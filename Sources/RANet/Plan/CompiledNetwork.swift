@@ -2,7 +2,9 @@ import CRANet
 
 /// An error reported by oneDNN or the C bridge.
 public struct EngineError: Error, CustomStringConvertible {
+    /// What failed, in one line.
     public let message: String
+    /// `inference engine: message`.
     public var description: String { "inference engine: \(message)" }
 }
 

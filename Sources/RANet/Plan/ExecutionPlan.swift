@@ -18,8 +18,12 @@ public struct ExecutionPlan: Sendable {
     /// Tensors start on 64-byte boundaries.
     static let alignment = 16
 
-    /// - Parameter minimumFloats: tensors that need more room than their NCHW size
-    ///   (those kept in a padded blocked layout), by tensor index.
+    /// Plans the arena of one image of `network`.
+    ///
+    /// - Parameters:
+    ///   - network: the layers and tensors to place.
+    ///   - minimumFloats: tensors that need more room than their NCHW size (those kept
+    ///     in a padded blocked layout), by tensor index.
     public init(network: NetworkDescription, minimumFloats: [Int: Int] = [:]) {
         let count = network.tensors.count
         var first = [Int](repeating: Int.max, count: count)

@@ -21,7 +21,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Threads (default: all cores).")
     var threads: Int?
 
-    @Option(help: "Images the lane kernels compute side by side: 16, 8 or 4; 1 runs every image alone (default: the widest this CPU supports).")
+    @Option(help: "Images the lane kernels compute side by side: 16 (AVX-512), 8 (AVX2) or 4 (portable); 1 runs every image alone. Single images run at the same width's instruction set. (default: the widest this CPU supports, at most RANET_MAX_LANES)")
     var lanes: Int?
 
     @Option(name: .customLong("single-image"), help: "What computes an image that runs alone: rows (the row kernels) or onednn.")

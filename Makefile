@@ -2,7 +2,7 @@ SHELL := /bin/bash
 # The two commands of the README: `make demo` and `make test`. Each installs the
 # Debian packages it needs, builds, and runs.
 SWIFT ?= swift
-DEBIAN_PACKAGES = libdnnl-dev zlib1g-dev libjpeg62-turbo-dev libpng-dev cmake dataset-fashion-mnist
+DEBIAN_PACKAGES = libdnnl-dev zlib1g-dev libjpeg62-turbo-dev libpng-dev libwebp-dev libtiff-dev libheif-dev cmake dataset-fashion-mnist
 C_BUILD = .build-c
 
 .PHONY: demo test test-c test-c-sanitize test-swift test-widths test-arm64 test-sanitize docs deps release clean

@@ -18,8 +18,12 @@ let package = Package(
             name: "CRANet",
             linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("dl")]
         ),
-        // Image decoding through libjpeg-turbo and libpng.
-        .target(name: "CImageCodecs", linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
+        // Image decoding through libjpeg-turbo, libpng, libwebp, libtiff and libheif, and
+        // decoders of its own for BMP and PBM/PGM/PPM.
+        .target(name: "CImageCodecs", linkerSettings: [
+            .linkedLibrary("jpeg"), .linkedLibrary("png16"), .linkedLibrary("webp"), .linkedLibrary("webpdemux"),
+            .linkedLibrary("tiff"), .linkedLibrary("heif"), .linkedLibrary("m"),
+        ]),
         // zlib, for gzip-compressed data sets.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .target(name: "RANet", dependencies: ["CRANet", "CZlib", "CImageCodecs"], resources: [.copy("Resources/fashion-mnist.safetensors")]),

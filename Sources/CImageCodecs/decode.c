@@ -1,31 +1,78 @@
-// JPEG through libjpeg-turbo, PNG through libpng; both report errors by longjmp.
-#include "cimagecodecs.h"
+// Format sniffing, dispatch to each format's decoder, EXIF orientation.
+#include "codecs.h"
 
-#include <stdio.h>  // before jpeglib.h, which uses FILE
-
-#include <jpeglib.h>
-#include <jerror.h>
-#include <png.h>
-#include <setjmp.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int fail(char *err, size_t err_len, const char *fmt, ...) {
+int cimg_fail(char *err, size_t err_len, const char *fmt, ...) {
     if (err && err_len) {
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(err, err_len, fmt, ap);
         va_end(ap);
+        // One line, whatever a library's message holds.
+        size_t n = strlen(err);
+        for (size_t i = 0; i < n; i++)
+            if (err[i] == '\n' || err[i] == '\r' || err[i] == '\t') err[i] = ' ';
+        while (n > 0 && err[n - 1] == ' ') err[--n] = 0;
     }
     return 1;
 }
 
-cimg_format cimg_sniff(const unsigned char *data, size_t size) {
-    if (size >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF) return CIMG_JPEG;
+int cimg_check_size(long long width, long long height, long long max_pixels, char *err, size_t err_len) {
+    if (width <= 0 || height <= 0) return cimg_fail(err, err_len, "image has no pixels");
+    if (width > (1 << 30) || height > (1 << 30) || width * height > max_pixels)
+        return cimg_fail(err, err_len, "image of %lldx%lld pixels exceeds the limit of %lld pixels", width, height, max_pixels);
+    return 0;
+}
+
+int cimg_allocate(cimg_image *out, int width, int height, char *err, size_t err_len) {
+    out->rgb = malloc((size_t)width * height * 3);
+    if (!out->rgb) return cimg_fail(err, err_len, "out of memory for a %dx%d image", width, height);
+    out->width = width;
+    out->height = height;
+    return 0;
+}
+
+// ISO base media files (HEIF, AVIF) start with an `ftyp` box naming their brands.
+static int is_heif(const unsigned char *d, size_t size) {
+    if (size < 16 || memcmp(d + 4, "ftyp", 4) != 0) return 0;
+    static const char *const brands[] = {"heic", "heix", "hevc", "hevx", "heim", "heis", "mif1", "msf1", "avif", "avis"};
+    for (size_t i = 0; i < sizeof brands / sizeof brands[0]; i++)
+        if (memcmp(d + 8, brands[i], 4) == 0) return 1;
+    return 0;
+}
+
+cimg_format cimg_sniff(const unsigned char *d, size_t size) {
+    if (!d) return CIMG_UNKNOWN;
+    if (size >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF) return CIMG_JPEG;
     static const unsigned char png_magic[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
-    if (size >= 8 && memcmp(data, png_magic, 8) == 0) return CIMG_PNG;
+    if (size >= 8 && memcmp(d, png_magic, 8) == 0) return CIMG_PNG;
+    if (size >= 12 && memcmp(d, "RIFF", 4) == 0 && memcmp(d + 8, "WEBP", 4) == 0) return CIMG_WEBP;
+    if (size >= 4 && (memcmp(d, "II*\0", 4) == 0 || memcmp(d, "MM\0*", 4) == 0 || memcmp(d, "II+\0", 4) == 0 ||
+                      memcmp(d, "MM\0+", 4) == 0))
+        return CIMG_TIFF;
+    if (size >= 14 && d[0] == 'B' && d[1] == 'M') return CIMG_BMP;
+    if (size >= 3 && d[0] == 'P' && d[1] >= '1' && d[1] <= '6' &&
+        (d[2] == ' ' || d[2] == '\t' || d[2] == '\n' || d[2] == '\r' || d[2] == '\f' || d[2] == '\v' || d[2] == '#'))
+        return CIMG_PNM;
+    if (is_heif(d, size)) return CIMG_HEIF;
     return CIMG_UNKNOWN;
+}
+
+const char *cimg_format_name(cimg_format format) {
+    switch (format) {
+    case CIMG_JPEG: return "JPEG";
+    case CIMG_PNG: return "PNG";
+    case CIMG_WEBP: return "WebP";
+    case CIMG_TIFF: return "TIFF";
+    case CIMG_BMP: return "BMP";
+    case CIMG_PNM: return "PNM";
+    case CIMG_HEIF: return "HEIF";
+    default: return "unknown";
+    }
 }
 
 void cimg_free(cimg_image *image) {
@@ -34,172 +81,94 @@ void cimg_free(cimg_image *image) {
     image->rgb = NULL;
 }
 
-static int too_large(long long width, long long height, long long max_pixels, char *err, size_t err_len) {
-    if (width <= 0 || height <= 0) return fail(err, err_len, "image has no pixels");
-    if (width * height > max_pixels)
-        return fail(err, err_len, "image of %lldx%lld pixels exceeds the limit of %lld pixels", width, height, max_pixels);
+int cimg_decode(const unsigned char *data, size_t size, const cimg_options *options, cimg_image *out, char *err,
+                size_t err_len) {
+    memset(out, 0, sizeof *out);
+    out->orientation = 1;
+    out->scale_denominator = 1;
+    if (size == 0) return cimg_fail(err, err_len, "empty file");
+    const cimg_options defaults = {100000000, 0, 0};
+    const cimg_options *o = options ? options : &defaults;
+    const cimg_format format = cimg_sniff(data, size);
+    int status;
+    switch (format) {
+    case CIMG_JPEG: status = cimg_decode_jpeg(data, size, o, out, err, err_len); break;
+    case CIMG_PNG: status = cimg_decode_png(data, size, o, out, err, err_len); break;
+    case CIMG_WEBP: status = cimg_decode_webp(data, size, o, out, err, err_len); break;
+    case CIMG_TIFF: status = cimg_decode_tiff(data, size, o, out, err, err_len); break;
+    case CIMG_BMP: status = cimg_decode_bmp(data, size, o, out, err, err_len); break;
+    case CIMG_PNM: status = cimg_decode_pnm(data, size, o, out, err, err_len); break;
+    case CIMG_HEIF: status = cimg_decode_heif(data, size, o, out, err, err_len); break;
+    default: return cimg_fail(err, err_len, "not an image (JPEG, PNG, WebP, TIFF, BMP, PNM, HEIF or AVIF)");
+    }
+    if (status) {
+        cimg_free(out);
+        return status;
+    }
+    out->format = format;
+    if (out->orientation < 1 || out->orientation > 8) out->orientation = 1;
     return 0;
 }
 
-// ---- JPEG ----
+// ---- EXIF ----
 
-struct jpeg_failure {
-    struct jpeg_error_mgr base;
-    jmp_buf jump;
-    char message[JMSG_LENGTH_MAX];
-};
-
-static void jpeg_fail_exit(j_common_ptr cinfo) {
-    struct jpeg_failure *f = (struct jpeg_failure *)cinfo->err;
-    (*cinfo->err->format_message)(cinfo, f->message);
-    longjmp(f->jump, 1);
+static unsigned read16(const unsigned char *p, int big) { return big ? (unsigned)p[0] << 8 | p[1] : (unsigned)p[1] << 8 | p[0]; }
+static uint32_t read32(const unsigned char *p, int big) {
+    return big ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]
+               : (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
 }
 
-// A truncated file is an error (PIL refuses it too); other warnings are not.
-static void jpeg_warning(j_common_ptr cinfo, int level) {
-    if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF) jpeg_fail_exit(cinfo);
-}
-
-static int decode_jpeg(const unsigned char *data, size_t size, long long max_pixels, cimg_image *out,
-                       char *err, size_t err_len) {
-    struct jpeg_decompress_struct cinfo;
-    struct jpeg_failure failure;
-    unsigned char *volatile pixels = NULL;
-    unsigned char *volatile row = NULL;
-    memset(&cinfo, 0, sizeof cinfo);
-    cinfo.err = jpeg_std_error(&failure.base);
-    failure.base.error_exit = jpeg_fail_exit;
-    failure.base.emit_message = jpeg_warning;
-    failure.message[0] = 0;
-    if (setjmp(failure.jump)) {
-        free(pixels);
-        free(row);
-        jpeg_destroy_decompress(&cinfo);
-        return fail(err, err_len, "JPEG: %s", failure.message[0] ? failure.message : "corrupt data");
-    }
-    jpeg_create_decompress(&cinfo);
-    jpeg_mem_src(&cinfo, data, (unsigned long)size);
-    jpeg_read_header(&cinfo, TRUE);
-    if (too_large(cinfo.image_width, cinfo.image_height, max_pixels, err, err_len)) {
-        jpeg_destroy_decompress(&cinfo);
-        return 1;
-    }
-    int cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
-    cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
-    jpeg_start_decompress(&cinfo);
-    const int w = (int)cinfo.output_width, h = (int)cinfo.output_height, comps = cinfo.output_components;
-    pixels = malloc((size_t)w * h * 3);
-    row = malloc((size_t)w * comps);
-    if (!pixels || !row) {
-        free(pixels);
-        free(row);
-        jpeg_destroy_decompress(&cinfo);
-        return fail(err, err_len, "out of memory for a %dx%d image", w, h);
-    }
-    // Adobe writes CMYK inverted; libjpeg reports it through saw_Adobe_marker.
-    const int inverted = cinfo.saw_Adobe_marker;
-    while (cinfo.output_scanline < (JDIMENSION)h) {
-        unsigned char *target = pixels + (size_t)cinfo.output_scanline * w * 3;
-        JSAMPROW rows[1] = {cmyk ? row : target};
-        jpeg_read_scanlines(&cinfo, rows, 1);
-        if (!cmyk) continue;
-        for (int x = 0; x < w; x++) {
-            int c[4];
-            for (int i = 0; i < 4; i++) c[i] = inverted ? 255 - row[x * 4 + i] : row[x * 4 + i];
-            const int nk = 255 - c[3];
-            for (int i = 0; i < 3; i++) {  // PIL's cmyk2rgb: nk − c·nk/255
-                int v = nk - (c[i] * nk + 127) / 255;
-                target[x * 3 + i] = (unsigned char)(v < 0 ? 0 : v);
-            }
+int cimg_exif_orientation(const unsigned char *t, size_t size) {
+    if (!t || size < 8) return 1;
+    int big;
+    if (t[0] == 'I' && t[1] == 'I') big = 0;
+    else if (t[0] == 'M' && t[1] == 'M') big = 1;
+    else return 1;
+    if (read16(t + 2, big) != 42) return 1;
+    const uint32_t ifd = read32(t + 4, big);
+    if (ifd > size - 2) return 1;
+    const unsigned entries = read16(t + ifd, big);
+    for (unsigned i = 0; i < entries; i++) {
+        const size_t e = (size_t)ifd + 2 + (size_t)i * 12;
+        if (e + 12 > size) return 1;
+        if (read16(t + e, big) == 0x0112 && read16(t + e + 2, big) == 3) {  // Orientation, SHORT
+            const unsigned v = read16(t + e + 8, big);
+            return v >= 1 && v <= 8 ? (int)v : 1;
         }
     }
-    jpeg_finish_decompress(&cinfo);
-    jpeg_destroy_decompress(&cinfo);
-    free(row);
-    out->width = w;
-    out->height = h;
-    out->rgb = pixels;
+    return 1;
+}
+
+// Orientation n maps the stored pixel (x, y) of a w×h image to its place in the
+// upright image: 2 mirrors, 3 turns 180°, 4 flips, 5 transposes, 6 turns 90°
+// clockwise, 7 transverses, 8 turns 90° counter-clockwise.
+int cimg_apply_orientation(cimg_image *image) {
+    const int n = image->orientation, w = image->width, h = image->height;
+    if (n <= 1 || n > 8) {
+        image->orientation = 1;
+        return 0;
+    }
+    const int swap = n >= 5, ow = swap ? h : w, oh = swap ? w : h;
+    unsigned char *out = malloc((size_t)w * h * 3);
+    if (!out) return 1;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            int ox, oy;
+            switch (n) {
+            case 2: ox = w - 1 - x, oy = y; break;
+            case 3: ox = w - 1 - x, oy = h - 1 - y; break;
+            case 4: ox = x, oy = h - 1 - y; break;
+            case 5: ox = y, oy = x; break;
+            case 6: ox = h - 1 - y, oy = x; break;
+            case 7: ox = h - 1 - y, oy = w - 1 - x; break;
+            default: ox = y, oy = w - 1 - x; break;  // 8
+            }
+            memcpy(out + ((size_t)oy * ow + ox) * 3, image->rgb + ((size_t)y * w + x) * 3, 3);
+        }
+    free(image->rgb);
+    image->rgb = out;
+    image->width = ow;
+    image->height = oh;
+    image->orientation = 1;
     return 0;
-}
-
-// ---- PNG ----
-
-struct png_source {
-    const unsigned char *data;
-    size_t size;
-    size_t offset;
-};
-
-static void png_read_memory(png_structp png, png_bytep target, png_size_t length) {
-    struct png_source *src = png_get_io_ptr(png);
-    if (length > src->size - src->offset) png_error(png, "unexpected end of data (truncated?)");
-    memcpy(target, src->data + src->offset, length);
-    src->offset += length;
-}
-
-static void png_fail(png_structp png, png_const_charp message) {
-    char *buffer = png_get_error_ptr(png);
-    snprintf(buffer, 256, "%s", message);
-    png_longjmp(png, 1);
-}
-
-static void png_warn(png_structp png, png_const_charp message) {
-    (void)png;
-    (void)message;
-}
-
-static int decode_png(const unsigned char *data, size_t size, long long max_pixels, cimg_image *out,
-                      char *err, size_t err_len) {
-    char message[256] = "corrupt data";
-    struct png_source source = {data, size, 0};
-    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, message, png_fail, png_warn);
-    if (!png) return fail(err, err_len, "PNG: out of memory");
-    png_infop info = png_create_info_struct(png);
-    unsigned char *volatile pixels = NULL;
-    png_bytep *volatile rows = NULL;
-    if (!info || setjmp(png_jmpbuf(png))) {
-        free(pixels);
-        free(rows);
-        png_destroy_read_struct(&png, info ? &info : NULL, NULL);
-        return fail(err, err_len, "PNG: %s", message);
-    }
-    png_set_read_fn(png, &source, png_read_memory);
-    png_set_user_limits(png, 0x7fffffff, 0x7fffffff);
-    png_read_info(png, info);
-    png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
-    if (too_large(w, h, max_pixels, err, err_len)) {
-        png_destroy_read_struct(&png, &info, NULL);
-        return 1;
-    }
-    int color = png_get_color_type(png, info);
-    png_set_expand(png);  // palette → RGB, grey < 8 bits → 8 bits, tRNS → alpha
-    png_set_scale_16(png);
-    png_set_strip_alpha(png);
-    if (color == PNG_COLOR_TYPE_GRAY || color == PNG_COLOR_TYPE_GRAY_ALPHA) png_set_gray_to_rgb(png);
-    png_set_interlace_handling(png);
-    png_read_update_info(png, info);
-    if (png_get_rowbytes(png, info) != (size_t)w * 3) png_error(png, "unexpected pixel layout after conversion");
-    pixels = malloc((size_t)w * h * 3);
-    rows = malloc(sizeof(png_bytep) * h);
-    if (!pixels || !rows) png_error(png, "out of memory");
-    for (png_uint_32 y = 0; y < h; y++) rows[y] = pixels + (size_t)y * w * 3;
-    png_read_image(png, rows);
-    png_read_end(png, NULL);
-    png_destroy_read_struct(&png, &info, NULL);
-    free(rows);
-    out->width = (int)w;
-    out->height = (int)h;
-    out->rgb = pixels;
-    return 0;
-}
-
-int cimg_decode(const unsigned char *data, size_t size, long long max_pixels, cimg_image *out,
-                char *err, size_t err_len) {
-    memset(out, 0, sizeof *out);
-    if (size == 0) return fail(err, err_len, "empty file");
-    switch (cimg_sniff(data, size)) {
-    case CIMG_JPEG: return decode_jpeg(data, size, max_pixels, out, err, err_len);
-    case CIMG_PNG: return decode_png(data, size, max_pixels, out, err, err_len);
-    default: return fail(err, err_len, "not a JPEG or PNG image");
-    }
 }

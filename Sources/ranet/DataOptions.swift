@@ -4,7 +4,7 @@ import RANet
 
 /// A labeled data set on the command line.
 struct DataOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Labeled images: a folder with one sub-folder of JPEG/PNG files per class, an IDX images file (.gz or not; MNIST, Fashion-MNIST), or a CIFAR binary batch (*.bin).", valueName: "path"))
+    @Option(help: ArgumentHelp("Labeled images: a folder with one sub-folder of image files per class, an IDX images file (.gz or not; MNIST, Fashion-MNIST), or a CIFAR binary batch (*.bin).", valueName: "path"))
     var data: String
 
     @Option(help: ArgumentHelp("The IDX labels file, when it is not found beside --data by its standard name.", valueName: "file"))
@@ -16,12 +16,14 @@ struct DataOptions: ParsableArguments {
     @Option(help: "Images per batch.")
     var batch = 64
 
+    @OptionGroup var decodingOptions: DecodingOptions
+
     func validate() throws {
         if batch < 1 { throw ValidationError("--batch must be at least 1") }
     }
 
     func open() throws -> LabeledData {
         try LabeledData.open(URL(fileURLWithPath: data), labels: labels.map { URL(fileURLWithPath: $0) },
-                             indices: indices.map { URL(fileURLWithPath: $0) })
+                             indices: indices.map { URL(fileURLWithPath: $0) }, decoding: decodingOptions.decoding)
     }
 }

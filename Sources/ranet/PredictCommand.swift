@@ -7,7 +7,7 @@ struct PredictCommand: ParsableCommand {
         commandName: "predict",
         abstract: "Classify every image in folders or files, with early exit.",
         discussion: """
-            Images are found by content (JPEG, PNG), in path order. Without --output a table is printed; \
+            Images are found by content (JPEG, PNG, WebP, TIFF, BMP, PBM/PGM/PPM, HEIC, AVIF), in path order. Without --output a table is printed; \
             with it, one row per file goes to a CSV or JSON-lines file (by its extension), written completely \
             or not at all. Files that cannot be classified are reported with their reason and skipped.
 
@@ -40,8 +40,7 @@ struct PredictCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Take shard I of N of the files (e.g. 0/4), for spreading a collection over machines.", valueName: "I/N"))
     var shard: String?
 
-    @Option(help: "Refuse images with more pixels than this (decompression bombs).")
-    var maxPixels = DecodedImage.defaultMaxPixels
+    @OptionGroup var decodingOptions: DecodingOptions
 
     func validate() throws {
         if top < 1 { throw ValidationError("--top must be at least 1") }
@@ -75,7 +74,7 @@ struct PredictCommand: ParsableCommand {
         // Rows stream to a temporary file that takes the output's name only when complete.
         let file = try output.map { try AtomicFileWriter(URL(fileURLWithPath: $0)) }
         if let header = writer.header { try file?.write(Data((header + "\n").utf8)) }
-        try FileClassifier(model: model, thresholds: thresholds, top: top, batch: batch, maxPixels: maxPixels).run(files) { result in
+        try FileClassifier(model: model, thresholds: thresholds, top: top, batch: batch, decoding: decodingOptions.decoding).run(files) { result in
             summary.add(result)
             if case .notAnImage = result.outcome { return }
             let line = writer.row(result)

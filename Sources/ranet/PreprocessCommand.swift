@@ -7,7 +7,7 @@ struct PreprocessCommand: ParsableCommand {
         commandName: "preprocess",
         abstract: "Decode images and preprocess them as torchvision does, into an N×3×H×W float32 .npy.")
 
-    @Argument(help: "JPEG or PNG files.")
+    @Argument(help: "Image files (JPEG, PNG, WebP, TIFF, BMP, PBM/PGM/PPM, HEIC, AVIF).")
     var files: [String]
 
     @Option(help: "imagenet224 or cifar32.")
@@ -16,14 +16,13 @@ struct PreprocessCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The .npy file to write.", valueName: "x.npy"))
     var output: String
 
-    @Option(help: "Refuse images with more pixels than this (decompression bombs).")
-    var maxPixels = DecodedImage.defaultMaxPixels
+    @OptionGroup var decodingOptions: DecodingOptions
 
     func run() throws {
         let chosen = try ImagePipeline.named(pipeline)
         var values: [Float] = []
         for file in files {
-            values += chosen.tensorValues(for: try DecodedImage(contentsOf: URL(fileURLWithPath: file), maxPixels: maxPixels))
+            values += chosen.tensorValues(for: try chosen.decode(contentsOf: URL(fileURLWithPath: file), decodingOptions.decoding))
         }
         let size = chosen.outputSize
         try NpyFile.write(try Tensor(shape: [files.count, 3, size, size], values: values), to: URL(fileURLWithPath: output))

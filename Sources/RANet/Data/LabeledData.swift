@@ -5,7 +5,7 @@ import Foundation
 ///
 /// Formats (see ``open(_:labels:indices:)``):
 /// - an image-folder tree, as torchvision's ImageFolder: one folder per class (classes in
-///   name order), JPEG and PNG files inside, at any depth;
+///   name order), image files inside (torchvision's extensions, and HEIC/AVIF), at any depth;
 /// - IDX, as MNIST and Fashion-MNIST ship (`*-images-idx3-ubyte[.gz]` with the labels in
 ///   `*-labels-idx1-ubyte[.gz]`, found by that naming or given);
 /// - CIFAR-10/100 binary batches (`data_batch_N.bin`, `test_batch.bin`, `train.bin`, `test.bin`).
@@ -34,19 +34,23 @@ public final class LabeledData {
     /// The layout of every stored image.
     public let recordShape: RecordShape
     let source: RecordSource
+    /// How an image-folder tree's files are decoded (PIL's results by default).
+    public let decoding: ImageDecoding
     /// Record numbers to read, ascending; nil for all.
     let selection: [Int]?
 
-    init(source: RecordSource, selection: [Int]?) {
+    init(source: RecordSource, selection: [Int]?, decoding: ImageDecoding) {
         self.source = source
         self.selection = selection
+        self.decoding = decoding
         count = selection?.count ?? source.count
         recordShape = source.shape
     }
 
     /// Opens a data set. `labels` names the IDX labels file when it is not found by name;
-    /// `indices` (an int64 .npy) selects records, which are then read in ascending order.
-    public static func open(_ url: URL, labels: URL? = nil, indices: URL? = nil) throws -> LabeledData {
+    /// `indices` (an int64 .npy) selects records, which are then read in ascending order;
+    /// `decoding` says how an image folder's files are decoded.
+    public static func open(_ url: URL, labels: URL? = nil, indices: URL? = nil, decoding: ImageDecoding = ImageDecoding()) throws -> LabeledData {
         let source = try RecordSource.open(url, labels: labels)
         var selection: [Int]?
         if let indices {
@@ -58,14 +62,14 @@ public final class LabeledData {
             }
             selection = Array(Set(values.map { Int($0) })).sorted()
         }
-        let data = LabeledData(source: source, selection: selection)
+        let data = LabeledData(source: source, selection: selection, decoding: decoding)
         guard data.count > 0 else { throw FileError(path: url.path, message: "the data set is empty") }
         return data
     }
 
     /// Calls `body` with consecutive batches of `model`'s inputs (N×3×S×S) and their labels,
     /// for the first `limit` samples (all by default): raw records go through the model's
-    /// ``Preprocessing``, image files through its ``ImagePipeline``.
+    /// ``Preprocessing``, image files through its ``ImagePipeline`` (decoded as ``decoding`` says).
     public func forEachInputBatch(for model: RANetModel, size: Int, limit: Int = .max, _ body: (Tensor, [Int]) throws -> Void) throws {
         if case .folder(let files) = source.format {
             let pipeline = try model.checkedImagePipeline()
@@ -73,7 +77,7 @@ public final class LabeledData {
             for start in stride(from: 0, to: chosen.count, by: size) {
                 let batch = chosen[(chosen.startIndex + start)..<min(chosen.startIndex + start + size, chosen.endIndex)]
                 var values: [Float] = []
-                for r in batch { values += pipeline.tensorValues(for: try DecodedImage(contentsOf: files[r].url)) }
+                for r in batch { values += pipeline.tensorValues(for: try pipeline.decode(contentsOf: files[r].url, decoding)) }
                 try body(Tensor(shape: [batch.count] + model.imageShape, values: values), batch.map { files[$0].label })
             }
             return
@@ -150,7 +154,7 @@ struct RecordSource {
         return RecordSource(format: .cifar(url, labelBytes: labelBytes), count: size / record, shape: .init(channels: 3, height: 32, width: 32))
     }
 
-    /// torchvision's ImageFolder: class folders in name order, their JPEG and PNG files by path.
+    /// torchvision's ImageFolder: class folders in name order, their image files (by extension) by path.
     private static func imageFolder(_ root: URL) throws -> RecordSource {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
         let classes = names.filter { name in

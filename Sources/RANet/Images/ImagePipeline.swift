@@ -57,6 +57,17 @@ public struct ImagePipeline: Sendable, Equatable {
         }
     }
 
+    /// Decodes an image for this pipeline: with ``ImageDecoding/fastDecode``, a JPEG may
+    /// decode at a DCT scale that keeps its shorter side at least ``resize``.
+    public func decode(_ data: Data, _ decoding: ImageDecoding) throws -> DecodedImage {
+        try DecodedImage(encoded: data, decoding: decoding, shorterSide: resize)
+    }
+
+    /// Reads and decodes an image file for this pipeline (see ``decode(_:_:)``).
+    public func decode(contentsOf url: URL, _ decoding: ImageDecoding) throws -> DecodedImage {
+        try DecodedImage(contentsOf: url, decoding: decoding, shorterSide: resize)
+    }
+
     /// The 3×S×S input for one image (S = ``outputSize``).
     public func tensorValues(for image: DecodedImage) -> [Float] {
         let channels = grey ? 1 : 3

@@ -21,6 +21,9 @@ public struct FileClassifier {
         public let url: URL
         /// What became of it.
         public let outcome: Outcome
+        /// A small copy of the decoded image (longer side ``FileClassifier/thumbnailSide``),
+        /// when the classifier makes them and the file was decoded.
+        public let thumbnail: DecodedImage?
 
         /// The prediction, when the file was classified.
         public var prediction: Prediction? {
@@ -35,8 +38,10 @@ public struct FileClassifier {
         }
     }
 
-    /// File name extensions that make a file count as an image even when its content is not one.
-    static let imageExtensions: Set<String> = ["jpg", "jpeg", "jpe", "jfif", "png"]
+    /// File name extensions that make a file count as an image even when its content is
+    /// not one: torchvision's `ImageFolder` list, JPEG's other spellings, PBM/PNM, HEIF, AVIF.
+    static let imageExtensions: Set<String> = ["jpg", "jpeg", "jpe", "jfif", "png", "ppm", "pgm", "pbm", "pnm", "bmp", "tif",
+                                               "tiff", "webp", "heic", "heif", "avif"]
 
     /// The model that classifies the files.
     public let model: RANetModel
@@ -46,17 +51,21 @@ public struct FileClassifier {
     public var top: Int
     /// Images decoded and run together.
     public var batch: Int
-    /// Images with more pixels are refused before their pixels are allocated.
-    public var maxPixels: Int
+    /// How files are decoded (PIL's results by default).
+    public var decoding: ImageDecoding
+    /// The longer side of the thumbnail each result carries, made from the decoded image;
+    /// 0 (the default) makes none.
+    public var thumbnailSide: Int
 
     /// A classifier of files with this model and these settings.
     public init(model: RANetModel, thresholds: ExitThresholds? = nil, top: Int = 1, batch: Int = 64,
-                maxPixels: Int = DecodedImage.defaultMaxPixels) {
+                decoding: ImageDecoding = ImageDecoding(), thumbnailSide: Int = 0) {
         self.model = model
         self.thresholds = thresholds ?? model.defaultThresholds
         self.top = top
         self.batch = max(1, batch)
-        self.maxPixels = maxPixels
+        self.decoding = decoding
+        self.thumbnailSide = max(0, thumbnailSide)
     }
 
     /// Classifies `files`, calling `onResult` in file order (on the calling thread).
@@ -75,11 +84,11 @@ public struct FileClassifier {
             var next = predictions.makeIterator()
             for (url, item) in zip(chunk, decoded) {
                 if item.values != nil {
-                    try onResult(Result(url: url, outcome: .classified(next.next()!)))
+                    try onResult(Result(url: url, outcome: .classified(next.next()!), thumbnail: item.thumbnail))
                 } else if let reason = item.reason {
-                    try onResult(Result(url: url, outcome: .skipped(reason: reason)))
+                    try onResult(Result(url: url, outcome: .skipped(reason: reason), thumbnail: nil))
                 } else {
-                    try onResult(Result(url: url, outcome: .notAnImage))
+                    try onResult(Result(url: url, outcome: .notAnImage, thumbnail: nil))
                 }
             }
         }
@@ -88,6 +97,7 @@ public struct FileClassifier {
     private struct Decoded {
         var values: [Float]?
         var reason: String?
+        var thumbnail: DecodedImage?
     }
 
     /// A batch being decoded on other threads.
@@ -103,7 +113,7 @@ public struct FileClassifier {
 
     private func decodeInBackground(_ urls: [URL], _ pipeline: ImagePipeline) -> PendingBatch {
         let pending = PendingBatch()
-        let limit = maxPixels
+        let (decoding, thumbnailSide) = (self.decoding, self.thumbnailSide)
         DispatchQueue.global().async {
             var items = [Decoded](repeating: Decoded(), count: urls.count)
             items.withUnsafeMutableBufferPointer { slots in
@@ -114,8 +124,9 @@ public struct FileClassifier {
                         if !DecodedImage.isImage(data.prefix(16)) && !Self.imageExtensions.contains(urls[i].pathExtension.lowercased()) {
                             return  // not an image by content or by name: neither values nor a reason
                         }
-                        let image = try DecodedImage(encoded: data, maxPixels: limit)
-                        base[i] = Decoded(values: pipeline.tensorValues(for: image), reason: nil)
+                        let image = try pipeline.decode(data, decoding)
+                        base[i] = Decoded(values: pipeline.tensorValues(for: image), reason: nil,
+                                          thumbnail: thumbnailSide > 0 ? image.thumbnail(longerSide: thumbnailSide) : nil)
                     } catch let error as FileError {
                         base[i] = Decoded(values: nil, reason: error.message)
                     } catch {

@@ -28,12 +28,12 @@ extension RANetModel {
         return try classify(batch, thresholds: thresholds ?? defaultThresholds, top: top)
     }
 
-    /// Classifies one image file (JPEG or PNG, recognized by content).
+    /// Classifies one image file (any format ``DecodedImage`` reads, recognized by content).
     public func classify(imageAt url: URL, thresholds: ExitThresholds? = nil, top: Int = 1) throws -> Prediction {
         try classify([DecodedImage(contentsOf: url)], thresholds: thresholds, top: top)[0]
     }
 
-    /// Classifies encoded image bytes (JPEG or PNG).
+    /// Classifies encoded image bytes (any format ``DecodedImage`` reads).
     public func classify(encoded data: Data, thresholds: ExitThresholds? = nil, top: Int = 1) throws -> Prediction {
         try classify([DecodedImage(encoded: data)], thresholds: thresholds, top: top)[0]
     }

@@ -35,7 +35,7 @@ final class PredictCommandTests: XCTestCase, CommandLineTesting {
         XCTAssertEqual(run.status, 3, "exit status 3 says some files were skipped")
         let csv = try String(contentsOf: output, encoding: .utf8)
         XCTAssertTrue(csv.hasPrefix("path,class_1,probability_1,exit,operations,error\n"))
-        for (file, reason) in [("empty.png", "empty file"), ("not_an_image.jpg", "not a JPEG or PNG"), ("truncated.jpg", "Premature end"),
+        for (file, reason) in [("empty.png", "empty file"), ("not_an_image.jpg", "not an image (JPEG, PNG"), ("truncated.jpg", "Premature end"),
                                ("retina.jpg", "exceeds the limit")] {
             XCTAssertTrue(run.stderr.contains("skipped \(images.appendingPathComponent(file).path): "), file)
             XCTAssertTrue(csv.split(separator: "\n").contains { $0.contains(file) && $0.contains(reason) }, "\(file): \(reason)")

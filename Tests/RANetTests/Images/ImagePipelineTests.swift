@@ -58,7 +58,7 @@ final class ImagePipelineTests: XCTestCase {
     func testBrokenFilesSayWhy() throws {
         let (folder, _) = try manifest()
         XCTAssertThrowsMessage(try DecodedImage(contentsOf: folder.appendingPathComponent("empty.png")), contains: "empty")
-        XCTAssertThrowsMessage(try DecodedImage(contentsOf: folder.appendingPathComponent("not_an_image.jpg")), contains: "not a JPEG or PNG")
+        XCTAssertThrowsMessage(try DecodedImage(contentsOf: folder.appendingPathComponent("not_an_image.jpg")), contains: "not an image (JPEG, PNG")
         XCTAssertThrowsMessage(try DecodedImage(contentsOf: folder.appendingPathComponent("truncated.jpg")), contains: "truncated.jpg", "JPEG")
         XCTAssertThrowsMessage(try DecodedImage(contentsOf: folder.appendingPathComponent("nothing-here.png")), contains: "no such")
     }

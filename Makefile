@@ -32,7 +32,11 @@ test-c-sanitize: deps
 	cmake --build $(C_BUILD)-sanitize -j 2
 	cd $(C_BUILD)-sanitize && ctest --output-on-failure
 
+# What only the tests need: Chromium renders `predict --report`'s page.
+TEST_PACKAGES = chromium
+
 test-swift: deps
+	@scripts/install-deps.sh $(TEST_PACKAGES)
 	$(SWIFT) test --disable-swift-testing
 
 # The tests that run the network again, with the default lane width capped

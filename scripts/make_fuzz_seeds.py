@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the fuzzers' seed corpora to Tests/Fuzz/corpus/TARGET/: small valid files of
 every format the readers take (a torch-format checkpoint and its pickle and zip, a
-safetensors file, .npy arrays, args.txt lines, JSON configs, PNG and JPEG images).
+safetensors file, .npy arrays, args.txt lines, JSON configs, and images of every format).
 Standard library only; the checkpoint is pickled exactly as torch.save lays it out."""
 import io
 import json
@@ -86,6 +86,11 @@ def main():
             write("image", name, open(os.path.join(images, name), "rb").read())
     sample = os.path.join(ROOT, "Samples", "images", "0000-ankle-boot.png")
     write("image", "sample.png", open(sample, "rb").read())
+    # One file of every other format, from the format fixtures (scripts/make_format_fixtures.py).
+    formats = os.path.join(ROOT, "Tests", "RANetTests", "Fixtures", "formats")
+    for name in ("alpha.webp", "animated.webp", "rgb-tiles.tif", "palette.tif", "rgb-jpeg.tif", "rle8.bmp", "rgb555.bmp",
+                 "plain.ppm", "grey16.pgm", "bilevel.pbm", "photo.heic", "photo.avif", "rotated.jpg"):
+        write("image", name, open(os.path.join(formats, name), "rb").read())
     print("seeds written to", os.path.relpath(OUT, ROOT))
 
 

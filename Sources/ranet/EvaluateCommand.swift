@@ -33,7 +33,8 @@ struct EvaluateCommand: ParsableCommand {
             let sweep = try BudgetedClassification.sweep(val: evaluation.confidences, valTargets: evaluation.labels,
                                                          test: evaluation.confidences, testTargets: evaluation.labels,
                                                          opsPerExit: model.operationCount.opsPerExit)
-            try AccuracyPlot(exits: evaluation.exits, sweep: sweep, budgeted: budgeted).write(to: URL(fileURLWithPath: plot))
+            let svg = AccuracyPlot(exits: evaluation.exits, sweep: sweep, measured: budgeted.map { ($0.realizedOps, $0.top1) }).svg
+            try writeFileAtomically(Data(svg.utf8), to: URL(fileURLWithPath: plot))
         }
         if json {
             var fields: [String: JSONValue] = [

@@ -26,6 +26,9 @@ struct PredictCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Write the results to a .csv or .jsonl file.", valueName: "file"))
     var output: String?
 
+    @Option(help: ArgumentHelp("Also write one self-contained HTML page: the images grouped by the exit they left at; with an image-folder tree (folders named by class), the accuracy per exit and against operations (every exit is then computed too).", valueName: "report.html"))
+    var report: String?
+
     @Option(help: "How many of the most probable classes to list.")
     var top = 1
 
@@ -47,6 +50,9 @@ struct PredictCommand: ParsableCommand {
         if batch < 1 { throw ValidationError("--batch must be at least 1") }
         if let output, !(output.hasSuffix(".csv") || output.hasSuffix(".jsonl")) {
             throw ValidationError("--output must end in .csv or .jsonl")
+        }
+        if let report, !(report.hasSuffix(".html") || report.hasSuffix(".htm")) {
+            throw ValidationError("--report must end in .html")
         }
         _ = try parsedShard()
     }
@@ -74,8 +80,16 @@ struct PredictCommand: ParsableCommand {
         // Rows stream to a temporary file that takes the output's name only when complete.
         let file = try output.map { try AtomicFileWriter(URL(fileURLWithPath: $0)) }
         if let header = writer.header { try file?.write(Data((header + "\n").utf8)) }
-        try FileClassifier(model: model, thresholds: thresholds, top: top, batch: batch, decoding: decodingOptions.decoding).run(files) { result in
+        var classifier = FileClassifier(model: model, thresholds: thresholds, top: top, batch: batch, decoding: decodingOptions.decoding,
+                                        thumbnailSide: report == nil ? 0 : PredictionReport.thumbnailSide)
+        let roots = paths.map { URL(fileURLWithPath: $0) }
+        func label(_ url: URL) -> Int? { roots.lazy.compactMap { PredictionReport.folderLabel(of: url, under: $0, model: model) }.first }
+        // The accuracy curve needs every exit, so a report on labelled folders computes them all.
+        classifier.everyExit = report != nil && !files.isEmpty && files.allSatisfy { label($0) != nil }
+        var page = report.map { _ in PredictionReport(model: model, thresholds: classifier.thresholds) }
+        try classifier.run(files) { result in
             summary.add(result)
+            try page?.add(result, label: label(result.url), name: displayName(result.url, roots))
             if case .notAnImage = result.outcome { return }
             let line = writer.row(result)
             progress.clear()
@@ -89,8 +103,19 @@ struct PredictCommand: ParsableCommand {
         }
         progress.finish()
         try file?.commit()
+        if let report, let page { try writeFileAtomically(Data(page.html().utf8), to: URL(fileURLWithPath: report)) }
         print(summary.text(seconds: Date().timeIntervalSince(start), skippedPaths: problems.count))
         if summary.skipped + problems.count > 0 { throw ExitCode(3) }
+    }
+
+    /// A file's path from the folder given on the command line that holds it.
+    private func displayName(_ url: URL, _ roots: [URL]) -> String {
+        let path = url.standardizedFileURL.path
+        for root in roots {
+            let prefix = root.standardizedFileURL.path + "/"
+            if path.hasPrefix(prefix) { return String(path.dropFirst(prefix.count)) }
+        }
+        return url.lastPathComponent
     }
 
     private func warn(_ message: String) {

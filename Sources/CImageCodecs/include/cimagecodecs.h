@@ -7,7 +7,7 @@
 //
 // Call sequence: cimg_sniff on the first bytes (is this an image at all?), then
 // cimg_decode with cimg_options, cimg_apply_orientation when the caller wants the EXIF
-// orientation applied, and cimg_free.
+// orientation applied, and cimg_free. cimg_encode_png writes PNG (for thumbnails).
 #ifndef CIMAGECODECS_H
 #define CIMAGECODECS_H
 
@@ -70,6 +70,10 @@ int cimg_decode(const unsigned char *data, size_t size, const cimg_options *opti
 int cimg_apply_orientation(cimg_image *image);
 
 void cimg_free(cimg_image *image);
+
+/// Encodes width × height RGB pixels as a PNG into a buffer the caller frees with free().
+/// Returns 0, or 1 on bad sizes or when out of memory.
+int cimg_encode_png(const unsigned char *rgb, int width, int height, unsigned char **out, size_t *size);
 
 #ifdef __cplusplus
 }

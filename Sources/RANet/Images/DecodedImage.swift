@@ -87,6 +87,16 @@ public struct DecodedImage: Sendable {
         return DecodedImage(width: w, height: h, rgb: PILResize.resize(rgb, width: width, height: height, channels: 3, toWidth: w, toHeight: h))
     }
 
+    /// The image as a PNG file.
+    public func pngData() throws -> Data {
+        var bytes: UnsafeMutablePointer<UInt8>?
+        var size = 0
+        let status = rgb.withUnsafeBufferPointer { cimg_encode_png($0.baseAddress, Int32(width), Int32(height), &bytes, &size) }
+        guard status == 0, let bytes else { throw ImageError("cannot encode a \(width)x\(height) image as PNG") }
+        defer { free(bytes) }
+        return Data(bytes: bytes, count: size)
+    }
+
     /// Whether data starts like an image of a supported format (16 bytes are enough).
     public static func isImage(_ prefix: Data) -> Bool {
         prefix.withUnsafeBytes { cimg_sniff($0.bindMemory(to: UInt8.self).baseAddress, $0.count) != CIMG_UNKNOWN }

@@ -24,6 +24,8 @@ public struct FileClassifier {
         /// A small copy of the decoded image (longer side ``FileClassifier/thumbnailSide``),
         /// when the classifier makes them and the file was decoded.
         public let thumbnail: DecodedImage?
+        /// With ``FileClassifier/everyExit``: each exit's five most probable classes.
+        public let exitScores: [[ClassScore]]?
 
         /// The prediction, when the file was classified.
         public var prediction: Prediction? {
@@ -56,6 +58,10 @@ public struct FileClassifier {
     /// The longer side of the thumbnail each result carries, made from the decoded image;
     /// 0 (the default) makes none.
     public var thumbnailSide: Int
+    /// Whether to compute every exit as well, for what each exit would have said
+    /// (``Result/exitScores``): an evaluation mode, since early exit then saves nothing.
+    /// The predictions are the same either way.
+    public var everyExit = false
 
     /// A classifier of files with this model and these settings.
     public init(model: RANetModel, thresholds: ExitThresholds? = nil, top: Int = 1, batch: Int = 64,
@@ -79,16 +85,30 @@ public struct FileClassifier {
             let decoded = pending.wait()
             if k + 1 < chunks.count { pending = decodeInBackground(chunks[k + 1], pipeline) }
             let good = decoded.compactMap { $0.values }
-            let predictions = good.isEmpty ? [] : try model.classify(
-                Tensor(shape: [good.count] + model.imageShape, values: good.flatMap { $0 }), thresholds: thresholds, top: top)
-            var next = predictions.makeIterator()
+            let images = try Tensor(shape: [good.count] + model.imageShape, values: good.flatMap { $0 })
+            let predictions = good.isEmpty ? [] : try model.classify(images, thresholds: thresholds, top: top)
+            let scores = everyExit && !good.isEmpty ? try Self.exitScores(Softmax.apply(model.logits(for: images))) : []
+            var next = predictions.makeIterator(), nextScores = scores.makeIterator()
             for (url, item) in zip(chunk, decoded) {
                 if item.values != nil {
-                    try onResult(Result(url: url, outcome: .classified(next.next()!), thumbnail: item.thumbnail))
+                    try onResult(Result(url: url, outcome: .classified(next.next()!), thumbnail: item.thumbnail, exitScores: nextScores.next()))
                 } else if let reason = item.reason {
-                    try onResult(Result(url: url, outcome: .skipped(reason: reason), thumbnail: nil))
+                    try onResult(Result(url: url, outcome: .skipped(reason: reason), thumbnail: nil, exitScores: nil))
                 } else {
-                    try onResult(Result(url: url, outcome: .notAnImage, thumbnail: nil))
+                    try onResult(Result(url: url, outcome: .notAnImage, thumbnail: nil, exitScores: nil))
+                }
+            }
+        }
+    }
+
+    /// Per image, each exit's five most probable classes, from exits × N × classes probabilities.
+    private static func exitScores(_ probabilities: Tensor) -> [[[ClassScore]]] {
+        let (exits, count, classes) = (probabilities.shape[0], probabilities.shape[1], probabilities.shape[2])
+        return (0..<count).map { i in
+            (0..<exits).map { k in
+                let row = probabilities.values[((k * count + i) * classes)..<((k * count + i + 1) * classes)]
+                return row.indices.sorted { row[$0] > row[$1] || (row[$0] == row[$1] && $0 < $1) }.prefix(5).map {
+                    ClassScore(label: $0 - row.startIndex, probability: row[$0])
                 }
             }
         }

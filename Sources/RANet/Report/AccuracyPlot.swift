@@ -1,17 +1,28 @@
 import Foundation
-import RANet
 
-/// Accuracy against operations as a self-contained SVG: the exits, the authors' budget
-/// sweep, and a budgeted run when there is one.
-struct AccuracyPlot {
-    let exits: [AnytimeEvaluation.Exit]
-    let sweep: [BudgetedClassification.SweepRow]
-    let budgeted: BudgetedRun?
+/// Accuracy against operations as a self-contained SVG: each exit, the authors' budget
+/// sweep, and a measured early-exit run when there is one. `ranet evaluate --plot`
+/// writes it; `ranet predict --report` embeds it.
+public struct AccuracyPlot: Sendable {
+    /// Each exit's accuracy and cost.
+    public var exits: [AnytimeEvaluation.Exit]
+    /// The authors' budget sweep (``BudgetedClassification/sweep(val:valTargets:test:testTargets:opsPerExit:)``).
+    public var sweep: [BudgetedClassification.SweepRow]
+    /// A measured early-exit run: operations per image and top-1 accuracy in percent.
+    public var measured: (operations: Double, top1: Double)?
 
-    func write(to url: URL) throws {
+    /// A plot of these points.
+    public init(exits: [AnytimeEvaluation.Exit], sweep: [BudgetedClassification.SweepRow], measured: (operations: Double, top1: Double)? = nil) {
+        self.exits = exits
+        self.sweep = sweep
+        self.measured = measured
+    }
+
+    /// The SVG document.
+    public var svg: String {
         let (w, h, m) = (640.0, 420.0, 60.0)
-        let xs = exits.map { $0.ops / 1e6 } + sweep.map { $0.testExpectedOps / 1e6 } + [budgeted?.realizedOps ?? exits[0].ops].map { $0 / 1e6 }
-        let ys = exits.map(\.top1) + sweep.map(\.testAccuracy) + [budgeted?.top1 ?? exits[0].top1]
+        let xs = exits.map { $0.ops / 1e6 } + sweep.map { $0.testExpectedOps / 1e6 } + [measured?.operations ?? exits[0].ops].map { $0 / 1e6 }
+        let ys = exits.map(\.top1) + sweep.map(\.testAccuracy) + [measured?.top1 ?? exits[0].top1]
         let (x0, x1) = (0.0, (xs.max() ?? 1) * 1.05)
         let (y0, y1) = (floor((ys.min() ?? 0) - 1), ceil((ys.max() ?? 100) + 1))
         func px(_ x: Double) -> Double { m + (x - x0) / (x1 - x0) * (w - 2 * m) }
@@ -35,15 +46,14 @@ struct AccuracyPlot {
         svg += line(exits.map { ($0.ops / 1e6, $0.top1) }, "#1f77b4")
         svg += line(sweep.sorted { $0.testExpectedOps < $1.testExpectedOps }.map { ($0.testExpectedOps / 1e6, $0.testAccuracy) }, "#ff7f0e")
         var legend = [("each exit", "#1f77b4"), ("budget sweep (authors' geometric thresholds)", "#ff7f0e")]
-        if let b = budgeted {
-            svg += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"6\" fill=\"#2ca02c\"/>", px(b.realizedOps / 1e6), py(b.top1))
+        if let measured {
+            svg += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"6\" fill=\"#2ca02c\"/>", px(measured.operations / 1e6), py(measured.top1))
             legend.append(("early exit, measured", "#2ca02c"))
         }
         for (i, (name, color)) in legend.enumerated() {
             let y = Int(m) + 16 * i
             svg += "<rect x=\"\(Int(w - 330))\" y=\"\(y - 9)\" width=\"10\" height=\"10\" fill=\"\(color)\"/><text x=\"\(Int(w - 315))\" y=\"\(y)\">\(name)</text>"
         }
-        svg += "</svg>\n"
-        try writeFileAtomically(Data(svg.utf8), to: url)
+        return svg + "</svg>\n"
     }
 }

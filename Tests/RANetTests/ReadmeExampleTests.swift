@@ -17,7 +17,7 @@ func everyExitLogits(imagesAt url: URL) throws -> Tensor {
 /// Classifies a photo with early exit: it stops at the first exit confident enough.
 func classifyPhoto(at url: URL) throws -> Prediction {
     let model = try RANetModel.bundled()
-    let prediction = try model.classify(imageAt: url, top: 3)   // JPEG or PNG
+    let prediction = try model.classify(imageAt: url, top: 3)   // JPEG, PNG, WebP, TIFF, HEIC…
     let name = model.metadata.classes?[prediction.label] ?? "\(prediction.label)"
     print(name, prediction.probability, "exit", prediction.exit, "ops", prediction.operations)
     return prediction

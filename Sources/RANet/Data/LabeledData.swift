@@ -3,7 +3,7 @@ import Foundation
 /// A labeled data set, read in order, a batch at a time, so that memory stays bounded
 /// whatever its size.
 ///
-/// Formats (see ``open(_:labels:indices:)``):
+/// Formats (see ``open(_:labels:indices:decoding:)``):
 /// - an image-folder tree, as torchvision's ImageFolder: one folder per class (classes in
 ///   name order), image files inside (torchvision's extensions, and HEIC/AVIF), at any depth;
 /// - IDX, as MNIST and Fashion-MNIST ship (`*-images-idx3-ubyte[.gz]` with the labels in

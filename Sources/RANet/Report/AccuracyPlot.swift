@@ -6,7 +6,7 @@ import Foundation
 public struct AccuracyPlot: Sendable {
     /// Each exit's accuracy and cost.
     public var exits: [AnytimeEvaluation.Exit]
-    /// The authors' budget sweep (``BudgetedClassification/sweep(val:valTargets:test:testTargets:opsPerExit:)``).
+    /// The authors' budget sweep (``BudgetedClassification/sweep(val:valTargets:test:testTargets:opsPerExit:steps:)``).
     public var sweep: [BudgetedClassification.SweepRow]
     /// A measured early-exit run: operations per image and top-1 accuracy in percent.
     public var measured: (operations: Double, top1: Double)?

@@ -28,6 +28,20 @@ final class PredictCommandTests: XCTestCase, CommandLineTesting {
         XCTAssertTrue(run.stdout.contains("16 images classified, 0 skipped"), run.stdout)
     }
 
+    /// A folder with a file of every format and variant (the format fixtures): every one
+    /// is classified, none is ignored or skipped.
+    func testEveryFormatIsClassified() throws {
+        let formats = TestData.fixtures.appendingPathComponent("formats")
+        let images = try FileManager.default.contentsOfDirectory(atPath: formats.path).filter { !$0.hasSuffix(".json") }
+        let output = try TestData.temporaryFolder().appendingPathComponent("out.csv")
+        let run = try withArguments(["predict", formats.path, "--output", output.path])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertTrue(run.stdout.contains("\(images.count) images classified, 0 skipped, 1 other files ignored"), run.stdout)
+        let rows = try String(contentsOf: output, encoding: .utf8).split(separator: "\n").dropFirst()
+        XCTAssertEqual(rows.count, images.count)
+        XCTAssertTrue(rows.allSatisfy { $0.hasSuffix(",") }, "no row has an error")
+    }
+
     func testBadFilesAreReportedSkippedAndCounted() throws {
         let images = try TestData.sharedItem("reference/images")
         let output = try TestData.temporaryFolder().appendingPathComponent("out.csv")

@@ -32,11 +32,14 @@ test-c-sanitize: deps
 	cmake --build $(C_BUILD)-sanitize -j 2
 	cd $(C_BUILD)-sanitize && ctest --output-on-failure
 
-# What only the tests need: Chromium renders `predict --report`'s page.
+# What only the tests need: Chromium renders `predict --report`'s page; ONNX Runtime and
+# OpenVINO (from PyPI) run the ONNX files `ranet convert` writes.
 TEST_PACKAGES = chromium
+TEST_PYTHON_PACKAGES = onnxruntime openvino
 
 test-swift: deps
 	@scripts/install-deps.sh $(TEST_PACKAGES)
+	@python3 -c "import onnxruntime, openvino" 2>/dev/null || python3 -m pip install -q $(TEST_PYTHON_PACKAGES)
 	$(SWIFT) test --disable-swift-testing
 
 # The tests that run the network again, with the default lane width capped

@@ -5,18 +5,43 @@ import RANet
 struct ConvertCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "convert",
-        abstract: "Write a model as one native .safetensors file (weights, config, class names, preprocessing).")
+        abstract: "Write a model as one native .safetensors file (weights, config, class names, preprocessing), or as ONNX.",
+        discussion: """
+            By the output's extension: .safetensors, the native file; .onnx, an ONNX graph (opset 13, dynamic \
+            batch) with every exit as an output (exit_1 … exit_K), for ONNX Runtime, OpenVINO and other runtimes.
+            """)
 
     @OptionGroup var source: ModelOptions
 
-    @Option(help: ArgumentHelp("The .safetensors file to write.", valueName: "model.safetensors"))
+    @Option(help: "A paper configuration with random weights instead of a model (to measure runtimes on it).")
+    var preset: String?
+
+    @Option(help: ArgumentHelp("The .safetensors or .onnx file to write.", valueName: "model.safetensors"))
     var output: String
 
     @Option(help: ArgumentHelp("Thresholds (from `ranet calibrate`) to store as the model's default for early exit.", valueName: "file.json"))
     var thresholds: String?
 
+    func validate() throws {
+        if !(output.hasSuffix(".safetensors") || output.hasSuffix(".onnx")) {
+            throw ValidationError("--output must end in .safetensors or .onnx")
+        }
+        if preset != nil && source.model != nil { throw ValidationError("give either --preset or --model") }
+    }
+
     func run() throws {
-        var contents = try source.read()
+        var contents: ModelFile.Contents
+        if let preset {
+            let config = try RANetConfig.preset(named: preset)
+            contents = ModelFile.Contents(config: config, stateDict: .random(for: try NetworkDescription(config: config)))
+        } else {
+            contents = try source.read()
+        }
+        if output.hasSuffix(".onnx") {
+            try OnnxExport.write(contents, to: URL(fileURLWithPath: output))
+            print("wrote \(output): ONNX opset \(OnnxExport.opset), inputs N×3×\(contents.config.inputSize)×\(contents.config.inputSize), \(contents.config.exitCount) exits")
+            return
+        }
         try contents.stateDict.validate(for: try NetworkDescription(config: contents.config))
         if let thresholds {
             let t = try ExitThresholds.read(contentsOf: URL(fileURLWithPath: thresholds))

@@ -19,6 +19,13 @@ public enum ModelFile {
         public var stateDict: StateDict
         /// Class names, preprocessing and default thresholds, when the source has them.
         public var metadata: ModelMetadata
+
+        /// A model's contents from its parts.
+        public init(config: RANetConfig, stateDict: StateDict, metadata: ModelMetadata = ModelMetadata()) {
+            self.config = config
+            self.stateDict = stateDict
+            self.metadata = metadata
+        }
     }
 
     /// Reads a model from:

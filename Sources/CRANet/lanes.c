@@ -155,26 +155,35 @@ static int width_supported(int width) {
     }
 }
 
-const cranet_kernels *cranet_lane_kernels(int lanes) {
-    if (!width_supported(lanes)) return NULL;
-    switch (lanes) {
+// Each width's two kernel tables.
+struct family {
+    int width;
+    const cranet_kernels *lanes, *rows;
+};
+
+static const struct family families[] = {
 #ifdef CRANET_X86
-    case 16: return &kernels_16;
-    case 8: return &kernels_8;
+    {16, &kernels_16, &kernels_rows16},
+    {8, &kernels_8, &kernels_rows8},
 #endif
-    default: return &kernels_4;
-    }
+    {4, &kernels_4, &kernels_rows4},
+};
+
+static const struct family *family(int width) {
+    if (!width_supported(width)) return NULL;
+    for (size_t i = 0; i < sizeof families / sizeof families[0]; i++)
+        if (families[i].width == width) return &families[i];
+    return NULL;
+}
+
+const cranet_kernels *cranet_lane_kernels(int lanes) {
+    const struct family *f = family(lanes);
+    return f ? f->lanes : NULL;
 }
 
 const cranet_kernels *cranet_row_kernels(int floats) {
-    if (!width_supported(floats)) return NULL;
-    switch (floats) {
-#ifdef CRANET_X86
-    case 16: return &kernels_rows16;
-    case 8: return &kernels_rows8;
-#endif
-    default: return &kernels_rows4;
-    }
+    const struct family *f = family(floats);
+    return f ? f->rows : NULL;
 }
 
 int cranet_kernels_images(const cranet_kernels *k) { return k->images; }

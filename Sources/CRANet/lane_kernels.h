@@ -29,10 +29,11 @@ static inline TARGET V NAME(max)(V a, V b) {
 // One register tile of a convolution: O output channels × P output pixels, summed
 // over every input channel and kernel tap. The input has no padding left to apply
 // (see NAME(pad)); base[p] points at channel 0 of pixel p's window's top-left corner.
+// Pixels before `first` are computed but not stored (another tile stores them).
 // O and P are constants after inlining, so the accumulators live in registers.
 static inline __attribute__((always_inline)) TARGET void NAME(conv_tile)(
     const int O, const int P, const float *const *base, int channels, size_t in_plane, size_t in_row, int k,
-    const float *w, const float *bias, float *out, const size_t *out_pixel, size_t out_plane, int relu) {
+    const float *w, const float *bias, float *out, const size_t *out_pixel, size_t out_plane, int relu, int first) {
     V acc[OB][PB];
     for (int o = 0; o < O; o++)
         for (int p = 0; p < P; p++) acc[o][p] = NAME(splat)(bias[o]);
@@ -51,7 +52,7 @@ static inline __attribute__((always_inline)) TARGET void NAME(conv_tile)(
         }
     }
     for (int o = 0; o < O; o++)
-        for (int p = 0; p < P; p++) {
+        for (int p = first; p < P; p++) {
             V v = acc[o][p];
             if (relu) v = NAME(max)(v, NAME(splat)(0.0f));
             *(V *)(out + (size_t)o * out_plane + out_pixel[p]) = v;
@@ -62,7 +63,7 @@ static inline __attribute__((always_inline)) TARGET void NAME(conv_tile)(
 // (output_blocks, in lanes.c). The tile's input stays in cache while the weights stream past.
 static inline __attribute__((always_inline)) TARGET void NAME(conv_pixels)(
     const int P, const float *const *base, cranet_shape s, float *dst, cranet_shape d, int k, const float *packed,
-    const float *bias, int relu, const size_t *out_pixel) {
+    const float *bias, int relu, const size_t *out_pixel, int first) {
     const size_t in_plane = (size_t)s.height * s.width * LANES, in_row = (size_t)s.width * LANES;
     const size_t out_plane = (size_t)d.height * d.width * LANES, taps = (size_t)s.channels * k * k;
     const int blocks = output_blocks(d.channels, OB);
@@ -72,7 +73,7 @@ static inline __attribute__((always_inline)) TARGET void NAME(conv_pixels)(
         float *out = dst + (size_t)o0 * out_plane;
         switch (O) {
 #define CASE(n) \
-    case n: NAME(conv_tile)(n, P, base, s.channels, in_plane, in_row, k, w, bias + o0, out, out_pixel, out_plane, relu); break;
+    case n: NAME(conv_tile)(n, P, base, s.channels, in_plane, in_row, k, w, bias + o0, out, out_pixel, out_plane, relu, first); break;
             CASE(1) CASE(2) CASE(3) CASE(4)
 #if OB > 4
             CASE(5) CASE(6)
@@ -110,14 +111,16 @@ static TARGET void NAME(pad)(const float *src, cranet_shape s, int pad, int stri
 static TARGET void NAME(conv)(const float *src, cranet_shape s, float *dst, cranet_shape d, int k, int stride,
                               const float *packed, const float *bias, int relu, int part, int parts) {
     // Pixels go in row-major tiles of PB (a tile may span rows); the last tile of a
-    // map whose size PB does not divide is moved back to end at the last pixel. Small
+    // map whose size PB does not divide is moved back to end at the last pixel, and
+    // stores only the pixels the tile before it did not (that one may be another
+    // thread's share). Small
     // maps that PB does not divide (an exit's 4×4 and 2×2) take tiles of 2 instead, so
     // as not to compute a third of their pixels twice.
     const int pixels = d.height * d.width;
     const int P = pixels % PB == 0 || pixels > 3 * PB ? PB : pixels % 2 == 0 ? 2 : 1;
     const int tiles = (pixels + P - 1) / P;
     for (int t = part * tiles / parts; t < (part + 1) * tiles / parts; t++) {
-        const int q0 = t * P + P > pixels ? pixels - P : t * P;
+        const int q0 = t * P + P > pixels ? pixels - P : t * P, first = t * P - q0;
         const float *base[PB];
         size_t out_pixel[PB];
         for (int p = 0; p < P; p++) {
@@ -127,17 +130,17 @@ static TARGET void NAME(conv)(const float *src, cranet_shape s, float *dst, cran
         }
         // RANet's kernel sizes as constants, so that their tap loops unroll.
         if (P == PB && k == 1)
-            NAME(conv_pixels)(PB, base, s, dst, d, 1, packed, bias, relu, out_pixel);
+            NAME(conv_pixels)(PB, base, s, dst, d, 1, packed, bias, relu, out_pixel, first);
         else if (P == PB && k == 3)
-            NAME(conv_pixels)(PB, base, s, dst, d, 3, packed, bias, relu, out_pixel);
+            NAME(conv_pixels)(PB, base, s, dst, d, 3, packed, bias, relu, out_pixel, first);
         else if (P == PB)
-            NAME(conv_pixels)(PB, base, s, dst, d, k, packed, bias, relu, out_pixel);
+            NAME(conv_pixels)(PB, base, s, dst, d, k, packed, bias, relu, out_pixel, first);
         else if (P == 2 && k == 3)
-            NAME(conv_pixels)(2, base, s, dst, d, 3, packed, bias, relu, out_pixel);
+            NAME(conv_pixels)(2, base, s, dst, d, 3, packed, bias, relu, out_pixel, first);
         else if (P == 2)
-            NAME(conv_pixels)(2, base, s, dst, d, k, packed, bias, relu, out_pixel);
+            NAME(conv_pixels)(2, base, s, dst, d, k, packed, bias, relu, out_pixel, first);
         else
-            NAME(conv_pixels)(1, base, s, dst, d, k, packed, bias, relu, out_pixel);
+            NAME(conv_pixels)(1, base, s, dst, d, k, packed, bias, relu, out_pixel, first);
     }
 }
 

@@ -58,9 +58,10 @@ public struct FileClassifier {
     /// The longer side of the thumbnail each result carries, made from the decoded image;
     /// 0 (the default) makes none.
     public var thumbnailSide: Int
-    /// Whether to compute every exit as well, for what each exit would have said
+    /// Whether to compute every exit, for what each exit would have said
     /// (``Result/exitScores``): an evaluation mode, since early exit then saves nothing.
-    /// The predictions are the same either way.
+    /// Each image's exit is decided from those logits as early exit decides it, so the
+    /// predictions are the same bits with the default ``RANetModel/SingleImageKernels/rows``.
     public var everyExit = false
 
     /// A classifier of files with this model and these settings.
@@ -85,9 +86,15 @@ public struct FileClassifier {
             let decoded = pending.wait()
             if k + 1 < chunks.count { pending = decodeInBackground(chunks[k + 1], pipeline) }
             let good = decoded.compactMap { $0.values }
-            let images = try Tensor(shape: [good.count] + model.imageShape, values: good.flatMap { $0 })
-            let predictions = good.isEmpty ? [] : try model.classify(images, thresholds: thresholds, top: top)
-            let scores = everyExit && !good.isEmpty ? try Self.exitScores(Softmax.apply(model.logits(for: images))) : []
+            var predictions: [Prediction] = [], scores: [[[ClassScore]]] = []
+            if !good.isEmpty {
+                let images = try Tensor(shape: [good.count] + model.imageShape, values: good.flatMap { $0 })
+                if everyExit {
+                    (predictions, scores) = decide(everyExitLogits: try model.logits(for: images))
+                } else {
+                    predictions = try model.classify(images, thresholds: thresholds, top: top)
+                }
+            }
             var next = predictions.makeIterator(), nextScores = scores.makeIterator()
             for (url, item) in zip(chunk, decoded) {
                 if item.values != nil {
@@ -101,17 +108,23 @@ public struct FileClassifier {
         }
     }
 
-    /// Per image, each exit's five most probable classes, from exits × N × classes probabilities.
-    private static func exitScores(_ probabilities: Tensor) -> [[[ClassScore]]] {
-        let (exits, count, classes) = (probabilities.shape[0], probabilities.shape[1], probabilities.shape[2])
-        return (0..<count).map { i in
-            (0..<exits).map { k in
-                let row = probabilities.values[((k * count + i) * classes)..<((k * count + i + 1) * classes)]
-                return row.indices.sorted { row[$0] > row[$1] || (row[$0] == row[$1] && $0 < $1) }.prefix(5).map {
-                    ClassScore(label: $0 - row.startIndex, probability: row[$0])
-                }
+    /// From every exit's logits (exits × N × classes): each image's prediction, decided
+    /// exit by exit with the same function early exit uses (`RANetModel.prediction`),
+    /// and each exit's five most probable classes.
+    private func decide(everyExitLogits logits: Tensor) -> ([Prediction], [[[ClassScore]]]) {
+        let (exits, count, classes) = (logits.shape[0], logits.shape[1], logits.shape[2])
+        var predictions: [Prediction] = [], scores: [[[ClassScore]]] = []
+        logits.values.withUnsafeBufferPointer { values in
+            for i in 0..<count {
+                let rows = (0..<exits).map { k in values.baseAddress! + (k * count + i) * classes }
+                scores.append(rows.map { RANetModel.ranked($0, count: classes, top: 5) })
+                predictions.append((0..<exits).lazy.compactMap { k in
+                    self.model.prediction(Array(UnsafeBufferPointer(start: rows[k], count: classes)), exit: k, thresholds: self.thresholds,
+                                          top: self.top)
+                }.first!)
             }
         }
+        return (predictions, scores)
     }
 
     private struct Decoded {

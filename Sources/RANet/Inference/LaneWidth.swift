@@ -28,10 +28,11 @@ enum LaneWidth {
         lanes == 1 || cranet_lane_kernels(Int32(lanes)) != nil
     }
 
-    /// The widest vector width this CPU runs within the cap (4 at least).
+    /// The widest vector width this CPU runs within the cap (a cap of 1 caps the lanes,
+    /// not the row kernels' width: it means what `Options(lanes: 1)` means).
     static var widest: Int {
-        let limit = (try? cap.get()).flatMap { $0 } ?? 16
-        return [16, 8, 4].first { $0 <= max(limit, 4) && supported($0) } ?? 4
+        let limit = (try? cap.get()).flatMap { $0 }.flatMap { $0 > 1 ? $0 : nil } ?? 16
+        return [16, 8, 4].first { $0 <= limit && supported($0) } ?? 4
     }
 
     /// ``RANetModel/Options/lanes`` by default: ``widest``, or 1 under a cap of 1.

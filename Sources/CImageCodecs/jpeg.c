@@ -76,10 +76,14 @@ int cimg_decode_jpeg(const unsigned char *data, size_t size, const cimg_options 
     jpeg_start_decompress(&cinfo);
     const int w = (int)cinfo.output_width, h = (int)cinfo.output_height, comps = cinfo.output_components;
     row = malloc((size_t)w * comps);
-    if (!row || cimg_allocate(out, w, h, err, err_len)) {
+    if (!row) {
+        jpeg_destroy_decompress(&cinfo);
+        return cimg_fail(err, err_len, "out of memory for a %dx%d image", w, h);
+    }
+    if (cimg_allocate(out, w, h, err, err_len)) {
         free(row);
         jpeg_destroy_decompress(&cinfo);
-        return row ? 1 : cimg_fail(err, err_len, "out of memory for a %dx%d image", w, h);
+        return 1;
     }
     // Adobe writes CMYK inverted; libjpeg reports it through saw_Adobe_marker.
     const int inverted = cinfo.saw_Adobe_marker;

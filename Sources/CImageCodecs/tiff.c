@@ -238,7 +238,8 @@ int cimg_decode_tiff(const unsigned char *data, size_t size, const cimg_options 
                           (l.photometric == PHOTOMETRIC_RGB && l.channels >= 3 && (l.bits == 8 || l.bits == 16)) ||
                           (l.photometric == PHOTOMETRIC_SEPARATED && l.channels >= 4 && l.bits == 8));
         status = ours ? convert(tif, &l, o, out, err, err_len) : read_rgba(tif, l.width, l.height, out, err, err_len);
-        out->orientation = orientation;
+        // libtiff's RGBA reader already turns the image to the top-left orientation it is asked for.
+        out->orientation = ours ? orientation : 1;
     }
     TIFFClose(tif);
     return status;

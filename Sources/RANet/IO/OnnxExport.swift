@@ -131,9 +131,10 @@ private struct GraphBuilder {
     /// The value holding channels [offset, offset + channels) of `slice.tensor`.
     private mutating func read(_ slice: TensorSlice) throws -> String {
         let end = slice.offset + slice.channels
-        var parts: [String] = []
+        var parts: [String] = [], covered = 0
         for s in segments[slice.tensor] where s.offset < end && s.offset + s.channels > slice.offset {
             let a = max(s.offset, slice.offset), b = min(s.offset + s.channels, end)
+            covered += b - a
             if a == s.offset && b == s.offset + s.channels {
                 parts.append(s.value)
             } else {
@@ -146,8 +147,6 @@ private struct GraphBuilder {
                 parts.append(name)
             }
         }
-        let covered = segments[slice.tensor].filter { $0.offset < end && $0.offset + $0.channels > slice.offset }
-            .reduce(0) { $0 + min($1.offset + $1.channels, end) - max($1.offset, slice.offset) }
         guard covered == slice.channels else {
             throw EngineError(message: "ONNX export: channels \(slice.offset)..<\(end) of tensor \(slice.tensor) are read before they are written")
         }

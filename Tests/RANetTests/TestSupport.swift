@@ -35,6 +35,28 @@ enum TestData {
         [16, 8, 4].filter { $0 <= RANetModel.Options.defaultLanes && RANetModel.supportsLanes($0) } + [1]
     }
 
+    /// A reference model of the shared material: its run folder, input and the authors'
+    /// logits of every exit.
+    struct ReferenceModel {
+        let name: String
+        let folder: URL
+        let input: Tensor
+        let expected: Tensor
+    }
+
+    static func referenceModel(_ name: String) throws -> ReferenceModel {
+        let folder = try sharedItem("reference/models/" + name)
+        return ReferenceModel(name: name, folder: folder,
+                              input: try NpyFile.readFloat32(contentsOf: folder.appendingPathComponent("input.npy")),
+                              expected: try NpyFile.readFloat32(contentsOf: folder.appendingPathComponent("exits.npy")))
+    }
+
+    /// Every reference model, by name.
+    static func referenceModels() throws -> [ReferenceModel] {
+        let models = try sharedItem("reference/models")
+        return try FileManager.default.contentsOfDirectory(atPath: models.path).sorted().map(referenceModel)
+    }
+
     static func temporaryFolder() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("ranet-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)

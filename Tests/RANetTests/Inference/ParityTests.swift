@@ -22,13 +22,10 @@ final class ParityTests: XCTestCase {
     /// Each image alone, through each kind of single-image kernels; the row kernels
     /// also with two threads sharing every layer.
     func testEveryReferenceModel() throws {
-        let models = try TestData.sharedItem("reference/models")
-        let names = try FileManager.default.contentsOfDirectory(atPath: models.path).sorted()
-        XCTAssertFalse(names.isEmpty)
-        for name in names {
-            let folder = models.appendingPathComponent(name)
-            let input = try NpyFile.readFloat32(contentsOf: folder.appendingPathComponent("input.npy"))
-            let expected = try NpyFile.readFloat32(contentsOf: folder.appendingPathComponent("exits.npy"))
+        let models = try TestData.referenceModels()
+        XCTAssertFalse(models.isEmpty)
+        for reference in models {
+            let (name, folder, input, expected) = (reference.name, reference.folder, reference.input, reference.expected)
             for (kernels, threads) in [(RANetModel.SingleImageKernels.oneDNN, 1), (.rows, 1), (.rows, 2)] {
                 let options = RANetModel.Options(threads: threads, lanes: 1, singleImages: kernels)
                 let model = try RANetModel.load(from: folder, options: options)
@@ -42,11 +39,8 @@ final class ParityTests: XCTestCase {
     /// single group that two threads run together, layer by layer, and on a group
     /// followed by two single images.
     func testEveryReferenceModelThroughTheLaneKernels() throws {
-        let models = try TestData.sharedItem("reference/models")
-        for name in try FileManager.default.contentsOfDirectory(atPath: models.path).sorted() {
-            let folder = models.appendingPathComponent(name)
-            let input = try NpyFile.readFloat32(contentsOf: folder.appendingPathComponent("input.npy"))
-            let expected = try NpyFile.readFloat32(contentsOf: folder.appendingPathComponent("exits.npy"))
+        for reference in try TestData.referenceModels() {
+            let (name, folder, input, expected) = (reference.name, reference.folder, reference.input, reference.expected)
             for lanes in [4, 8, 16] where RANetModel.supportsLanes(lanes) {
                 let model = try RANetModel.load(from: folder, options: RANetModel.Options(threads: 2, lanes: lanes))
                 for batch in [lanes + lanes / 2, lanes, lanes + 2] {

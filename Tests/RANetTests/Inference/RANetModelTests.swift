@@ -4,10 +4,8 @@ import XCTest
 
 final class RANetModelTests: XCTestCase {
     private func tinyModel(threads: Int = 2) throws -> (RANetModel, Tensor, Tensor) {
-        let folder = try TestData.sharedItem("reference/models/tiny-c3")
-        let model = try RANetModel.load(from: folder, options: RANetModel.Options(threads: threads))
-        return (model, try NpyFile.readFloat32(contentsOf: folder.appendingPathComponent("input.npy")),
-                try NpyFile.readFloat32(contentsOf: folder.appendingPathComponent("exits.npy")))
+        let reference = try TestData.referenceModel("tiny-c3")
+        return (try RANetModel.load(from: reference.folder, options: RANetModel.Options(threads: threads)), reference.input, reference.expected)
     }
 
     func testWrongInputShape() throws {
@@ -37,9 +35,8 @@ final class RANetModelTests: XCTestCase {
     /// and the thread count: lane groups (full or partly filled) and images alone (the
     /// row kernels) agree at every width this CPU runs.
     func testBatchAndThreadsDoNotChangeResults() throws {
-        let folder = try TestData.sharedItem("reference/models/tiny-c3")
-        let input = try NpyFile.readFloat32(contentsOf: folder.appendingPathComponent("input.npy"))
-        let expected = try NpyFile.readFloat32(contentsOf: folder.appendingPathComponent("exits.npy"))
+        let tiny = try TestData.referenceModel("tiny-c3")
+        let (folder, input, expected) = (tiny.folder, tiny.input, tiny.expected)
         let n = input.shape[0]
         for lanes in TestData.laneWidths {
             let alone = try RANetModel.load(from: folder, options: RANetModel.Options(threads: 1, lanes: lanes))
@@ -64,11 +61,8 @@ final class RANetModelTests: XCTestCase {
     /// oneDNN sums in orders of its own: an image it runs alone differs from the same
     /// image in a lane group by at most 10⁻⁵ of the largest logit (what README states).
     func testOneDNNAloneAgreesWithLaneGroupsWithinTheStatedBound() throws {
-        let models = try TestData.sharedItem("reference/models")
-        for name in try FileManager.default.contentsOfDirectory(atPath: models.path).sorted() {
-            let folder = models.appendingPathComponent(name)
-            let input = try NpyFile.readFloat32(contentsOf: folder.appendingPathComponent("input.npy"))
-            let expected = try NpyFile.readFloat32(contentsOf: folder.appendingPathComponent("exits.npy"))
+        for reference in try TestData.referenceModels() {
+            let (name, folder, input, expected) = (reference.name, reference.folder, reference.input, reference.expected)
             let lanes = TestData.laneWidths[0]
             guard lanes > 1 else { continue }
             let (images, _) = try ParityTests.repeated(input, expected, to: lanes)

@@ -4,22 +4,14 @@
 // from several threads at once) → primitive; constant weights are reordered
 // once into the layout the primitive descriptor asks for.
 #include "cranet.h"
+#include "dnnl_common.h"
 
 #include <dlfcn.h>
 #include <dnnl.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct cranet_engine {
-    dnnl_engine_t engine;
-};
-
-struct cranet_stream {
-    dnnl_stream_t stream;
-};
 
 enum { MAX_CONST_ARGS = 2 };
 
@@ -56,23 +48,6 @@ struct cranet_bound_op {
     dnnl_exec_arg_t in_args[2];
     dnnl_exec_arg_t out_args[2];
 };
-
-static int fail(char *err, size_t err_len, const char *fmt, ...) {
-    if (err && err_len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
-    return 1;
-}
-
-#define DNNL_TRY(call, what)                                                                   \
-    do {                                                                                       \
-        dnnl_status_t status_ = (call);                                                        \
-        if (status_ != dnnl_success)                                                           \
-            return fail(err, err_len, "oneDNN: %s failed (status %d)", what, (int)status_);    \
-    } while (0)
 
 int cranet_engine_create(cranet_engine **out, char *err, size_t err_len) {
     cranet_engine *e = calloc(1, sizeof *e);

@@ -1,6 +1,7 @@
 // Bilinear resize with align_corners=True, as PyTorch's F.interpolate computes
 // it on the CPU. oneDNN's resampling only offers half-pixel centres, so RANet's
-// fusion layers need this kernel of their own (coordinates: resize_index.h).
+// fusion layers need this kernel of their own, and training its backward
+// (coordinates: resize_index.h).
 #include "cranet.h"
 #include "resize_index.h"
 
@@ -101,4 +102,29 @@ void cranet_resize_bilinear_align_corners(const float *src, int channels, int in
     }
 #endif
     cranet_resize_bilinear_align_corners_portable(src, channels, in_h, in_w, dst, out_h, out_w);
+}
+
+void cranet_resize_bilinear_align_corners_backward(const float *diff_dst, int channels, int out_h, int out_w,
+                                                   float *diff_src, int in_h, int in_w) {
+    const float sy = source_scale(in_h, out_h), sx = source_scale(in_w, out_w);
+    for (int c = 0; c < channels; c++) {
+        const float *g = diff_dst + (size_t)c * out_h * out_w;
+        float *plane = diff_src + (size_t)c * in_h * in_w;
+        for (int oy = 0; oy < out_h; oy++) {
+            int y0, y1;
+            float ly;
+            source_index(sy, oy, in_h, &y0, &y1, &ly);
+            float *r0 = plane + (size_t)y0 * in_w, *r1 = plane + (size_t)y1 * in_w;
+            for (int ox = 0; ox < out_w; ox++) {
+                int x0, x1;
+                float lx;
+                source_index(sx, ox, in_w, &x0, &x1, &lx);
+                const float v = g[(size_t)oy * out_w + ox];
+                r0[x0] += (1.0f - ly) * (1.0f - lx) * v;
+                r0[x1] += (1.0f - ly) * lx * v;
+                r1[x0] += ly * (1.0f - lx) * v;
+                r1[x1] += ly * lx * v;
+            }
+        }
+    }
 }

@@ -96,12 +96,7 @@ struct DynamicCommand: ParsableCommand {
     /// Labels as float32 or int64; each must be a whole, non-negative number.
     static func labels(_ path: String) throws -> [Int] {
         let url = URL(fileURLWithPath: path)
-        let values: [Double]
-        switch try NpyFile.read(contentsOf: url) {
-        case .float32(let t): values = t.values.map(Double.init)
-        case .int64(_, let v): values = v.map(Double.init)
-        case .uint8(_, let v): values = v.map(Double.init)
-        }
+        let values = try NpyFile.read(contentsOf: url).doubleValues
         if let bad = values.first(where: { $0 < 0 || $0.rounded() != $0 || !$0.isFinite }) {
             throw FileError(path: url.path, message: "label \(bad) is not a class index")
         }

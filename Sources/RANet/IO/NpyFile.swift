@@ -4,6 +4,8 @@ import Foundation
 public enum NpyArray: Sendable {
     /// `<f4` data.
     case float32(Tensor)
+    /// `<f8` data (e.g. losses saved by numpy from Python floats).
+    case float64(shape: [Int], values: [Double])
     /// `<i8` data (labels, indices).
     case int64(shape: [Int], values: [Int64])
     /// `|u1` data (raw images).
@@ -13,20 +15,31 @@ public enum NpyArray: Sendable {
     public var shape: [Int] {
         switch self {
         case .float32(let t): t.shape
-        case .int64(let shape, _), .uint8(let shape, _): shape
+        case .float64(let shape, _), .int64(let shape, _), .uint8(let shape, _): shape
+        }
+    }
+
+    /// Every element as a Double (exact for all but int64 beyond 2^53).
+    public var doubleValues: [Double] {
+        switch self {
+        case .float32(let t): t.values.map(Double.init)
+        case .float64(_, let v): v
+        case .int64(_, let v): v.map(Double.init)
+        case .uint8(_, let v): v.map(Double.init)
         }
     }
 
     var dtypeName: String {
         switch self {
         case .float32: "float32"
+        case .float64: "float64"
         case .int64: "int64"
         case .uint8: "uint8"
         }
     }
 }
 
-/// numpy's .npy format, versions 1–3: little-endian float32, int64 and uint8 in C order.
+/// numpy's .npy format, versions 1–3: little-endian float32, float64, int64 and uint8 in C order.
 /// Anything else (big-endian, Fortran order, other types) is a clear error.
 public enum NpyFile {
     /// Most elements accepted in one array (16 GiB of float32).
@@ -72,17 +85,15 @@ public enum NpyFile {
             return (r.partialValue, acc.1 || r.overflow)
         }
         guard !overflow, count <= maxElements else { throw bytes.corrupt("array of shape \(shape) is too large") }
-        let size: Int
-        switch descr {
-        case "<f4": size = 4
-        case "<i8": size = 8
-        case "|u1", "<u1": size = 1
-        default: throw bytes.corrupt("dtype '\(descr)' is not supported (float32 '<f4', int64 '<i8' or uint8 '|u1')")
+        let sizes = ["<f4": 4, "<f8": 8, "<i8": 8, "|u1": 1, "<u1": 1]
+        guard let size = sizes[descr] else {
+            throw bytes.corrupt("dtype '\(descr)' is not supported (float32 '<f4', float64 '<f8', int64 '<i8' or uint8 '|u1')")
         }
         let payload = try bytes.slice(headerStart + headerLength, count * size)
-        switch size {
-        case 4: return .float32(try Tensor(shape: shape, values: payload.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }))
-        case 8: return .int64(shape: shape, values: payload.withUnsafeBytes { Array($0.bindMemory(to: Int64.self)) })
+        switch descr {
+        case "<f4": return .float32(try Tensor(shape: shape, values: payload.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }))
+        case "<f8": return .float64(shape: shape, values: payload.withUnsafeBytes { Array($0.bindMemory(to: Double.self)) })
+        case "<i8": return .int64(shape: shape, values: payload.withUnsafeBytes { Array($0.bindMemory(to: Int64.self)) })
         default: return .uint8(shape: shape, values: [UInt8](payload))
         }
     }
@@ -90,6 +101,11 @@ public enum NpyFile {
     /// Writes a float32 array (completely or not at all).
     public static func write(_ tensor: Tensor, to url: URL) throws {
         try write(shape: tensor.shape, descr: "<f4", payload: tensor.values.withUnsafeBytes { Data($0) }, to: url)
+    }
+
+    /// Writes a float64 array (completely or not at all).
+    public static func write(float64 values: [Double], shape: [Int], to url: URL) throws {
+        try write(shape: shape, descr: "<f8", payload: values.withUnsafeBytes { Data($0) }, to: url)
     }
 
     /// Writes an int64 array (completely or not at all).

@@ -22,6 +22,11 @@ indirect enum PickleValue {
 final class PickleList { var items: [PickleValue] = [] }
 final class PickleDict {
     var entries: [(key: PickleValue, value: PickleValue)] = []
+
+    /// The value under a string key.
+    subscript(key: String) -> PickleValue? {
+        entries.first { if case .string(key) = $0.key { return true }; return false }?.value
+    }
 }
 
 /// A tensor as `_rebuild_tensor_v2` describes it: a view into a storage.

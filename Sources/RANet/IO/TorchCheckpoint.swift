@@ -11,6 +11,35 @@ public enum TorchCheckpoint {
     }
 
     static func readStateDict(data: Data, path: String) throws -> StateDict {
+        try read(data: data, path: path).stateDict
+    }
+
+    /// What a training checkpoint of the authors' `main.py` holds besides the weights.
+    public struct Contents: Sendable {
+        /// The weights and running statistics (keys without `module.`).
+        public var stateDict: StateDict
+        /// `num_batches_tracked` of each batch norm, by its key (`….net.1`).
+        public var batchesTracked: [String: Int64]
+        /// The optimizer's momentum buffers, by parameter index (`optimizer.state[i]`).
+        public var momentumBuffers: [Int: [Float]]
+        /// `epoch`: the next epoch to run.
+        public var epoch: Int?
+        /// `best_prec1`: the best validation top-1 so far.
+        public var bestPrecision: Double?
+    }
+
+    /// Reads a checkpoint with everything training needs to continue.
+    public static func readContents(contentsOf url: URL) throws -> Contents {
+        try read(data: readFile(url, what: "checkpoint"), path: url.path)
+    }
+
+    /// Reads the tensors of a dict of tensors nested under `key` at the top of a torch
+    /// file (e.g. `{"grad": {name: tensor}}`), names without `module.`.
+    public static func readTensors(contentsOf url: URL, under key: String) throws -> StateDict {
+        try read(data: readFile(url, what: "checkpoint"), path: url.path, dictKey: key).stateDict
+    }
+
+    static func read(data: Data, path: String, dictKey: String = "state_dict") throws -> Contents {
         guard data.count >= 4, data.prefix(4).elementsEqual([0x50, 0x4B, 0x03, 0x04]) else {
             if data.first == 0x80 {
                 throw FileError(path: path, message: "a legacy (pre-1.6, non-zip) torch file; re-save it with a current torch.save")
@@ -25,21 +54,49 @@ public enum TorchCheckpoint {
         let top = try PickleReader(path: path).read(archive.contents(of: pickleEntry))
         guard case .dict(let topDict) = top else { throw FileError(path: path, message: "checkpoint holds no dict") }
         var stateDict = topDict
-        if let nested = topDict.entries.first(where: { if case .string("state_dict") = $0.key { return true }; return false }) {
-            guard case .dict(let d) = nested.value else { throw FileError(path: path, message: "'state_dict' is not a dict") }
+        if let nested = topDict[dictKey] {
+            guard case .dict(let d) = nested else { throw FileError(path: path, message: "'\(dictKey)' is not a dict") }
             stateDict = d
         }
         var tensors: [String: StoredTensor] = [:]
+        var tracked: [String: Int64] = [:]
         for (key, value) in stateDict.entries {
             guard case .string(var name) = key else { throw FileError(path: path, message: "state_dict has a non-string key") }
             guard case .tensor(let t) = value else {
                 throw FileError(path: path, message: "state_dict entry '\(name)' is not a tensor")
             }
             if name.hasPrefix("module.") { name.removeFirst("module.".count) }
+            if StateDict.isIgnorable(name), t.dtype == .int64, t.shape.isEmpty {
+                tracked[String(name.dropLast(".num_batches_tracked".count))] = try integer(t, name: name, archive: archive, root: root, path: path)
+            }
             tensors[name] = try materialize(t, name: name, archive: archive, root: root, path: path)
         }
-        guard !tensors.isEmpty else { throw FileError(path: path, message: "checkpoint has an empty state_dict") }
-        return StateDict(tensors: tensors)
+        guard !tensors.isEmpty else { throw FileError(path: path, message: "checkpoint has an empty \(dictKey)") }
+        var momentum: [Int: [Float]] = [:]
+        if case .dict(let optimizer)? = topDict["optimizer"], case .dict(let states)? = optimizer["state"] {
+            for (key, value) in states.entries {
+                guard case .int(let index) = key, case .dict(let entry) = value, case .tensor(let t)? = entry["momentum_buffer"] else { continue }
+                momentum[index] = try materialize(t, name: "optimizer.state[\(index)]", archive: archive, root: root, path: path).values
+            }
+        }
+        var epoch: Int?
+        if case .int(let e)? = topDict["epoch"] { epoch = e }
+        var best: Double?
+        switch topDict["best_prec1"] {
+        case .float(let v)?: best = v
+        case .int(let v)?: best = Double(v)
+        default: break
+        }
+        return Contents(stateDict: StateDict(tensors: tensors), batchesTracked: tracked, momentumBuffers: momentum,
+                        epoch: epoch, bestPrecision: best)
+    }
+
+    /// The value of a 0-dimensional int64 tensor.
+    private static func integer(_ t: PickledTensor, name: String, archive: ZipArchive, root: String, path: String) throws -> Int64 {
+        guard let entry = archive.entries["\(root)data/\(t.storageKey)"], (t.offset + 1) * 8 <= entry.range.count else {
+            throw FileError(path: path, message: "storage of '\(name)' is missing or short")
+        }
+        return archive.data.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: entry.range.lowerBound + t.offset * 8, as: Int64.self) }
     }
 
     private static func materialize(_ t: PickledTensor, name: String, archive: ZipArchive, root: String, path: String) throws -> StoredTensor {

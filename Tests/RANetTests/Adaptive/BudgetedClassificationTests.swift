@@ -4,11 +4,7 @@ import XCTest
 
 final class BudgetedClassificationTests: XCTestCase {
     static func labels(_ url: URL) throws -> [Int] {
-        switch try NpyFile.read(contentsOf: url) {
-        case .float32(let t): return t.values.map { Int($0) }
-        case .int64(_, let v): return v.map { Int($0) }
-        case .uint8(_, let v): return v.map { Int($0) }
-        }
+        try NpyFile.read(contentsOf: url).doubleValues.map { Int($0) }
     }
 
     /// The authors' 39-step sweep, row for row: thresholds equal as float32, accuracies

@@ -326,13 +326,13 @@ static void bn_relu_forward(const bn_shape *s, const float *x, float *y, const f
             float *q = y + (size_t)b * s->image_stride + (size_t)c * s->plane;
             for (int i = 0; i < s->plane; i++) {
                 const float v = p[i] * alpha + shift;
-                q[i] = v > 0.0f ? v : 0.0f;
+                q[i] = v <= 0.0f ? 0.0f : v;  // torch's threshold: NaN passes
             }
         }
     }
 }
 
-/// `y` is the forward's output (ReLU's mask is y > 0), `g` the gradient of y.
+/// `y` is the forward's output (ReLU's mask is y > 0, or NaN), `g` the gradient of y.
 static void bn_relu_backward(const bn_shape *s, const float *x, const float *y, const float *g, const float *gamma,
                              float *dx, float *dgamma, float *dbeta) {
     const size_t n = (size_t)s->batch * s->plane;
@@ -343,7 +343,7 @@ static void bn_relu_backward(const bn_shape *s, const float *x, const float *y, 
             const float *p = x + ((size_t)b * s->channels + c) * s->plane;
             const size_t at = (size_t)b * s->image_stride + (size_t)c * s->plane;
             for (int i = 0; i < s->plane; i++) {
-                const float dy = y[at + i] > 0.0f ? g[at + i] : 0.0f;
+                const float dy = y[at + i] <= 0.0f ? 0.0f : g[at + i];
                 sum += dy;
                 dotp += (p[i] - mean) * dy;
             }
@@ -356,7 +356,7 @@ static void bn_relu_backward(const bn_shape *s, const float *x, const float *y, 
             float *q = dx + ((size_t)b * s->channels + c) * s->plane;
             const size_t at = (size_t)b * s->image_stride + (size_t)c * s->plane;
             for (int i = 0; i < s->plane; i++) {
-                const float dy = y[at + i] > 0.0f ? g[at + i] : 0.0f;
+                const float dy = y[at + i] <= 0.0f ? 0.0f : g[at + i];
                 q[i] = (dy - grad_mean - (p[i] - mean) * k) * scale;
             }
         }

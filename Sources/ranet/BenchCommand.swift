@@ -47,6 +47,9 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Print one JSON object per line.")
     var json = false
 
+    @Flag(help: "Time training steps instead (train mode, loss, backward, SGD update) on random images and labels: images/s and the time split forward / backward / update.")
+    var train = false
+
     func validate() throws {
         if batchSizes.isEmpty || batchSizes.contains(where: { $0 < 1 }) { throw ValidationError("--batch takes positive sizes, e.g. 1,8,64") }
         if preset != nil && source.model != nil { throw ValidationError("give either --preset or --model") }
@@ -58,6 +61,7 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        if train { return try runTraining(threads: threadCount) }
         var options = RANetModel.Options(threads: threadCount, singleImages: singleImages)
         if let lanes { options.lanes = lanes }
         let model: RANetModel
@@ -125,6 +129,59 @@ struct BenchCommand: ParsableCommand {
                 print(String(format: "%@ batch %3d, %d threads%@: %8.1f images/s (%.1f–%.1f), %8.2f ms/batch, %.2fM ops/image, %.1f GFLOP/s, peak %.0f MB (%.0f MB after warm-up), %d batches",
                              mode.rawValue, size, threadCount, used, rate, Double(size) * 1000 / times.last!, Double(size) * 1000 / times.first!,
                              median, realizedOps / 1e6, 2 * realizedOps * rate / 1e9, peakResidentMegabytes(), warmedUp, times.count))
+            }
+            fflush(stdout)
+        }
+    }
+
+    /// Times `TrainableModel.step` per batch size after one warm-up step.
+    private func runTraining(threads: Int) throws {
+        let contents: ModelFile.Contents
+        if let preset {
+            let config = try RANetConfig.preset(named: preset)
+            contents = ModelFile.Contents(config: config, stateDict: .random(for: try NetworkDescription(config: config)))
+        } else {
+            contents = try source.read()
+        }
+        let model = try TrainableModel(config: contents.config, stateDict: contents.stateDict, threads: threads)
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next() -> UInt64 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return state >> 33
+        }
+        for size in batchSizes {
+            let images = (0..<(size * model.imageFloats)).map { _ in Float(Int(next() % 2000)) / 1000 - 1 }
+            let labels = (0..<size).map { _ in Int(next() % UInt64(contents.config.numClasses)) }
+            // A small learning rate keeps random weights finite over many steps.
+            _ = try model.step(images: images, targets: labels, learningRate: 1e-4)
+            var times: [Double] = [], split = (forward: 0.0, backward: 0.0, update: 0.0)
+            let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
+            while batchCount.map({ times.count < $0 }) ?? (times.count < 5 || DispatchTime.now().uptimeNanoseconds < deadline) {
+                let start = DispatchTime.now().uptimeNanoseconds
+                let result = try model.step(images: images, targets: labels, learningRate: 1e-4)
+                times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+                split.forward += result.seconds.forward
+                split.backward += result.seconds.backward
+                split.update += result.seconds.update
+            }
+            let total = split.forward + split.backward + split.update
+            times.sort()
+            let median = times[times.count / 2], rate = Double(size) * 1000 / median
+            let row: [String: JSONValue] = [
+                "mode": .string("train"), "batch": .number(Double(size)), "threads": .number(Double(threads)),
+                "images_per_s": .number(rate), "ms_per_step": .number(median), "ms_per_step_min": .number(times.first!),
+                "ms_per_step_max": .number(times.last!), "repeats": .number(Double(times.count)),
+                "forward_share": .number(split.forward / total), "backward_share": .number(split.backward / total),
+                "update_share": .number(split.update / total), "peak_rss_mb": .number(peakResidentMegabytes()),
+                "graph_mb": .number(Double(model.graphBytes) / 1_048_576),
+            ]
+            if json {
+                print(JSONValue.object(row).description)
+            } else {
+                print(String(format: "train batch %3d, %d threads: %8.1f images/s (%.1f–%.1f), %8.2f ms/step (forward %.0f%%, backward %.0f%%, update %.0f%%), peak %.0f MB (training graph %.0f MB), %d steps",
+                             size, threads, rate, Double(size) * 1000 / times.last!, Double(size) * 1000 / times.first!, median,
+                             100 * split.forward / total, 100 * split.backward / total, 100 * split.update / total,
+                             peakResidentMegabytes(), Double(model.graphBytes) / 1_048_576, times.count))
             }
             fflush(stdout)
         }

@@ -36,6 +36,8 @@ public final class LabeledData {
     let source: RecordSource
     /// How an image-folder tree's files are decoded (PIL's results by default).
     public let decoding: ImageDecoding
+    /// An image folder's class names (its sub-folders' names), in label order; nil for records.
+    public var classNames: [String]? { source.classNames }
     /// Record numbers to read, ascending; nil for all.
     let selection: [Int]?
 
@@ -118,6 +120,8 @@ struct RecordSource {
     let format: Format
     let count: Int
     let shape: LabeledData.RecordShape
+    /// An image folder's class names (its sub-folders), in label order.
+    var classNames: [String]? = nil
 
     static func open(_ url: URL, labels: URL?) throws -> RecordSource {
         var isDirectory: ObjCBool = false
@@ -169,7 +173,7 @@ struct RecordSource {
             let found = ImageFinder.files(under: [root.appendingPathComponent(name)], recursive: true).files
             files += found.filter { FileClassifier.imageExtensions.contains($0.pathExtension.lowercased()) }.map { ($0, label) }
         }
-        return RecordSource(format: .folder(files), count: files.count, shape: .init(channels: 3, height: 0, width: 0))
+        return RecordSource(format: .folder(files), count: files.count, shape: .init(channels: 3, height: 0, width: 0), classNames: classes)
     }
 
     private static func fileSize(_ url: URL) throws -> Int {

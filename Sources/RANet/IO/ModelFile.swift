@@ -122,7 +122,8 @@ public enum ModelFile {
         }
     }
 
-    private static func readPreprocessing(_ folder: URL) throws -> ModelMetadata {
+    /// The metadata of a run folder's `preprocessing.json` (empty without one).
+    public static func readPreprocessing(_ folder: URL) throws -> ModelMetadata {
         let url = folder.appendingPathComponent("preprocessing.json")
         guard FileManager.default.fileExists(atPath: url.path) else { return ModelMetadata() }
         do {

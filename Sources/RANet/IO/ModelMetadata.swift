@@ -15,7 +15,7 @@ public struct ModelMetadata: Sendable, Equatable {
     }
 
     /// Reads a `preprocessing.json` document, taking its class list along.
-    init(preprocessingJSON value: JSONValue) {
+    public init(preprocessingJSON value: JSONValue) {
         preprocessing = value
         if case .array(let names) = value["classes"] {
             classes = names.compactMap(\.stringValue)

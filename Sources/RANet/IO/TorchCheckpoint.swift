@@ -26,6 +26,16 @@ public enum TorchCheckpoint {
         public var epoch: Int?
         /// `best_prec1`: the best validation top-1 so far.
         public var bestPrecision: Double?
+
+        /// Contents from their parts.
+        public init(stateDict: StateDict, batchesTracked: [String: Int64] = [:], momentumBuffers: [Int: [Float]] = [:],
+                    epoch: Int? = nil, bestPrecision: Double? = nil) {
+            self.stateDict = stateDict
+            self.batchesTracked = batchesTracked
+            self.momentumBuffers = momentumBuffers
+            self.epoch = epoch
+            self.bestPrecision = bestPrecision
+        }
     }
 
     /// Reads a checkpoint with everything training needs to continue.
@@ -39,7 +49,21 @@ public enum TorchCheckpoint {
         try read(data: readFile(url, what: "checkpoint"), path: url.path, dictKey: key).stateDict
     }
 
-    static func read(data: Data, path: String, dictKey: String = "state_dict") throws -> Contents {
+    /// Reads a file `torch.save` wrote for one 1-D int64 tensor, such as the authors'
+    /// `index.pth` (the permutation their `--use-valid` splits by).
+    public static func readIndices(contentsOf url: URL) throws -> [Int] {
+        let (archive, root, top) = try open(data: readFile(url, what: "index file"), path: url.path)
+        guard case .tensor(let t) = top, t.dtype == .int64, t.shape.count == 1,
+              let entry = archive.entries["\(root)data/\(t.storageKey)"], (t.offset + t.shape[0]) * 8 <= entry.range.count else {
+            throw FileError(path: url.path, message: "not a saved 1-D int64 tensor")
+        }
+        return archive.data.withUnsafeBytes { raw in
+            (0..<t.shape[0]).map { Int(raw.loadUnaligned(fromByteOffset: entry.range.lowerBound + (t.offset + $0 * t.strides[0]) * 8, as: Int64.self)) }
+        }
+    }
+
+    /// The archive of a torch file, its folder prefix and its unpickled top value.
+    private static func open(data: Data, path: String) throws -> (ZipArchive, String, PickleValue) {
         guard data.count >= 4, data.prefix(4).elementsEqual([0x50, 0x4B, 0x03, 0x04]) else {
             if data.first == 0x80 {
                 throw FileError(path: path, message: "a legacy (pre-1.6, non-zip) torch file; re-save it with a current torch.save")
@@ -51,7 +75,11 @@ public enum TorchCheckpoint {
             throw FileError(path: path, message: "not a checkpoint (no data.pkl in the archive)")
         }
         let root = String(pickleEntry.name.dropLast("data.pkl".count))
-        let top = try PickleReader(path: path).read(archive.contents(of: pickleEntry))
+        return (archive, root, try PickleReader(path: path).read(archive.contents(of: pickleEntry)))
+    }
+
+    static func read(data: Data, path: String, dictKey: String = "state_dict") throws -> Contents {
+        let (archive, root, top) = try open(data: data, path: path)
         guard case .dict(let topDict) = top else { throw FileError(path: path, message: "checkpoint holds no dict") }
         var stateDict = topDict
         if let nested = topDict[dictKey] {

@@ -4,18 +4,20 @@
 /// parameter moves by `−learningRate·buffer`.
 public struct SGD: Sendable, Equatable {
     /// The momentum factor (the authors': 0.9).
-    public var momentum: Float
+    public var momentum: Double
     /// L2 penalty added to every parameter's gradient, batch norm's included (the authors': 1e-4).
-    public var weightDecay: Float
+    public var weightDecay: Double
 
     /// An optimizer with the authors' defaults.
-    public init(momentum: Float = 0.9, weightDecay: Float = 1e-4) {
+    public init(momentum: Double = 0.9, weightDecay: Double = 1e-4) {
         self.momentum = momentum
         self.weightDecay = weightDecay
     }
 
     /// One update of every parameter of `state` from its gradient, at `learningRate`.
     public func step(_ state: TrainingState, learningRate: Float) {
+        // float32 arithmetic, as torch's for float32 parameters.
+        let momentum = Float(self.momentum), weightDecay = Float(self.weightDecay)
         let first = !state.hasMomentum
         for spec in state.parameterOrder {
             let offset = state.offsets[spec.key]!

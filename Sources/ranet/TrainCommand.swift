@@ -139,13 +139,13 @@ struct TrainCommand: AsyncParsableCommand {
     /// The authors' `--use-valid` split: the last 5,000 (ImageNet: 50,000) of a permutation.
     static func split(_ data: TrainingData, data kind: RANetConfig.DataKind, folder: URL, seed: UInt64) throws -> (TrainingData, TrainingData) {
         let held = kind == .imagenet ? 50_000 : 5_000
-        guard data.count > held else { throw ValidationError("--use-valid holds out \(held) images, but the data has only \(data.count)") }
+        guard data.count > held else { throw TrainingError("--use-valid holds out \(held) images, but the data has only \(data.count)") }
         let indexFile = folder.appendingPathComponent("index.pth")
         var permutation: [Int]
         if FileManager.default.fileExists(atPath: indexFile.path) {
             permutation = try TorchCheckpoint.readIndices(contentsOf: indexFile)
             guard permutation.count == data.count else {
-                throw ValidationError("\(indexFile.path) permutes \(permutation.count) images, but the data has \(data.count)")
+                throw TrainingError("\(indexFile.path) permutes \(permutation.count) images, but the data has \(data.count)")
             }
         } else {
             var random = TrainingRandom(seed: seed, epoch: -1)

@@ -65,7 +65,7 @@ struct TrainStepsCommand: ParsableCommand {
         let labels = try DynamicCommand.labels(targets)
         let size = contents.config.inputSize
         guard images.shape.count == 4, images.shape[0] == labels.count, images.shape[1...] == [3, size, size] else {
-            throw ValidationError("\(input) has shape \(images.shape); the model takes \(labels.count)×3×\(size)×\(size) for \(labels.count) targets")
+            throw ShapeError("\(input) has shape \(images.shape); the model takes \(labels.count)×3×\(size)×\(size) for \(labels.count) targets")
         }
         let model = try TrainableModel(config: contents.config, stateDict: start.stateDict,
                                        momentumBuffers: continueOptimizer ? start.momentumBuffers : [:],

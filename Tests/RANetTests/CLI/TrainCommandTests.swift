@@ -1,0 +1,90 @@
+import Foundation
+@testable import RANet
+import XCTest
+
+/// `ranet train` and `ranet train-steps` as a user runs them.
+final class TrainCommandTests: XCTestCase, CommandLineTesting {
+    func testTrainStepsWritesTheAuthorsCheckpointAndLosses() throws {
+        let folder = try TestData.sharedItem("reference/training/tiny-c3")
+        let scratch = try TestData.temporaryFolder()
+        let out = scratch.appendingPathComponent("after.pth.tar"), losses = scratch.appendingPathComponent("losses.npy")
+        let run = try ranet("train-steps", "--model", folder.appendingPathComponent("start.pth.tar").path,
+                            "--input", folder.appendingPathComponent("train_input.npy").path,
+                            "--targets", folder.appendingPathComponent("train_targets.npy").path,
+                            "--steps", "2", "--threads", "1", "--output", out.path, "--losses", losses.path)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertTrue(run.stdout.contains("step 2: loss"), run.stdout)
+        let written = try TorchCheckpoint.readContents(contentsOf: out)
+        let theirs = try TorchCheckpoint.readContents(contentsOf: folder.appendingPathComponent("after_step1.pth.tar"))
+        XCTAssertEqual(written.momentumBuffers.count, theirs.momentumBuffers.count)
+        XCTAssertEqual(written.batchesTracked.values.first, (theirs.batchesTracked.values.first ?? 0) + 1)
+        guard case .float64(let shape, let values) = try NpyFile.read(contentsOf: losses) else { return XCTFail("not float64") }
+        XCTAssertEqual(shape, [2, 8])
+        guard case .float64(_, let reference) = try NpyFile.read(contentsOf: folder.appendingPathComponent("step_losses.npy")) else { return XCTFail() }
+        for i in 0..<16 { XCTAssertEqual(values[i], reference[i], accuracy: 1e-5 * reference[i]) }
+    }
+
+    func testTrainStepsBadInputs() throws {
+        let folder = try TestData.sharedItem("reference/training/tiny-c3")
+        let scratch = try TestData.temporaryFolder()
+        let targets = scratch.appendingPathComponent("t.npy")
+        try NpyFile.write(int64: [1, 2, 3], shape: [3], to: targets)
+        let base = ["train-steps", "--model", folder.appendingPathComponent("start.pth.tar").path,
+                    "--input", folder.appendingPathComponent("train_input.npy").path, "--output", scratch.appendingPathComponent("o.pth.tar").path]
+        assertFails(try withArguments(base + ["--targets", targets.path]), mentioning: "shape [16, 3, 32, 32]", "3 targets")
+        try NpyFile.write(int64: [Int64](repeating: 10, count: 16), shape: [16], to: targets)
+        assertFails(try withArguments(base + ["--targets", targets.path]), mentioning: "label 10 is outside")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.appendingPathComponent("o.pth.tar").path))
+    }
+
+    func testTrainWritesARunFolderThatPredictReadsAndResumes() throws {
+        let config = try TestData.sharedItem("reference/training/tiny-c3/args.txt")
+        let scratch = try TestData.temporaryFolder()
+        let data = try TrainingTestData.cifarFile(labels: (0..<32).map { UInt8($0 % 10) }, in: scratch)
+        let run = scratch.appendingPathComponent("run")
+        let common = ["train", "--data", data.path, "--val", data.path, "--batch-size", "16", "--epochs", "2", "--lr-type", "cosine",
+                      "--save", run.path, "--threads", "2"]
+        // Stopped by a file-size limit while saving epoch 2: the first epoch's checkpoint stays.
+        let first = try withArguments(["train", "--config", config.path, "--data", data.path, "--batch-size", "16", "--epochs", "1", "--save", run.path, "--threads", "2"])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertTrue(first.stdout.contains("epoch 1/1"), first.stdout)
+        let before = try Data(contentsOf: run.appendingPathComponent("save_models/checkpoint_000.pth.tar"))
+        let process = Process()
+        let bundle = Bundle(for: TrainCommandTests.self).bundleURL
+        let binary = [bundle, bundle.deletingLastPathComponent()].map { $0.appendingPathComponent("ranet") }
+            .first { FileManager.default.isExecutableFile(atPath: $0.path) }!
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = ["-c", "trap '' XFSZ; ulimit -f 4096; exec \"$0\" \"$@\"", binary.path] + common + ["--resume"]
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = Pipe()
+        try process.run()
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertNotEqual(process.terminationStatus, 0)
+        XCTAssertTrue(message.contains("cannot write"), message)
+        XCTAssertEqual(message.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").count, 1, message)
+        XCTAssertEqual(try Data(contentsOf: run.appendingPathComponent("save_models/checkpoint_000.pth.tar")), before)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: run.appendingPathComponent("save_models").path).filter { $0.hasPrefix(".") }
+        XCTAssertEqual(leftovers, [], "no temporary files left")
+        // Resumed without the limit, it finishes; predict reads the folder.
+        let resumed = try withArguments(common + ["--resume"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertTrue(resumed.stdout.contains("epoch 2/2"), resumed.stdout)
+        let predict = try ranet("predict", "--model", run.path, "Samples/images")
+        XCTAssertEqual(predict.status, 0, predict.stderr)
+    }
+
+    func testTrainBadInputs() throws {
+        let config = try TestData.sharedItem("reference/training/tiny-c3/args.txt")
+        let scratch = try TestData.temporaryFolder()
+        let outside = try TrainingTestData.cifarFile(labels: [3, 200], in: scratch, name: "bad.bin")
+        assertFails(try ranet("train", "--config", config.path, "--data", outside.path, "--save", scratch.appendingPathComponent("r").path),
+                    mentioning: "label 200 is outside")
+        let data = try TrainingTestData.cifarFile(labels: [1, 2], in: scratch)
+        assertFails(try ranet("train", "--config", config.path, "--data", data.path, "--use-valid", "--save", scratch.appendingPathComponent("r").path),
+                    mentioning: "holds out 5000 images")
+        assertFails(try ranet("train", "--data", data.path, "--save", scratch.appendingPathComponent("r").path), mentioning: "--config", usage: true)
+        assertFails(try ranet("train", "--config", config.path, "--data", data.path, "--lr-type", "linear", "--save", "r"), mentioning: "--lr-type", usage: true)
+    }
+}

@@ -6,9 +6,7 @@
 #include "cranet.h"
 #include "dnnl_common.h"
 
-#include <dlfcn.h>
 #include <dnnl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -383,20 +381,6 @@ int cranet_bound_op_execute(cranet_bound_op *bound, cranet_stream *stream, char 
 }
 
 void cranet_bound_op_destroy(cranet_bound_op *bound) { bound_free(bound); }
-
-// oneDNN in Debian runs on OpenMP; libgomp is loaded with libdnnl. Looking the
-// functions up at run time avoids depending on omp.h, which Swift's clang lacks.
-static void (*omp_set_threads)(int);
-static pthread_once_t omp_lookup_once = PTHREAD_ONCE_INIT;
-
-static void omp_lookup(void) {
-    omp_set_threads = (void (*)(int))dlsym(RTLD_DEFAULT, "omp_set_num_threads");
-}
-
-void cranet_set_num_threads(int threads) {
-    pthread_once(&omp_lookup_once, omp_lookup);
-    if (omp_set_threads && threads > 0) omp_set_threads(threads);
-}
 
 void cranet_flush_denormals(void) {
 #if defined(__x86_64__) || defined(__i386__)

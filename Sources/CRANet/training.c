@@ -6,6 +6,7 @@
 // where a gradient is summed into a view.
 #include "cranet_training.h"
 #include "dnnl_common.h"
+#include "omp_runtime.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -56,6 +57,8 @@ struct cranet_train_layer {
     /// the convolution's output and of its gradient (NULL for other layers).
     bn_shape bn;
     dnnl_memory_t conv_out, diff_conv_out;
+    /// Resizes: the two views.
+    cranet_batch_view resize_src, resize_dst;
     int channels;
 };
 
@@ -134,10 +137,10 @@ static int add_step(step_list *list, dnnl_primitive_t primitive, int for_diff_sr
     return 0;
 }
 
-static int add_function(step_list *list, void (*function)(struct cranet_train_layer *), char *err,
+static int add_function(step_list *list, void (*function)(struct cranet_train_layer *), int for_diff_src, char *err,
                         size_t err_len) {
     if (list->count == MAX_STEPS) return fail(err, err_len, "training layer: too many steps");
-    list->steps[list->count++] = (step){.function = function};
+    list->steps[list->count++] = (step){.function = function, .for_diff_src = for_diff_src};
     return 0;
 }
 
@@ -274,11 +277,14 @@ static int weighted_create(cranet_train_layer *L, const void *fwd_desc, const vo
     if (diff_weights != L->slot[SLOT_DIFF_WEIGHTS] &&
         add_reorder(L, &L->backward, diff_weights, L->slot[SLOT_DIFF_WEIGHTS], 0, 0, err, err_len))
         goto done;
-    // Backward data: the forward's staged weights; the result is summed into diff_src.
+    // Backward data: the forward's staged weights, the gradient as staged for the weights'
+    // gradient when the layouts agree; the result is summed into diff_src.
+    const dnnl_memory_desc_t *bd_diff_dst_md = query(p.bwd_data, dnnl_query_diff_dst_md, 0);
+    bd_diff_dst = bw_diff_dst;
     if (staged_in(L, &L->backward, weights, query(p.bwd_data, dnnl_query_weights_md, 0), 1, &bd_weights, err,
                   err_len) ||
-        staged_in(L, &L->backward, diff_dst, query(p.bwd_data, dnnl_query_diff_dst_md, 0), 1, &bd_diff_dst, err,
-                  err_len) ||
+        (!dnnl_memory_desc_equal(md_of(bw_diff_dst), bd_diff_dst_md) &&
+         staged_in(L, &L->backward, diff_dst, bd_diff_dst_md, 1, &bd_diff_dst, err, err_len)) ||
         owned_memory(L, query(p.bwd_data, dnnl_query_diff_src_md, 0), &diff_src, err, err_len))
         goto done;
     {
@@ -298,23 +304,48 @@ done:
 // the thread count; RANet's deep chains of batch norms amplify that difference past
 // the authors' numbers within a step, so this one is the project's own.
 
-static void bn_relu_forward(const bn_shape *s, const float *x, float *y, const float *gamma, const float *beta) {
-    const size_t n = (size_t)s->batch * s->plane;
-    for (int c = 0; c < s->channels; c++) {
-        double sum = 0;
-        for (int b = 0; b < s->batch; b++) {
-            const float *p = x + ((size_t)b * s->channels + c) * s->plane;
-            for (int i = 0; i < s->plane; i++) sum += p[i];
+/// Σ p[i] in double, in eight partial sums (which vectorize; the order of double sums
+/// of floats changes nothing a float result can show).
+static double sum_floats(const float *p, int n) {
+    double a[8] = {0};
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) a[j] += p[i + j];
+    double s = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+    for (; i < n; i++) s += p[i];
+    return s;
+}
+
+/// Σ (p[i] − mean)², each square in float as torch computes it, summed in double.
+static double square_deviations(const float *p, int n, float mean) {
+    double a[8] = {0};
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) {
+            const float d = p[i + j] - mean;
+            a[j] += d * d;
         }
+    double s = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+    for (; i < n; i++) {
+        const float d = p[i] - mean;
+        s += d * d;
+    }
+    return s;
+}
+
+/// ReLU's backward as torch's threshold_backward: the gradient where the output is not ≤ 0.
+static inline float relu_gradient(float y, float g) { return y <= 0.0f ? 0.0f : g; }
+
+static void bn_relu_forward(const bn_shape *s, int c0, int c1, const float *x, float *y, const float *gamma,
+                            const float *beta) {
+    const size_t n = (size_t)s->batch * s->plane;
+    for (int c = c0; c < c1; c++) {
+        double sum = 0;
+        for (int b = 0; b < s->batch; b++) sum += sum_floats(x + ((size_t)b * s->channels + c) * s->plane, s->plane);
         const float mean = (float)(sum / (double)n);
         double var_sum = 0;
-        for (int b = 0; b < s->batch; b++) {
-            const float *p = x + ((size_t)b * s->channels + c) * s->plane;
-            for (int i = 0; i < s->plane; i++) {
-                const float d = p[i] - mean;
-                var_sum += d * d;
-            }
-        }
+        for (int b = 0; b < s->batch; b++)
+            var_sum += square_deviations(x + ((size_t)b * s->channels + c) * s->plane, s->plane, mean);
         // torch keeps the sum of squares as a float before deriving 1/σ from it.
         s->var_sum[c] = (float)var_sum;
         const float invstd = (float)(1.0 / sqrt((double)s->var_sum[c] / (double)n + (double)s->eps));
@@ -333,20 +364,33 @@ static void bn_relu_forward(const bn_shape *s, const float *x, float *y, const f
 }
 
 /// `y` is the forward's output (ReLU's mask is y > 0, or NaN), `g` the gradient of y.
-static void bn_relu_backward(const bn_shape *s, const float *x, const float *y, const float *g, const float *gamma,
-                             float *dx, float *dgamma, float *dbeta) {
+static void bn_relu_backward(const bn_shape *s, int c0, int c1, const float *x, const float *y, const float *g,
+                             const float *gamma, float *dx, float *dgamma, float *dbeta) {
     const size_t n = (size_t)s->batch * s->plane;
-    for (int c = 0; c < s->channels; c++) {
+    for (int c = c0; c < c1; c++) {
         const float mean = s->mean[c], invstd = s->invstd[c];
         double sum = 0, dotp = 0;
         for (int b = 0; b < s->batch; b++) {
             const float *p = x + ((size_t)b * s->channels + c) * s->plane;
-            const size_t at = (size_t)b * s->image_stride + (size_t)c * s->plane;
-            for (int i = 0; i < s->plane; i++) {
-                const float dy = y[at + i] <= 0.0f ? 0.0f : g[at + i];
-                sum += dy;
-                dotp += (p[i] - mean) * dy;
+            const float *yy = y + (size_t)b * s->image_stride + (size_t)c * s->plane;
+            const float *gg = g + (size_t)b * s->image_stride + (size_t)c * s->plane;
+            double a[8] = {0}, d[8] = {0};
+            int i = 0;
+            for (; i + 8 <= s->plane; i += 8)
+                for (int j = 0; j < 8; j++) {
+                    const float dy = relu_gradient(yy[i + j], gg[i + j]);
+                    a[j] += dy;
+                    d[j] += (p[i + j] - mean) * dy;
+                }
+            double plane_sum = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+            double plane_dot = ((d[0] + d[1]) + (d[2] + d[3])) + ((d[4] + d[5]) + (d[6] + d[7]));
+            for (; i < s->plane; i++) {
+                const float dy = relu_gradient(yy[i], gg[i]);
+                plane_sum += dy;
+                plane_dot += (p[i] - mean) * dy;
             }
+            sum += plane_sum;
+            dotp += plane_dot;
         }
         const float k = (float)dotp * invstd * invstd / (float)n;
         const float grad_mean = (float)(sum / (double)n);
@@ -354,11 +398,9 @@ static void bn_relu_backward(const bn_shape *s, const float *x, const float *y, 
         for (int b = 0; b < s->batch; b++) {
             const float *p = x + ((size_t)b * s->channels + c) * s->plane;
             float *q = dx + ((size_t)b * s->channels + c) * s->plane;
-            const size_t at = (size_t)b * s->image_stride + (size_t)c * s->plane;
-            for (int i = 0; i < s->plane; i++) {
-                const float dy = y[at + i] <= 0.0f ? 0.0f : g[at + i];
-                q[i] = (dy - grad_mean - (p[i] - mean) * k) * scale;
-            }
+            const float *yy = y + (size_t)b * s->image_stride + (size_t)c * s->plane;
+            const float *gg = g + (size_t)b * s->image_stride + (size_t)c * s->plane;
+            for (int i = 0; i < s->plane; i++) q[i] = (relu_gradient(yy[i], gg[i]) - grad_mean - (p[i] - mean) * k) * scale;
         }
         dgamma[c] = (float)(dotp * invstd);
         dbeta[c] = (float)sum;
@@ -371,15 +413,83 @@ static void *handle(dnnl_memory_t m) {
     return p;
 }
 
-static void conv_bn_forward(cranet_train_layer *L) {
-    bn_relu_forward(&L->bn, handle(L->conv_out), handle(L->slot[SLOT_DST]), handle(L->slot[SLOT_GAMMA]),
+/// Share `part` of `parts` of `count` items: [*begin, *end).
+static void share(int count, int part, int parts, int *begin, int *end) {
+    *begin = (int)((long)count * part / parts);
+    *end = (int)((long)count * (part + 1) / parts);
+}
+
+// Batch norm's channels are independent: each thread takes a range of them, so the
+// result does not depend on the thread count.
+static void conv_bn_forward_part(void *ctx, int part, int parts) {
+    cranet_train_layer *L = ctx;
+    int c0, c1;
+    share(L->bn.channels, part, parts, &c0, &c1);
+    bn_relu_forward(&L->bn, c0, c1, handle(L->conv_out), handle(L->slot[SLOT_DST]), handle(L->slot[SLOT_GAMMA]),
                     handle(L->slot[SLOT_BETA]));
 }
 
-static void conv_bn_backward(cranet_train_layer *L) {
-    bn_relu_backward(&L->bn, handle(L->conv_out), handle(L->slot[SLOT_DST]), handle(L->slot[SLOT_DIFF_DST]),
+static void conv_bn_backward_part(void *ctx, int part, int parts) {
+    cranet_train_layer *L = ctx;
+    int c0, c1;
+    share(L->bn.channels, part, parts, &c0, &c1);
+    bn_relu_backward(&L->bn, c0, c1, handle(L->conv_out), handle(L->slot[SLOT_DST]), handle(L->slot[SLOT_DIFF_DST]),
                      handle(L->slot[SLOT_GAMMA]), handle(L->diff_conv_out), handle(L->slot[SLOT_DIFF_GAMMA]),
                      handle(L->slot[SLOT_DIFF_BETA]));
+}
+
+static void conv_bn_forward(cranet_train_layer *L) { cranet_parallel(conv_bn_forward_part, L); }
+static void conv_bn_backward(cranet_train_layer *L) { cranet_parallel(conv_bn_backward_part, L); }
+
+// The align-corners resize, image by image on each thread's share of the batch (its
+// backward sums into each image's own planes, so the shares never meet).
+static void resize_forward_part(void *ctx, int part, int parts) {
+    cranet_train_layer *L = ctx;
+    const cranet_batch_view s = L->resize_src, d = L->resize_dst;
+    const float *src = handle(L->slot[SLOT_SRC]);
+    float *dst = handle(L->slot[SLOT_DST]);
+    int n0, n1;
+    share(s.batch, part, parts, &n0, &n1);
+    for (int n = n0; n < n1; n++)
+        cranet_resize_bilinear_align_corners(src + n * s.image_stride, s.channels, s.height, s.width,
+                                             dst + n * d.image_stride, d.height, d.width);
+}
+
+static void resize_backward_part(void *ctx, int part, int parts) {
+    cranet_train_layer *L = ctx;
+    const cranet_batch_view s = L->resize_src, d = L->resize_dst;
+    const float *diff_dst = handle(L->slot[SLOT_DIFF_DST]);
+    float *diff_src = handle(L->slot[SLOT_DIFF_SRC]);
+    int n0, n1;
+    share(s.batch, part, parts, &n0, &n1);
+    for (int n = n0; n < n1; n++)
+        cranet_resize_bilinear_align_corners_backward(diff_dst + n * d.image_stride, s.channels, d.height, d.width,
+                                                      diff_src + n * s.image_stride, s.height, s.width);
+}
+
+static void resize_forward(cranet_train_layer *L) { cranet_parallel(resize_forward_part, L); }
+static void resize_backward(cranet_train_layer *L) { cranet_parallel(resize_backward_part, L); }
+
+int cranet_train_resize_create(cranet_engine *engine, cranet_batch_view src, cranet_batch_view dst,
+                               cranet_train_layer **out, char *err, size_t err_len) {
+    if (!valid_view(src) || !valid_view(dst) || src.batch != dst.batch || src.channels != dst.channels)
+        return fail(err, err_len, "training resize: invalid shapes");
+    cranet_train_layer *L = layer_alloc(engine);
+    if (!L) return fail(err, err_len, "out of memory");
+    dnnl_memory_desc_t src_md, dst_md;
+    view_md(&src_md, src);
+    view_md(&dst_md, dst);
+    L->resize_src = src;
+    L->resize_dst = dst;
+    if (user_memory(L, SLOT_SRC, &src_md, err, err_len) || user_memory(L, SLOT_DST, &dst_md, err, err_len) ||
+        user_memory(L, SLOT_DIFF_SRC, &src_md, err, err_len) || user_memory(L, SLOT_DIFF_DST, &dst_md, err, err_len) ||
+        add_function(&L->forward, resize_forward, 0, err, err_len) ||
+        add_function(&L->backward, resize_backward, 1, err, err_len)) {
+        cranet_train_layer_destroy(L);
+        return 1;
+    }
+    *out = L;
+    return 0;
 }
 
 static int conv_build(cranet_train_layer *L, cranet_batch_view src, cranet_batch_view dst, int kernel, int stride,
@@ -428,9 +538,9 @@ static int conv_build(cranet_train_layer *L, cranet_batch_view src, cranet_batch
     L->bn = (bn_shape){dst.batch, dst.channels, dst.height * dst.width, dst.image_stride, eps, handle(mean),
                        handle(invstd), handle(var_sum)};
     // Backward runs batch norm's gradient first, then the convolution's steps.
-    if (add_function(&L->backward, conv_bn_backward, err, err_len) ||
+    if (add_function(&L->backward, conv_bn_backward, 0, err, err_len) ||
         weighted_create(L, &fwd, &bwd_w, &bwd_d, has_bias, L->conv_out, L->diff_conv_out, err, err_len) ||
-        add_function(&L->forward, conv_bn_forward, err, err_len))
+        add_function(&L->forward, conv_bn_forward, 0, err, err_len))
         return 1;
     L->channels = dst.channels;
     return 0;

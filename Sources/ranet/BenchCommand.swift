@@ -137,8 +137,8 @@ struct BenchCommand: ParsableCommand {
     /// Times `TrainableModel.step` per batch size after one warm-up step.
     private func runTraining(threads: Int) throws {
         let contents: ModelFile.Contents
-        if let preset {
-            let config = try RANetConfig.preset(named: preset)
+        // A preset, or a config without a model: the authors' initialization, as training starts.
+        if let config = try preset.map({ try RANetConfig.preset(named: $0) }) ?? (source.model == nil ? source.explicitConfig() : nil) {
             contents = ModelFile.Contents(config: config, stateDict: .random(for: try NetworkDescription(config: config)))
         } else {
             contents = try source.read()

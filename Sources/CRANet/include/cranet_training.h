@@ -70,6 +70,10 @@ int cranet_train_pool_create(cranet_engine *engine, cranet_pool_kind kind, crane
 /// Fully connected layer with bias: the views' channels × height × width are the features.
 int cranet_train_linear_create(cranet_engine *engine, cranet_batch_view src, cranet_batch_view dst,
                                cranet_train_layer **out, char *err, size_t err_len);
+/// PyTorch's bilinear resize with align_corners=True, forward and backward (the
+/// project's own kernel: oneDNN's resampling has other pixel centres).
+int cranet_train_resize_create(cranet_engine *engine, cranet_batch_view src, cranet_batch_view dst,
+                               cranet_train_layer **out, char *err, size_t err_len);
 void cranet_train_layer_destroy(cranet_train_layer *layer);
 
 /// Runs the layer forward in training mode on `b`'s src, weights and statistics outputs.

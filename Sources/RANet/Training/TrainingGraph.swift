@@ -2,8 +2,8 @@ import CRANet
 
 /// The network in training mode for batches of one size: every tensor of the forward
 /// pass for the whole batch (kept for the backward pass), a gradient of the same layout,
-/// and each layer's oneDNN training primitives (resizes run the bridge's own kernel and
-/// its backward).
+/// and each layer's training layer from the C bridge (oneDNN's primitives; batch norm and
+/// the align-corners resize the bridge's own).
 ///
 /// A tensor is `batch` images of the description's tensor, NCHW; a layer's slice of it
 /// is a channel range, so the dense blocks' concatenations are free forward and sum
@@ -19,8 +19,8 @@ final class TrainingGraph {
     private let gradients: UnsafeMutablePointer<Float>
     private let arenaFloats: Int
     let tensorOffsets: [Int]
-    /// The training primitives of each layer; nil for resizes.
-    private var layers: [OpaquePointer?] = []
+    /// The training layer of each layer.
+    private var layers: [OpaquePointer] = []
     /// Batch statistics of each batch norm from the last forward pass: means, then sums of squares.
     private var statistics: [[Float]]
 
@@ -68,7 +68,7 @@ final class TrainingGraph {
         do {
             for layer in network.layers {
                 let op = try Self.makeLayer(layer, network: network, batch: batch, engine: engine!)
-                if let op { layerBytes += cranet_train_layer_bytes(op) }
+                layerBytes += cranet_train_layer_bytes(op)
                 layers.append(op)
             }
         } catch {
@@ -99,7 +99,7 @@ final class TrainingGraph {
     }
 
     private static func makeLayer(_ layer: Layer, network: NetworkDescription, batch: Int,
-                                  engine: OpaquePointer) throws -> OpaquePointer? {
+                                  engine: OpaquePointer) throws -> OpaquePointer {
         let src = view(layer.input, network: network, batch: batch), dst = view(layer.output, network: network, batch: batch)
         var op: OpaquePointer?
         switch layer.operation {
@@ -115,9 +115,9 @@ final class TrainingGraph {
         case .linear:
             try bridgeCall { cranet_train_linear_create(engine, src, dst, &op, $0, $1) }
         case .resize:
-            return nil
+            try bridgeCall { cranet_train_resize_create(engine, src, dst, &op, $0, $1) }
         }
-        return op
+        return op!
     }
 
     private func base(_ slice: TensorSlice, in arena: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> {
@@ -149,13 +149,7 @@ final class TrainingGraph {
         (activations + tensorOffsets[network.inputTensor]).update(from: images, count: input.elementCount * batch)
         for (index, layer) in network.layers.enumerated() {
             let src = base(layer.input, in: activations), dst = base(layer.output, in: activations)
-            guard let op = layers[index] else {
-                forEachImage(layer) { from, to, n in
-                    cranet_resize_bilinear_align_corners(src + n * from.stride, from.channels, from.height, from.width,
-                                                         dst + n * to.stride, to.height, to.width)
-                }
-                continue
-            }
+            let op = layers[index]
             var b = cranet_train_buffers()
             b.src = UnsafePointer(src)
             b.dst = dst
@@ -191,13 +185,7 @@ final class TrainingGraph {
         for (index, layer) in network.layers.enumerated().reversed() {
             let needsInputGradient = layer.input.tensor != network.inputTensor
             let diffDst = base(layer.output, in: gradients), diffSrc = base(layer.input, in: gradients)
-            guard let op = layers[index] else {
-                forEachImage(layer) { from, to, n in
-                    cranet_resize_bilinear_align_corners_backward(diffDst + n * to.stride, from.channels, to.height, to.width,
-                                                                  diffSrc + n * from.stride, from.height, from.width)
-                }
-                continue
-            }
+            let op = layers[index]
             var b = cranet_train_buffers()
             b.diff_dst = UnsafePointer(diffDst)
             b.diff_src = needsInputGradient ? diffSrc : nil
@@ -215,18 +203,5 @@ final class TrainingGraph {
             }
             try bridgeCall { cranet_train_layer_backward(op, stream, &b, $0, $1) }
         }
-    }
-
-    private struct PlaneSet {
-        let channels: Int32, height: Int32, width: Int32
-        let stride: Int
-    }
-
-    /// Runs `body` for each image of a resize layer, with the source and target planes.
-    private func forEachImage(_ layer: Layer, _ body: (PlaneSet, PlaneSet, Int) -> Void) {
-        let from = network.tensors[layer.input.tensor], to = network.tensors[layer.output.tensor]
-        let source = PlaneSet(channels: Int32(layer.input.channels), height: Int32(from.height), width: Int32(from.width), stride: from.elementCount)
-        let target = PlaneSet(channels: Int32(layer.output.channels), height: Int32(to.height), width: Int32(to.width), stride: to.elementCount)
-        for n in 0..<batch { body(source, target, n) }
     }
 }

@@ -1,0 +1,46 @@
+// oneDNN in Debian runs on OpenMP; libgomp is loaded with libdnnl. Looking its
+// functions up at run time avoids depending on omp.h, which Swift's clang lacks.
+#include "cranet.h"
+#include "omp_runtime.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+
+static void (*omp_set_threads)(int);
+static int (*omp_thread_num)(void);
+static int (*omp_threads)(void);
+/// libgomp's entry point of `#pragma omp parallel` (GCC 4.9 and later).
+static void (*gomp_parallel)(void (*)(void *), void *, unsigned, unsigned);
+static pthread_once_t lookup_once = PTHREAD_ONCE_INIT;
+
+static void lookup(void) {
+    omp_set_threads = (void (*)(int))dlsym(RTLD_DEFAULT, "omp_set_num_threads");
+    omp_thread_num = (int (*)(void))dlsym(RTLD_DEFAULT, "omp_get_thread_num");
+    omp_threads = (int (*)(void))dlsym(RTLD_DEFAULT, "omp_get_num_threads");
+    gomp_parallel = (void (*)(void (*)(void *), void *, unsigned, unsigned))dlsym(RTLD_DEFAULT, "GOMP_parallel");
+}
+
+void cranet_set_num_threads(int threads) {
+    pthread_once(&lookup_once, lookup);
+    if (omp_set_threads && threads > 0) omp_set_threads(threads);
+}
+
+typedef struct {
+    void (*fn)(void *, int, int);
+    void *ctx;
+} team_task;
+
+static void team_body(void *data) {
+    const team_task *t = data;
+    t->fn(t->ctx, omp_thread_num(), omp_threads());
+}
+
+void cranet_parallel(void (*fn)(void *ctx, int part, int parts), void *ctx) {
+    pthread_once(&lookup_once, lookup);
+    if (!gomp_parallel || !omp_thread_num || !omp_threads) {
+        fn(ctx, 0, 1);
+        return;
+    }
+    team_task t = {fn, ctx};
+    gomp_parallel(team_body, &t, 0, 0);
+}

@@ -125,7 +125,21 @@ struct TrainCommand: AsyncParsableCommand {
         print("training \(training.count) images" + (validation.map { ", validating on \($0.count)" } ?? "")
               + ", \(trainer.batchesPerEpoch) steps per epoch, into \(folder.path)")
         let line = TrainingProgressLine()
-        let summary = try await trainer.run { line.report($0) }
+        let task = Task { try await trainer.run { line.report($0) } }
+        // Ctrl-C stops after the step in progress instead of in the middle of a save.
+        signal(SIGINT, SIG_IGN)
+        let interrupt = DispatchSource.makeSignalSource(signal: SIGINT)
+        interrupt.setEventHandler { task.cancel() }
+        interrupt.resume()
+        let summary: TrainingSummary
+        do {
+            summary = try await task.value
+        } catch is CancellationError {
+            line.clear()
+            FileHandle.standardError.write(Data("interrupted: \(folder.path)/save_models keeps the last complete epoch; continue with --resume\n".utf8))
+            throw ExitCode(130)
+        }
+        interrupt.cancel()
         if let best = summary.bestEpoch {
             print(String(format: "best validation top-1 (last exit) %.2f at epoch %d", summary.bestTop1, best))
         }
@@ -163,9 +177,14 @@ final class TrainingProgressLine: @unchecked Sendable {
     private let interactive = isatty(STDERR_FILENO) == 1
     private var lastUpdate = 0.0
 
+    /// Erases the progress line.
+    func clear() {
+        if interactive { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+    }
+
     func report(_ p: TrainingProgress) {
         if p.isEpochEnd {
-            if interactive { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+            clear()
             let val = p.validationTop1.map { " val top-1 " + $0.map { String(format: "%.2f", $0) }.joined(separator: " ") } ?? ""
             print(String(format: "epoch %d/%d: lr %.4g, train loss %.4f, %.0f images/s", p.epoch + 1, p.epochs, p.learningRate, p.loss, p.imagesPerSecond) + val)
             fflush(stdout)

@@ -75,6 +75,38 @@ final class TrainCommandTests: XCTestCase, CommandLineTesting {
         XCTAssertEqual(predict.status, 0, predict.stderr)
     }
 
+    func testInterruptingStopsBetweenStepsAndKeepsTheCheckpoint() throws {
+        let config = try TestData.sharedItem("reference/training/tiny-c3/args.txt")
+        let scratch = try TestData.temporaryFolder()
+        let data = try TrainingTestData.cifarFile(labels: (0..<32).map { UInt8($0 % 10) }, in: scratch)
+        let run = scratch.appendingPathComponent("run")
+        let bundle = Bundle(for: TrainCommandTests.self).bundleURL
+        let binary = [bundle, bundle.deletingLastPathComponent()].map { $0.appendingPathComponent("ranet") }
+            .first { FileManager.default.isExecutableFile(atPath: $0.path) }!
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = ["train", "--config", config.path, "--data", data.path, "--batch-size", "16", "--epochs", "1000",
+                             "--save", run.path, "--threads", "1"]
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = Pipe()
+        try process.run()
+        let first = run.appendingPathComponent("save_models/latest.txt")
+        let deadline = Date().addingTimeInterval(120)
+        while !FileManager.default.fileExists(atPath: first.path) && Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+        kill(process.processIdentifier, SIGINT)
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 130, message)
+        XCTAssertTrue(message.contains("interrupted"), message)
+        let names = try FileManager.default.contentsOfDirectory(atPath: run.appendingPathComponent("save_models").path)
+        XCTAssertFalse(names.contains { $0.hasPrefix(".") }, "\(names)")
+        let latest = try TorchCheckpoint.readContents(contentsOf: try XCTUnwrap(names.filter { $0.hasPrefix("checkpoint_") }.sorted().last.map {
+            run.appendingPathComponent("save_models").appendingPathComponent($0)
+        }))
+        XCTAssertNotNil(latest.epoch)
+    }
+
     func testTrainBadInputs() throws {
         let config = try TestData.sharedItem("reference/training/tiny-c3/args.txt")
         let scratch = try TestData.temporaryFolder()

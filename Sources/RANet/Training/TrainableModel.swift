@@ -97,6 +97,14 @@ public final class TrainableModel: @unchecked Sendable {
                           seconds: (Double(forwardEnd - start) / 1e9, Double(backwardEnd - forwardEnd) / 1e9, Double(end - backwardEnd) / 1e9))
     }
 
+    /// The summed loss of every exit on a batch in train mode, without a backward pass or
+    /// any change to the state (running statistics included).
+    func loss(images: [Float], targets: [Int]) throws -> Double {
+        let graph = try graph(batch: targets.count)
+        try images.withUnsafeBufferPointer { try graph.forward($0.baseAddress!, state: state) }
+        return ExitLoss.evaluate(graph, targets: targets).reduce(0, +)
+    }
+
     /// torch's update, in double as its CPU kernel computes it:
     /// running = m·batch + (1 − m)·running, with the unbiased variance Σ(x − mean)² / (n − 1).
     private func updateRunningStatistics(_ graph: TrainingGraph) {

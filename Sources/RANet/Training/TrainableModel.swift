@@ -32,7 +32,7 @@ public final class TrainableModel: @unchecked Sendable {
         public let losses: [Double]
         /// Each exit's correct top-1 predictions on the batch, before the update.
         public let correct: [Int]
-        /// Seconds spent in the forward pass, the backward pass and the update.
+        /// Seconds spent in the forward pass (with the loss), the backward pass and the update.
         public let seconds: (forward: Double, backward: Double, update: Double)
     }
 

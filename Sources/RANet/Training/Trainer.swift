@@ -38,10 +38,14 @@ public struct TrainingOptions: Sendable, Equatable {
 
 /// Where a training run is, as ``Trainer`` reports it after every step and every epoch.
 public struct TrainingProgress: Sendable {
-    /// The epoch (0-based) and the number of epochs.
-    public let epoch: Int, epochs: Int
-    /// Steps done in this epoch, and the epoch's steps.
-    public let batch: Int, batches: Int
+    /// The epoch (0-based).
+    public let epoch: Int
+    /// Epochs of the run.
+    public let epochs: Int
+    /// Steps done in this epoch.
+    public let batch: Int
+    /// Steps of an epoch.
+    public let batches: Int
     /// The mean summed loss of the epoch so far.
     public let loss: Double
     /// The learning rate of the last step.
@@ -62,8 +66,10 @@ public struct TrainingSummary: Sendable {
     public let stateDict: StateDict
     /// The last epoch's validation top-1 per exit (percent), if there was validation data.
     public let validationTop1: [Double]?
-    /// The best validation top-1 of the last exit, and its epoch.
-    public let bestTop1: Double, bestEpoch: Int?
+    /// The best validation top-1 of the last exit (percent).
+    public let bestTop1: Double
+    /// The epoch that reached it (nil without validation data, or when resumed past it).
+    public let bestEpoch: Int?
 }
 
 /// Trains a RANet as the authors' `main.py` does, into their run-folder layout:

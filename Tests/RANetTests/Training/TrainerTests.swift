@@ -59,6 +59,27 @@ final class TrainerTests: XCTestCase {
         }
     }
 
+    func testTrainsOnAnImageFolder() throws {
+        let config = try TrainingTestData.tinyConfig()
+        let scratch = try TestData.temporaryFolder()
+        let samples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Samples/images")
+        let names = try FileManager.default.contentsOfDirectory(atPath: samples.path).filter { $0.hasSuffix(".png") }.sorted().prefix(4)
+        for (i, name) in names.enumerated() {
+            let folder = scratch.appendingPathComponent("photos/\(i % 2 == 0 ? "even" : "odd")")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(at: samples.appendingPathComponent(name), to: folder.appendingPathComponent(name))
+        }
+        let set = try LabeledData.open(scratch.appendingPathComponent("photos"))
+        XCTAssertEqual(set.classNames, ["even", "odd"])
+        let data = try TrainingData(set, config: config, metadata: ModelMetadata(classes: set.classNames))
+        let run = scratch.appendingPathComponent("run")
+        let trainer = try Trainer(config: config, training: data, options: TrainingOptions(epochs: 1, batchSize: 2, threads: 1),
+                                  runFolder: run, metadata: ModelMetadata(classes: set.classNames))
+        _ = try runBlocking { try await trainer.run() }
+        XCTAssertEqual(try RANetModel.load(from: run).metadata.classes, ["even", "odd"])
+    }
+
     func testBadTrainingInputs() throws {
         let config = try TrainingTestData.tinyConfig()
         let scratch = try TestData.temporaryFolder()

@@ -12,6 +12,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+// Batch norm's kernels are compiled for the widest vectors the CPU has (chosen once, at
+// load time). No multiply-add is fused and the sums keep their order, so every width
+// gives the same bits (gcc: -ffp-contract=off in CMakeLists.txt).
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#define WIDEST_VECTORS __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define WIDEST_VECTORS
+#endif
+
 enum slot {
     SLOT_SRC, SLOT_DST, SLOT_WEIGHTS, SLOT_BIAS, SLOT_GAMMA, SLOT_BETA,
     SLOT_DIFF_SRC, SLOT_DIFF_DST, SLOT_DIFF_WEIGHTS, SLOT_DIFF_BIAS, SLOT_DIFF_GAMMA, SLOT_DIFF_BETA,
@@ -306,7 +318,7 @@ done:
 
 /// Σ p[i] in double, in eight partial sums (which vectorize; the order of double sums
 /// of floats changes nothing a float result can show).
-static double sum_floats(const float *p, int n) {
+static inline double sum_floats(const float *p, int n) {
     double a[8] = {0};
     int i = 0;
     for (; i + 8 <= n; i += 8)
@@ -317,7 +329,7 @@ static double sum_floats(const float *p, int n) {
 }
 
 /// Σ (p[i] − mean)², each square in float as torch computes it, summed in double.
-static double square_deviations(const float *p, int n, float mean) {
+static inline double square_deviations(const float *p, int n, float mean) {
     double a[8] = {0};
     int i = 0;
     for (; i + 8 <= n; i += 8)
@@ -336,7 +348,7 @@ static double square_deviations(const float *p, int n, float mean) {
 /// ReLU's backward as torch's threshold_backward: the gradient where the output is not ≤ 0.
 static inline float relu_gradient(float y, float g) { return y <= 0.0f ? 0.0f : g; }
 
-static void bn_relu_forward(const bn_shape *s, int c0, int c1, const float *x, float *y, const float *gamma,
+WIDEST_VECTORS static void bn_relu_forward(const bn_shape *s, int c0, int c1, const float *x, float *y, const float *gamma,
                             const float *beta) {
     const size_t n = (size_t)s->batch * s->plane;
     for (int c = c0; c < c1; c++) {
@@ -364,7 +376,7 @@ static void bn_relu_forward(const bn_shape *s, int c0, int c1, const float *x, f
 }
 
 /// `y` is the forward's output (ReLU's mask is y > 0, or NaN), `g` the gradient of y.
-static void bn_relu_backward(const bn_shape *s, int c0, int c1, const float *x, const float *y, const float *g,
+WIDEST_VECTORS static void bn_relu_backward(const bn_shape *s, int c0, int c1, const float *x, const float *y, const float *g,
                              const float *gamma, float *dx, float *dgamma, float *dbeta) {
     const size_t n = (size_t)s->batch * s->plane;
     for (int c = c0; c < c1; c++) {

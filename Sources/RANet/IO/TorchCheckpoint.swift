@@ -53,8 +53,10 @@ public enum TorchCheckpoint {
     /// `index.pth` (the permutation their `--use-valid` splits by).
     public static func readIndices(contentsOf url: URL) throws -> [Int] {
         let (archive, root, top) = try open(data: readFile(url, what: "index file"), path: url.path)
+        // The pickle reader has checked the view against its storage's length; the storage
+        // must then fit its zip entry.
         guard case .tensor(let t) = top, t.dtype == .int64, t.shape.count == 1,
-              let entry = archive.entries["\(root)data/\(t.storageKey)"], (t.offset + t.shape[0]) * 8 <= entry.range.count else {
+              let entry = archive.entries["\(root)data/\(t.storageKey)"], t.storageCount <= entry.range.count / 8 else {
             throw FileError(path: url.path, message: "not a saved 1-D int64 tensor")
         }
         return archive.data.withUnsafeBytes { raw in
@@ -121,7 +123,7 @@ public enum TorchCheckpoint {
 
     /// The value of a 0-dimensional int64 tensor.
     private static func integer(_ t: PickledTensor, name: String, archive: ZipArchive, root: String, path: String) throws -> Int64 {
-        guard let entry = archive.entries["\(root)data/\(t.storageKey)"], (t.offset + 1) * 8 <= entry.range.count else {
+        guard let entry = archive.entries["\(root)data/\(t.storageKey)"], t.offset < entry.range.count / 8 else {
             throw FileError(path: path, message: "storage of '\(name)' is missing or short")
         }
         return archive.data.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: entry.range.lowerBound + t.offset * 8, as: Int64.self) }

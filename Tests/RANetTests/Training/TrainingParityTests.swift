@@ -43,10 +43,14 @@ final class TrainingParityTests: XCTestCase {
     /// against itself on 1 and 2 threads, whose sums differ in the last bit only: 2e-6
     /// after step 1, 1e-2 after step 2, 0.9 after step 3), so step 3's losses are held
     /// to 5e-3 and its weights are not compared.
-    func testStepsMatchTheAuthors() throws {
+    func testStepsMatchTheAuthorsOnOneThread() throws { try assertStepsMatchTheAuthors(threads: 1) }
+
+    func testStepsMatchTheAuthorsOnTwoThreads() throws { try assertStepsMatchTheAuthors(threads: 2) }
+
+    func assertStepsMatchTheAuthors(threads: Int) throws {
         let f = try Self.fixture()
         let model = try TrainableModel(config: f.config, stateDict: f.start.stateDict, batchesTracked: f.start.batchesTracked,
-                                       optimizer: SGD(momentum: 0.9, weightDecay: 1e-4), threads: 1)
+                                       optimizer: SGD(momentum: 0.9, weightDecay: 1e-4), threads: threads)
         let exits = f.config.exitCount
         for step in 0..<3 {
             let result = try model.step(images: f.images, targets: f.targets, learningRate: 0.1)

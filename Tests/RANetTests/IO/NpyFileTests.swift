@@ -40,7 +40,12 @@ final class NpyFileTests: XCTestCase {
     }
 
     func testRejectsWhatItCannotRead() throws {
-        XCTAssertThrowsMessage(try read(npy(descr: "<f8", shape: "(2,)", payload: 16)), contains: "'<f8' is not supported")
+        XCTAssertThrowsMessage(try read(npy(descr: "<f2", shape: "(2,)", payload: 4)), contains: "'<f2' is not supported")
+        guard case .float64(let shape, let values) = try read(npy(descr: "<f8", shape: "(2,)", payload: 16)) else {
+            return XCTFail("float64 is read")
+        }
+        XCTAssertEqual(shape, [2])
+        XCTAssertEqual(values, [0, 0])
         XCTAssertThrowsMessage(try read(npy(descr: ">f4", shape: "(2,)", payload: 8)), contains: "'>f4'")
         XCTAssertThrowsMessage(try read(npy(descr: "<f4", fortran: true, shape: "(2, 2)", payload: 16)), contains: "Fortran")
         XCTAssertThrowsMessage(try read(npy(descr: "<f4", shape: "(2, 2)", payload: 15)), contains: "truncated")

@@ -382,6 +382,14 @@ int cranet_bound_op_execute(cranet_bound_op *bound, cranet_stream *stream, char 
 
 void cranet_bound_op_destroy(cranet_bound_op *bound) { bound_free(bound); }
 
+int cranet_onednn_vector_bits(void) {
+    const unsigned isa = (unsigned)dnnl_get_effective_cpu_isa();
+    if ((isa & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core) return 512;
+    if ((isa & dnnl_cpu_isa_avx2) == dnnl_cpu_isa_avx2) return 256;
+    if ((isa & dnnl_cpu_isa_sse41) == dnnl_cpu_isa_sse41) return 128;
+    return 0;
+}
+
 void cranet_flush_denormals(void) {
 #if defined(__x86_64__) || defined(__i386__)
     unsigned int csr;

@@ -174,6 +174,7 @@ struct BenchCommand: ParsableCommand {
                 "forward_share": .number(split.forward / total), "backward_share": .number(split.backward / total),
                 "update_share": .number(split.update / total), "peak_rss_mb": .number(peakResidentMegabytes()),
                 "graph_mb": .number(Double(model.graphBytes) / 1_048_576),
+                "onednn_vector_bits": .number(Double(TrainableModel.oneDNNVectorBits)),
             ]
             if json {
                 print(JSONValue.object(row).description)

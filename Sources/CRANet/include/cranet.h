@@ -87,6 +87,10 @@ int cranet_bound_op_execute(cranet_bound_op *bound, cranet_stream *stream,
                             char *err, size_t err_len);
 void cranet_bound_op_destroy(cranet_bound_op *bound);
 
+/// The widest vectors oneDNN's kernels use on this CPU (after DNNL_MAX_CPU_ISA): 512
+/// (AVX-512), 256 (AVX2), 128 (SSE4.1), or 0 for another instruction set (arm64's).
+int cranet_onednn_vector_bits(void);
+
 /// Sets how many OpenMP threads oneDNN uses for primitives executed by the
 /// calling thread (OpenMP's per-thread setting). No effect if OpenMP is absent.
 void cranet_set_num_threads(int threads);

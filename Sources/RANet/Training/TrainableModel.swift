@@ -137,6 +137,10 @@ public final class TrainableModel: @unchecked Sendable {
         return correct
     }
 
+    /// The widest vectors oneDNN's kernels use here (512, 256, 128; 0 for arm64's): its
+    /// convolutions' sums, and so the last bits of a step, follow from it.
+    public static var oneDNNVectorBits: Int { Int(cranet_onednn_vector_bits()) }
+
     /// Bytes the training graphs hold (activations, gradients, primitives' buffers).
     public var graphBytes: Int { graphs.values.map(\.bytes).reduce(0, +) }
 }

@@ -1,4 +1,3 @@
-import CRANet
 import Foundation
 
 /// The authors' training recipe and how to run it.
@@ -177,7 +176,6 @@ public final class Trainer: @unchecked Sendable {
     }
 
     private func runEpochs(progress: (TrainingProgress) -> Void, cancelled: CancellationFlag) throws -> TrainingSummary {
-        cranet_flush_denormals()
         if let runFolder { try prepare(runFolder) }
         let batches = batchesPerEpoch
         var lastValidation: [Double]?

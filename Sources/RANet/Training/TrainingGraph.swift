@@ -11,21 +11,22 @@ import CRANet
 final class TrainingGraph {
     let network: NetworkDescription
     let batch: Int
-    let threads: Int
+    /// The OpenMP threads the primitives were created for, and run with on any thread.
+    private let threads: Int
     private let engine: OpaquePointer
     private let stream: OpaquePointer
     /// Activations and their gradients, one arena each, laid out alike.
-    let activations: UnsafeMutablePointer<Float>
+    private let activations: UnsafeMutablePointer<Float>
     private let gradients: UnsafeMutablePointer<Float>
     private let arenaFloats: Int
-    let tensorOffsets: [Int]
+    private let tensorOffsets: [Int]
     /// The training layer of each layer.
     private var layers: [OpaquePointer] = []
     /// Batch statistics of each batch norm from the last forward pass: means, then sums of squares.
     private var statistics: [[Float]]
 
     /// Bytes the graph holds: arenas and the primitives' own buffers.
-    let bytes: Int
+    private(set) var bytes = 0
 
     /// Primitives are created for `threads` OpenMP threads: oneDNN splits their work (and
     /// so their sums' order) by the thread count at creation, which must stay the count
@@ -44,8 +45,7 @@ final class TrainingGraph {
         }
         tensorOffsets = offsets
         arenaFloats = total
-        // oneDNN's kernels read whole cache lines: arenas aligned to 64 bytes (and each
-        // tensor a multiple of 16 floats) give every run the same memory access pattern.
+        // Aligned to cache lines, as oneDNN aligns its own buffers.
         activations = Self.allocateArena(total)
         gradients = Self.allocateArena(total)
         statistics = network.layers.map { layer in
@@ -64,19 +64,13 @@ final class TrainingGraph {
             throw error
         }
         self.stream = stream!
-        var layerBytes = 0
-        do {
-            for layer in network.layers {
-                let op = try Self.makeLayer(layer, network: network, batch: batch, engine: engine!)
-                layerBytes += cranet_train_layer_bytes(op)
-                layers.append(op)
-            }
-        } catch {
-            layers.forEach { cranet_train_layer_destroy($0) }
-            layers = []
-            throw error
+        // Fully initialized from here: if a layer fails, deinit releases what was made.
+        bytes = 2 * total * MemoryLayout<Float>.size
+        for layer in network.layers {
+            let op = try Self.makeLayer(layer, network: network, batch: batch, engine: engine!)
+            bytes += cranet_train_layer_bytes(op)
+            layers.append(op)
         }
-        bytes = layerBytes + 2 * total * MemoryLayout<Float>.size
     }
 
     deinit {

@@ -21,7 +21,8 @@ final class TrainCommandTests: XCTestCase, CommandLineTesting {
         guard case .float64(let shape, let values) = try NpyFile.read(contentsOf: losses) else { return XCTFail("not float64") }
         XCTAssertEqual(shape, [2, 8])
         guard case .float64(_, let reference) = try NpyFile.read(contentsOf: folder.appendingPathComponent("step_losses.npy")) else { return XCTFail() }
-        for i in 0..<16 { XCTAssertEqual(values[i], reference[i], accuracy: 1e-5 * reference[i]) }
+        // Step 1 to the bound; step 2 as the parity tests bound it on every vector width.
+        for i in 0..<16 { XCTAssertEqual(values[i], reference[i], accuracy: (i < 8 ? 1e-5 : 1e-3) * reference[i]) }
     }
 
     func testTrainStepsBadInputs() throws {

@@ -42,12 +42,32 @@ final class TrainingParityTests: XCTestCase {
     /// batch amplify any difference about 5,000-fold per step (this implementation
     /// against itself on 1 and 2 threads, whose sums differ in the last bit only: 2e-6
     /// after step 1, 1e-2 after step 2, 0.9 after step 3), so step 3's losses are held
-    /// to 5e-3 and its weights are not compared.
+    /// to 2e-2 (measured: 1.1e-3 on one thread, 6.4e-3 on two) and its weights are not compared.
     func testStepsMatchTheAuthorsOnOneThread() throws { try assertStepsMatchTheAuthors(threads: 1) }
 
     func testStepsMatchTheAuthorsOnTwoThreads() throws { try assertStepsMatchTheAuthors(threads: 2) }
 
+    /// Bounds by the vector width of oneDNN's kernels, whose convolution sums decide the last
+    /// bits of a step. Measured worst (2026-12-01, AMD EPYC Zen 4; narrower widths through
+    /// DNNL_MAX_CPU_ISA): weights 1.9e-6 / 2.8e-6, momentum buffers 4.2e-5 / 1.7e-4, gradients
+    /// 9.0e-4 / 1.5e-4 at 512 / 256 bits. At 128 bits (SSE4.1) one batch norm's shift gradient
+    /// (scale_flows.3.1.layers.0.conv_up.net.4) differs by 7%: a ReLU decision on an activation
+    /// at the rounding boundary goes the other way; weights then differ by 1.2e-3, step-2 losses
+    /// by 3e-4, step-3 losses by 2.9e-2.
+    struct Bounds {
+        var weights: Float = 1e-4, momentum: Float = 1e-4, gradients: Float = 1e-3, secondLosses = 1e-5, thirdLosses = 2e-2
+
+        static var here: Bounds {
+            switch TrainableModel.oneDNNVectorBits {
+            case 512: Bounds()
+            case 256: Bounds(momentum: 2e-4)
+            default: Bounds(weights: 2e-3, momentum: 0.1, gradients: 0.1, secondLosses: 1e-3, thirdLosses: 5e-2)
+            }
+        }
+    }
+
     func assertStepsMatchTheAuthors(threads: Int) throws {
+        let bounds = Bounds.here
         let f = try Self.fixture()
         let model = try TrainableModel(config: f.config, stateDict: f.start.stateDict, batchesTracked: f.start.batchesTracked,
                                        optimizer: SGD(momentum: 0.9, weightDecay: 1e-4), threads: threads)
@@ -56,7 +76,7 @@ final class TrainingParityTests: XCTestCase {
             let result = try model.step(images: f.images, targets: f.targets, learningRate: 0.1)
             for k in 0..<exits {
                 let theirs = f.losses[step * exits + k]
-                XCTAssertEqual(result.losses[k], theirs, accuracy: (step < 2 ? 1e-5 : 5e-3) * abs(theirs), "step \(step + 1) exit \(k + 1)")
+                XCTAssertEqual(result.losses[k], theirs, accuracy: [1e-5, bounds.secondLosses, bounds.thirdLosses][step] * abs(theirs), "step \(step + 1) exit \(k + 1)")
             }
             if step == 0 {
                 let theirGradients = try TorchCheckpoint.readTensors(contentsOf: f.folder.appendingPathComponent("grads_step1.pth.tar"), under: "grad")
@@ -65,14 +85,14 @@ final class TrainingParityTests: XCTestCase {
                 let worst = try gradients.map { key, ours in
                     (Self.relativeError(ours, try XCTUnwrap(theirGradients.tensors[key], key).values), key)
                 }.max { $0.0 < $1.0 }!
-                XCTAssertLessThan(worst.0, 1e-3, "gradient \(worst.1)")
+                                XCTAssertLessThan(worst.0, bounds.gradients, "gradient \(worst.1)")
                 let after = try TorchCheckpoint.readContents(contentsOf: f.folder.appendingPathComponent("after_step1.pth.tar"))
-                try assertMatches(model, after, step: 1)
+                try assertMatches(model, after, step: 1, bounds: bounds)
             }
         }
     }
 
-    func assertMatches(_ model: TrainableModel, _ theirs: TorchCheckpoint.Contents, step: Int,
+    func assertMatches(_ model: TrainableModel, _ theirs: TorchCheckpoint.Contents, step: Int, bounds: Bounds,
                        file: StaticString = #filePath, line: UInt = #line) throws {
         let ours = model.stateDict
         var worst: (Float, String) = (0, "")
@@ -80,7 +100,7 @@ final class TrainingParityTests: XCTestCase {
             let e = Self.relativeError(tensor.values, try XCTUnwrap(theirs.stateDict.tensors[key], key).values)
             if e > worst.0 { worst = (e, key) }
         }
-        XCTAssertLessThan(worst.0, 1e-4, "after step \(step): \(worst.1)", file: file, line: line)
+        XCTAssertLessThan(worst.0, bounds.weights, "after step \(step): \(worst.1)", file: file, line: line)
         let buffers = model.state.momentumBuffers
         XCTAssertEqual(buffers.count, theirs.momentumBuffers.count, file: file, line: line)
         var worstMomentum: (Float, Int) = (0, -1)
@@ -88,7 +108,7 @@ final class TrainingParityTests: XCTestCase {
             let e = Self.relativeError(buffer, try XCTUnwrap(theirs.momentumBuffers[index]))
             if e > worstMomentum.0 { worstMomentum = (e, index) }
         }
-        XCTAssertLessThan(worstMomentum.0, 1e-4, "after step \(step): momentum buffer \(worstMomentum.1)", file: file, line: line)
+        XCTAssertLessThan(worstMomentum.0, bounds.momentum, "after step \(step): momentum buffer \(worstMomentum.1)", file: file, line: line)
         XCTAssertEqual(model.state.batchesTracked, theirs.batchesTracked, file: file, line: line)
     }
 }

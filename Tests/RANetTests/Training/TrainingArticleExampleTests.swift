@@ -29,7 +29,7 @@ final class TrainingArticleExampleTests: XCTestCase {
         let begin = source.range(of: "// Training article example begin\n")!, end = source.range(of: "// Training article example end")!
         let example = String(source[begin.upperBound..<end.lowerBound])
         let root = here.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let article = try String(contentsOf: root.appendingPathComponent("Sources/RANet/RANet.docc/Training.md"), encoding: .utf8)
-        XCTAssertTrue(article.contains(example), "Training.md must contain the example of TrainingArticleExampleTests.swift verbatim")
+        let article = try String(contentsOf: root.appendingPathComponent("Sources/RANet/RANet.docc/TrainingModels.md"), encoding: .utf8)
+        XCTAssertTrue(article.contains(example), "TrainingModels.md must contain the example of TrainingArticleExampleTests.swift verbatim")
     }
 }

@@ -18,7 +18,16 @@
 #ifdef __clang__
 #pragma STDC FP_CONTRACT OFF
 #endif
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define CRANET_TSAN 1
+#endif
+#endif
+#ifdef __SANITIZE_THREAD__
+#define CRANET_TSAN 1
+#endif
+// (Not under ThreadSanitizer: the clones' resolver runs before its runtime is up.)
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__)) && !defined(CRANET_TSAN)
 #define WIDEST_VECTORS __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define WIDEST_VECTORS

@@ -37,6 +37,9 @@ test-c-sanitize: deps
 TEST_PACKAGES = chromium
 TEST_PYTHON_PACKAGES = onnxruntime openvino
 
+# Plans measured by the tests stay in the build folder, not in the user's cache.
+test-swift test-widths test-sanitize: export XDG_CACHE_HOME = $(CURDIR)/.build/test-cache
+
 test-swift: deps
 	@scripts/install-deps.sh $(TEST_PACKAGES)
 	@python3 -c "import onnxruntime, openvino" 2>/dev/null || python3 -m pip install -q $(TEST_PYTHON_PACKAGES)
@@ -47,7 +50,7 @@ test-swift: deps
 # AVX2-only CPU (8), one without AVX2 (4), and every image alone (1) run. The tests
 # themselves also loop over every width within the cap. ParityTests also matches
 # TrainingParityTests: training on oneDNN's AVX2 and SSE4.1 kernels, as those CPUs run it.
-WIDTH_TESTS = RANetModelTests|ParityTests|EarlyExitTests|ImageClassificationTests|PredictCommandTests|AdaptiveCommandTests|ReadmeExampleTests|GradientCheckTests
+WIDTH_TESTS = RANetModelTests|ParityTests|SingleImagePlanTests|EarlyExitTests|ImageClassificationTests|PredictCommandTests|AdaptiveCommandTests|ReadmeExampleTests|GradientCheckTests
 test-widths: deps
 	RANET_MAX_LANES=8 DNNL_MAX_CPU_ISA=AVX2 $(SWIFT) test --disable-swift-testing --filter '$(WIDTH_TESTS)'
 	RANET_MAX_LANES=4 DNNL_MAX_CPU_ISA=SSE41 $(SWIFT) test --disable-swift-testing --filter '$(WIDTH_TESTS)'

@@ -5,6 +5,7 @@
 // once into the layout the primitive descriptor asks for.
 #include "cranet.h"
 #include "dnnl_common.h"
+#include "omp_runtime.h"
 
 #include <dnnl.h>
 #include <stdio.h>
@@ -131,9 +132,15 @@ static int add_constant(cranet_op *op, int arg, int weights_index, const dnnl_me
         if (s == dnnl_success) s = dnnl_primitive_create(&reorder, rpd);
         if (s == dnnl_success) s = dnnl_stream_create(&stream, op->engine, dnnl_stream_default_flags);
         if (s == dnnl_success) {
+            // The primitive was planned for the caller's thread count, but this tiny reorder
+            // runs alone: an OpenMP team made here would stay attached to the loading
+            // thread, and its spinning threads slow every later call on a busy CPU.
+            int threads = cranet_max_threads();
+            cranet_set_num_threads(1);
             dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, user}, {DNNL_ARG_TO, mem}};
             s = dnnl_primitive_execute(reorder, stream, 2, args);
             if (s == dnnl_success) s = dnnl_stream_wait(stream);
+            cranet_set_num_threads(threads);
         }
         if (stream) dnnl_stream_destroy(stream);
         if (reorder) dnnl_primitive_destroy(reorder);

@@ -9,6 +9,7 @@
 static void (*omp_set_threads)(int);
 static int (*omp_thread_num)(void);
 static int (*omp_threads)(void);
+static int (*omp_max_threads)(void);
 /// libgomp's entry point of `#pragma omp parallel` (GCC 4.9 and later).
 static void (*gomp_parallel)(void (*)(void *), void *, unsigned, unsigned);
 static pthread_once_t lookup_once = PTHREAD_ONCE_INIT;
@@ -17,12 +18,18 @@ static void lookup(void) {
     omp_set_threads = (void (*)(int))dlsym(RTLD_DEFAULT, "omp_set_num_threads");
     omp_thread_num = (int (*)(void))dlsym(RTLD_DEFAULT, "omp_get_thread_num");
     omp_threads = (int (*)(void))dlsym(RTLD_DEFAULT, "omp_get_num_threads");
+    omp_max_threads = (int (*)(void))dlsym(RTLD_DEFAULT, "omp_get_max_threads");
     gomp_parallel = (void (*)(void (*)(void *), void *, unsigned, unsigned))dlsym(RTLD_DEFAULT, "GOMP_parallel");
 }
 
 void cranet_set_num_threads(int threads) {
     pthread_once(&lookup_once, lookup);
     if (omp_set_threads && threads > 0) omp_set_threads(threads);
+}
+
+int cranet_max_threads(void) {
+    pthread_once(&lookup_once, lookup);
+    return omp_max_threads ? omp_max_threads() : 1;
 }
 
 typedef struct {

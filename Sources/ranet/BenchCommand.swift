@@ -21,11 +21,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Threads (default: all cores).")
     var threads: Int?
 
-    @Option(help: "Images the lane kernels compute side by side: 16 (AVX-512), 8 (AVX2) or 4 (portable); 1 runs every image alone. Single images run at the same width's instruction set. (default: the widest this CPU supports, at most RANET_MAX_LANES)")
-    var lanes: Int?
-
-    @Option(name: .customLong("single-image"), help: "What computes an image that runs alone: rows (the row kernels) or onednn.")
-    var singleImages: RANetModel.SingleImageKernels = .rows
+    @OptionGroup var engine: EngineOptions
 
     @Option(help: "anytime (every exit) or budgeted (early exit with --thresholds, --budget or the model's own thresholds).")
     var mode: Mode = .anytime
@@ -62,8 +58,7 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
         if train { return try runTraining(threads: threadCount) }
-        var options = RANetModel.Options(threads: threadCount, singleImages: singleImages)
-        if let lanes { options.lanes = lanes }
+        let options = engine.options(threads: threadCount)
         let model: RANetModel
         if let preset {
             let config = try RANetConfig.preset(named: preset)
@@ -114,7 +109,7 @@ struct BenchCommand: ParsableCommand {
             let row: [String: JSONValue] = [
                 "mode": .string(mode.rawValue), "batch": .number(Double(size)), "threads": .number(Double(threadCount)),
                 "threads_used": .number(Double(model.threadsUsed(batch: size))),
-                "lanes": .number(Double(model.options.lanes)), "single_image": .string(singleImages.rawValue),
+                "lanes": .number(Double(model.options.lanes)), "single_image": .string(engine.singleImages.rawValue),
                 "images_per_s": .number(rate), "ms_per_batch": .number(median),
                 "ms_per_batch_min": .number(times.first!), "ms_per_batch_max": .number(times.last!),
                 "images_per_s_min": .number(Double(size) * 1000 / times.last!), "images_per_s_max": .number(Double(size) * 1000 / times.first!),
@@ -214,4 +209,3 @@ struct BenchCommand: ParsableCommand {
     }
 }
 
-extension RANetModel.SingleImageKernels: ExpressibleByArgument {}

@@ -9,6 +9,7 @@ struct CalibrateCommand: ParsableCommand {
         discussion: "Among the threshold sets of the authors' geometric family (over a fine grid of its ratio), the one with the best validation accuracy whose expected operations stay within the budget.")
 
     @OptionGroup var source: ModelOptions
+    @OptionGroup var engine: EngineOptions
     @OptionGroup var dataOptions: DataOptions
 
     @Option(help: ArgumentHelp("Average operations per image: 20M, 1.5G, 350000, or 0.4x of the full network.", valueName: "ops"))
@@ -22,7 +23,7 @@ struct CalibrateCommand: ParsableCommand {
 
     func run() throws {
         let parsedBudget = try Budget(parsing: budget)
-        let model = try source.load(threads: threads)
+        let model = try source.load(options: engine.options(threads: threads))
         let data = try dataOptions.open()
         let progress = ProgressLine(total: data.count, label: "evaluating")
         let evaluation = try AnytimeEvaluation(model: model, data: data, batch: dataOptions.batch, progress: progress.update)

@@ -60,7 +60,7 @@ struct DynamicCommand: ParsableCommand {
                 test: try ExitConfidences(probabilities: NpyFile.readFloat32(contentsOf: URL(fileURLWithPath: testProbs))),
                 testTargets: try Self.labels(testTargets), opsPerExit: ops)
         } else {
-            let loaded = try ModelOptions(model: model, config: config).load(threads: nil)
+            let loaded = try ModelOptions(model: model, config: config).load(options: RANetModel.Options())
             let val = try evaluate(loaded, valData!, valIndices, "validation")
             let test = try evaluate(loaded, testData!, testIndices, "test")
             rows = try BudgetedClassification.sweep(val: val.confidences, valTargets: val.labels, test: test.confidences,

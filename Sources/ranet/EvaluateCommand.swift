@@ -9,6 +9,7 @@ struct EvaluateCommand: ParsableCommand {
         discussion: "Top-1/top-5 per exit as the authors' AnytimeResults. With --thresholds (or --budget), the data is classified again with early exit, timed, and its accuracy, exit histogram and realized operations are reported.")
 
     @OptionGroup var source: ModelOptions
+    @OptionGroup var engine: EngineOptions
     @OptionGroup var dataOptions: DataOptions
     @OptionGroup var thresholdOptions: ThresholdOptions
 
@@ -22,7 +23,7 @@ struct EvaluateCommand: ParsableCommand {
     var threads: Int?
 
     func run() throws {
-        let model = try source.load(threads: threads)
+        let model = try source.load(options: engine.options(threads: threads))
         let data = try dataOptions.open()
         let thresholds = try thresholdOptions.resolve(for: model)
         let progress = ProgressLine(total: data.count, label: "evaluating")

@@ -6,7 +6,7 @@ struct InfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info",
         abstract: "Show a network's config, flows, exits, parameter total and operations per exit.",
-        discussion: "Operations follow the authors' op_counter, cumulative up to each exit. With --preset no weights are read.")
+        discussion: "Operations follow the authors' op_counter, cumulative up to each exit. With --preset no weights are read. --plan shows which backend runs each layer of an image alone, and the times it was chosen by (measured now, or read from the plan cache); with --preset it times random weights.")
 
     @OptionGroup var source: ModelOptions
 
@@ -15,6 +15,14 @@ struct InfoCommand: ParsableCommand {
 
     @Flag(help: "Print JSON instead of text.")
     var json = false
+
+    @Flag(help: "Show the backend of each layer of an image alone and why: the row kernels' and oneDNN's times.")
+    var plan = false
+
+    @OptionGroup var engine: EngineOptions
+
+    @Option(help: "Threads a batch of one runs on (default: all cores).")
+    var threads: Int?
 
     func validate() throws {
         if preset != nil && (source.model != nil || source.config != nil) {
@@ -34,7 +42,36 @@ struct InfoCommand: ParsableCommand {
             metadata = contents.metadata
         }
         let network = try NetworkDescription(config: config)
+        if plan { return try printPlan(config: config, network: network) }
         let summary = NetworkSummary(network: network, metadata: metadata)
         print(json ? summary.json.prettyDescription : summary.text)
+    }
+
+    private func printPlan(config: RANetConfig, network: NetworkDescription) throws {
+        let options = engine.options(threads: threads)
+        let model = try preset != nil
+            ? RANetModel(config: config, stateDict: .random(for: network), options: options)
+            : source.load(options: options)
+        let plan = try model.singleImagePlan()
+        if json {
+            let layers: [JSONValue] = plan.layers.enumerated().map { i, layer in
+                var row: [String: JSONValue] = ["layer": .number(Double(i)), "name": .string(layer.name), "backend": .string(layer.backend.rawValue)]
+                if let ms = layer.rowsMilliseconds { row["rows_ms"] = .number(ms) }
+                if let ms = layer.oneDNNMilliseconds { row["onednn_ms"] = .number(ms) }
+                return .object(row)
+            }
+            print(JSONValue.object(["source": .string(plan.source.rawValue), "threads": .number(Double(plan.threads)),
+                                    "single_image": .string(options.singleImages.rawValue), "layers": .array(layers)]).prettyDescription)
+            return
+        }
+        print("single image, \(plan.threads) thread\(plan.threads == 1 ? "" : "s") for oneDNN's layers, plan \(plan.source.rawValue): " +
+              "\(plan.count(.rows)) layers in the row kernels, \(plan.count(.oneDNN)) in oneDNN")
+        print("layer  backend  rows ms  onednn ms  name")
+        for (i, layer) in plan.layers.enumerated() {
+            let times = [layer.rowsMilliseconds, layer.oneDNNMilliseconds].map { $0.map { String(format: "%7.3f", $0) } ?? "      -" }
+            print(String(format: "%5d  %-7@  %@  %@    %@", i, layer.backend.rawValue, times[0], times[1], layer.name))
+        }
+        let total = plan.layers.map { ($0.backend == .oneDNN ? $0.oneDNNMilliseconds : $0.rowsMilliseconds) ?? 0 }.reduce(0, +)
+        if plan.source != .forced { print(String(format: "sum of the chosen layers' times: %.2f ms", total)) }
     }
 }

@@ -9,6 +9,7 @@ struct LogitsCommand: ParsableCommand {
         discussion: "The input is an N×3×H×W float32 .npy, already preprocessed. With --output the logits (exits×N×classes float32) are written there; without it a table shows each exit's top class per image.")
 
     @OptionGroup var source: ModelOptions
+    @OptionGroup var engine: EngineOptions
 
     @Option(help: ArgumentHelp("Images: N×3×H×W float32 .npy.", valueName: "x.npy"))
     var input: String
@@ -25,7 +26,7 @@ struct LogitsCommand: ParsableCommand {
 
     func run() throws {
         let images = try NpyFile.readFloat32(contentsOf: URL(fileURLWithPath: input))
-        let model = try source.load(threads: threads)
+        let model = try source.load(options: engine.options(threads: threads))
         let logits = try model.logits(for: images)
         if let output {
             try NpyFile.write(logits, to: URL(fileURLWithPath: output))

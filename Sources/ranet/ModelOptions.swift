@@ -32,9 +32,6 @@ struct ModelOptions: ParsableArguments {
         try ModelFile.read(from: modelURL, config: explicitConfig())
     }
 
-    func load(threads: Int?) throws -> RANetModel {
-        try load(options: RANetModel.Options(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount))
-    }
 
     func load(options: RANetModel.Options) throws -> RANetModel {
         let contents = try read()

@@ -19,6 +19,7 @@ struct PredictCommand: ParsableCommand {
     var paths: [String]
 
     @OptionGroup var source: ModelOptions
+    @OptionGroup var engine: EngineOptions
 
     @Flag(help: "Descend into sub-folders.")
     var recursive = false
@@ -67,7 +68,7 @@ struct PredictCommand: ParsableCommand {
     }
 
     func run() throws {
-        let model = try source.load(threads: threads)
+        let model = try source.load(options: engine.options(threads: threads))
         let thresholds = try thresholdOptions.resolve(for: model)
         var (files, problems) = ImageFinder.files(under: paths.map { URL(fileURLWithPath: $0) }, recursive: recursive)
         if let (index, count) = try parsedShard() { files = ImageFinder.shard(files, index: index, count: count) }

@@ -55,6 +55,10 @@ void cranet_stream_destroy(cranet_stream *stream);
 /// Two blocked convolutions in a row can skip both reorders between them: the first is
 /// created with `keep_output_blocked` (its destination buffer then holds its blocked
 /// layout, cranet_op_dst_bytes long), the second with `input_from` set to the first.
+///
+/// oneDNN fixes a convolution's thread count when it is created (its kernels split the
+/// work for that many OpenMP threads, whatever the caller sets later): create it under
+/// the cranet_set_num_threads it will run with. The weights' reorder runs on one thread.
 int cranet_conv_create(cranet_engine *engine, cranet_shape src, cranet_shape dst,
                        int kernel, int stride, int pad,
                        const float *weights, const float *bias, int relu, int blocked,
@@ -94,6 +98,8 @@ int cranet_onednn_vector_bits(void);
 /// Sets how many OpenMP threads oneDNN uses for primitives executed by the
 /// calling thread (OpenMP's per-thread setting). No effect if OpenMP is absent.
 void cranet_set_num_threads(int threads);
+/// The calling thread's OpenMP setting (what cranet_set_num_threads set; 1 without OpenMP).
+int cranet_max_threads(void);
 /// Makes the calling thread treat denormal floats as zero (x86 FTZ and DAZ, arm64 FZ). Denormal
 /// arithmetic is up to a hundred times slower and changes results by less than 1e-38.
 void cranet_flush_denormals(void);

@@ -102,19 +102,15 @@ extension StateDict {
     /// A 64-bit hash of the config and of every float32 tensor (names, shapes, bits), in
     /// name order, as 16 hex digits. Not cryptographic: it tells models apart.
     public func fingerprint(config: RANetConfig) -> String {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        func mix(_ v: UInt64) {
-            h = (h ^ v) &* 0x0000_0100_0000_01b3
-            h ^= h >> 29
-        }
-        for byte in config.jsonValue.description.utf8 { mix(UInt64(byte)) }
+        var hash = StableHash()
+        hash.add(config.jsonValue.description)
         for key in tensors.keys.sorted() where tensors[key]!.dtype == .float32 {
             let t = tensors[key]!
-            for byte in key.utf8 { mix(UInt64(byte)) }
-            t.shape.forEach { mix(UInt64($0)) }
-            t.values.forEach { mix(UInt64($0.bitPattern)) }
+            hash.add(key)
+            t.shape.forEach { hash.mix(UInt64($0)) }
+            t.values.forEach { hash.mix(UInt64($0.bitPattern)) }
         }
-        return String(h, radix: 16).leftPadded(to: 16)
+        return hash.hex
     }
 }
 

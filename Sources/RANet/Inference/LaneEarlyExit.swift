@@ -71,10 +71,10 @@ final class LaneExitSchedule {
     func run(_ images: Tensor) throws -> [Prediction] {
         let batch = images.shape[0], imageFloats = model.imageShape.reduce(1, *)
         results = [Prediction?](repeating: nil, count: batch)
-        images.values.withUnsafeBufferPointer { source in
+        try images.values.withUnsafeBufferPointer { source in
             for start in stride(from: 0, to: batch, by: lanes) {
                 let members = Array(start..<min(start + lanes, batch))
-                let context = model.acquireLaneContext(lanes: lanes)
+                let context = try model.acquireLaneContext(lanes: lanes)
                 context.load(members.map { source.baseAddress! + $0 * imageFloats })
                 contexts.append(context)
                 ready.append(Group(context: context, slots: members + [Int?](repeating: nil, count: lanes - members.count), stage: 0))

@@ -40,8 +40,15 @@ final class LaneExecutionContext: GroupExecution {
     private let firstPass: [Int]
     private let input: UnsafeMutablePointer<Float>
     private let logits: UnsafeMutablePointer<Float>
+    /// For layers oneDNN runs: a stream, a scratchpad, and each primitive bound to its
+    /// slices of the arena (by layer).
+    private var stream: OpaquePointer?
+    private var oneDNNScratchpad: UnsafeMutableRawPointer?
+    private var bound: [Int: OpaquePointer] = [:]
+    /// A oneDNN layer's failure, thrown by ``run(layers:)`` once its passes are done.
+    private var failure: Error?
 
-    init(program: LaneProgram, network: NetworkDescription, plan: ExecutionPlan) {
+    init(program: LaneProgram, network: NetworkDescription, plan: ExecutionPlan) throws {
         self.program = program
         self.plan = plan
         self.network = network
@@ -76,6 +83,8 @@ final class LaneExecutionContext: GroupExecution {
                 shareable.append(floats >= Self.shareableWork)
             }
             passes.append(.layer(step: i))
+            // A oneDNN primitive shares its work on OpenMP's threads, never on the team's.
+            if case .primitive = step.kernel { shareable.append(false); continue }
             shareable.append(Self.work(of: step) * lanes >= Self.shareableWork)
         }
         firstPass.append(passes.count)
@@ -88,6 +97,17 @@ final class LaneExecutionContext: GroupExecution {
         self.firstPass = firstPass
         input = arena + plan.tensorOffsets[network.inputTensor] * lanes
         logits = arena + plan.tensorOffsets[network.logitsTensor] * lanes
+        // Fully initialized from here: if binding fails, deinit releases what was made.
+        guard let oneDNN = program.oneDNN, !oneDNN.primitives.isEmpty else { return }
+        let bytes = oneDNN.scratchpadBytes
+        oneDNNScratchpad = bytes > 0 ? .allocate(byteCount: bytes, alignment: 64) : nil
+        try bridgeCall { cranet_stream_create(oneDNN.engine, &stream, $0, $1) }
+        for (i, step) in steps.enumerated() {
+            guard case .primitive(let op) = step.kernel else { continue }
+            var binding: OpaquePointer?
+            try bridgeCall { cranet_op_bind(op, step.source, step.target, oneDNNScratchpad, &binding, $0, $1) }
+            bound[i] = binding!
+        }
     }
 
     /// Multiply-adds (or floats moved) from which a pass is shared between threads.
@@ -103,6 +123,9 @@ final class LaneExecutionContext: GroupExecution {
     }
 
     deinit {
+        bound.values.forEach { cranet_bound_op_destroy($0) }
+        if let stream { cranet_stream_destroy(stream) }
+        oneDNNScratchpad?.deallocate()
         arena.deallocate()
         scratch.deallocate()
     }
@@ -139,6 +162,10 @@ final class LaneExecutionContext: GroupExecution {
         } else {
             for pass in passes { runShare(pass: pass, part: 0, parts: 1) }
         }
+        if let failure {
+            self.failure = nil
+            throw failure
+        }
     }
 
     /// Computes share `part` of `parts` of one pass (see ``LaneTeam``).
@@ -163,6 +190,13 @@ final class LaneExecutionContext: GroupExecution {
                                      Int32(padding), part, parts)
                 case .resize:
                     cranet_lane_resize_bilinear_align_corners(table, step.source, step.from, step.target, step.to, part, parts)
+                case .primitive:
+                    // Never shared (see `shareable`): this is the whole layer, on OpenMP's threads.
+                    do {
+                        try bridgeCall { cranet_bound_op_execute(bound[i]!, stream, $0, $1) }
+                    } catch {
+                        if failure == nil { failure = error }
+                    }
                 }
             }
         }

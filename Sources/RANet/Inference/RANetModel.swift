@@ -28,13 +28,18 @@ public final class RANetModel: @unchecked Sendable {
         public var lanes: Int
         /// What computes an image that runs alone.
         public var singleImages: SingleImageKernels
+        /// Where ``SingleImageKernels/fastest`` keeps its measurements for the next process
+        /// (nil: measure in every process).
+        public var planCache: PlanCache?
         /// Options for `threads` threads (default: the machine's cores), `lanes` images per
-        /// lane group and the kernels that run images alone.
+        /// lane group, the kernels that run images alone, and the plan cache.
         public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount, lanes: Int = Options.defaultLanes,
-                    singleImages: SingleImageKernels = .rows) {
+                    singleImages: SingleImageKernels = .fastest,
+                    planCache: PlanCache? = PlanCache(directory: PlanCache.defaultDirectory)) {
             self.threads = max(1, threads)
             self.lanes = lanes
             self.singleImages = singleImages
+            self.planCache = planCache
         }
 
         /// The default ``lanes``: the widest width this CPU runs, at most
@@ -46,13 +51,20 @@ public final class RANetModel: @unchecked Sendable {
     /// What computes an image that runs alone: a batch smaller than a lane group
     /// (fewer images than three eighths of the lane width), or what is left after the groups.
     public enum SingleImageKernels: String, Sendable, CaseIterable {
+        /// Each layer on whichever of the row kernels and oneDNN ran it faster on this CPU,
+        /// timed when the model first runs an image alone (``SingleImagePlan``; cached in
+        /// ``Options/planCache``). Where every layer stays in the row kernels, the same bits
+        /// as ``rows``; a layer in oneDNN sums in oneDNN's order (as ``oneDNN``).
+        case fastest
         /// The row kernels: the lane kernels' layout for one image, vectors along the
-        /// rows of each map, and the lane kernels' arithmetic (the same bits).
+        /// rows of each map, and the lane kernels' arithmetic: an image alone gets the same
+        /// bits as in a lane group.
         case rows
-        /// oneDNN's primitives; a lone image lets oneDNN use every thread in each one.
-        /// oneDNN sums in its own order: an image alone differs from the same image in a
-        /// lane group in the last bits (less than 10⁻⁵ of the largest logit; 4·10⁻⁶ at
-        /// most on the reference models).
+        /// oneDNN's primitives for every layer but the resizes, the intermediate kept in
+        /// oneDNN's blocked layout where one convolution feeds only the next; a lone image
+        /// lets oneDNN use every thread in each one. oneDNN sums in its own order: an image
+        /// alone differs from the same image in a lane group in the last bits (less than
+        /// 10⁻⁵ of the largest logit; 4·10⁻⁶ at most on the reference models).
         case oneDNN = "onednn"
     }
 
@@ -71,17 +83,21 @@ public final class RANetModel: @unchecked Sendable {
 
     /// Where every tensor of one image lives in an execution context's arena.
     let plan: ExecutionPlan
-    /// The oneDNN primitives, built on the first image that runs through them
-    /// (``SingleImageKernels/oneDNN``).
-    private let compiledStorage: Lazy<Result<CompiledNetwork, Error>>
+    /// The oneDNN network (``SingleImageKernels/oneDNN``) by the OpenMP threads its
+    /// primitives are planned for, each built on the first image that needs it.
+    private let compiledStorage: [Int: Lazy<Result<CompiledNetwork, Error>>]
     /// The lane program of each width used (``Options/lanes``, and 1 for the row
     /// kernels of the same instruction set), each built on the first batch that needs it.
     private let lanePrograms: [Int: Lazy<LaneProgram>]
+    /// With ``SingleImageKernels/fastest``: the program of an image alone, with the plan it
+    /// follows, by the OpenMP threads its oneDNN layers run on.
+    private let singleImagePrograms: [Int: Lazy<Result<(program: LaneProgram, plan: SingleImagePlan), Error>>]
     let fingerprintStorage: Lazy<String>
     private let pool = NSLock()
-    private var idleContexts: [ExecutionContext] = []
-    /// By width.
-    private var idleLaneContexts: [Int: [LaneExecutionContext]] = [:]
+    /// By the threads their primitives are planned for.
+    private var idleContexts: [Int: [ExecutionContext]] = [:]
+    /// By program.
+    private var idleLaneContexts: [ObjectIdentifier: [LaneExecutionContext]] = [:]
 
     /// Builds a model from a config and a state_dict, checking that they fit each other.
     public init(config: RANetConfig, stateDict: StateDict, metadata: ModelMetadata = ModelMetadata(),
@@ -92,13 +108,28 @@ public final class RANetModel: @unchecked Sendable {
         }
         let network = try NetworkDescription(config: config)
         try stateDict.validate(for: network)
-        plan = ExecutionPlan(network: network)
-        compiledStorage = Lazy { Result { try CompiledNetwork(network: network, stateDict: stateDict) } }
-        let rows = cranet_row_kernels(Int32(LaneWidth.rowWidth(lanes: options.lanes)))!
+        let plan = ExecutionPlan(network: network)
+        self.plan = plan
+        let threadCounts = Set([1, options.threads])
+        compiledStorage = Dictionary(uniqueKeysWithValues: threadCounts.map { threads in
+            (threads, Lazy { Result { try CompiledNetwork(network: network, stateDict: stateDict, threads: threads) } })
+        })
+        let rowWidth = LaneWidth.rowWidth(lanes: options.lanes)
+        let rows = cranet_row_kernels(Int32(rowWidth))!
         let groups = options.lanes > 1 ? cranet_lane_kernels(Int32(options.lanes)) : nil
-        var programs = [1: Lazy { LaneProgram(network: network, stateDict: stateDict, kernelTable: rows) }]
+        let rowProgram = Lazy { LaneProgram(network: network, stateDict: stateDict, kernelTable: rows) }
+        var programs = [1: rowProgram]
         if let groups { programs[options.lanes] = Lazy { LaneProgram(network: network, stateDict: stateDict, kernelTable: groups) } }
         lanePrograms = programs
+        let cache = options.planCache
+        singleImagePrograms = Dictionary(uniqueKeysWithValues: threadCounts.map { threads in
+            (threads, Lazy {
+                Result {
+                    try Self.fastestSingleImageProgram(network: network, stateDict: stateDict, plan: plan, rows: rowProgram.value,
+                                                       rowWidth: rowWidth, threads: threads, cache: cache)
+                }
+            })
+        })
         self.config = config
         self.network = network
         self.stateDict = stateDict
@@ -165,9 +196,11 @@ public final class RANetModel: @unchecked Sendable {
                       onError: @escaping (Error) -> Void) {
         guard count > 0 else { return }
         let groups = Self.groups(count: count, lanes: options.lanes)
-        let rows = options.singleImages == .rows
+        let rows = options.singleImages != .oneDNN
         let shared = groups.contains { $0.count > 1 }
         let workers = workerCount(groups: groups)
+        // A lone worker gives oneDNN's layers every thread; several run one thread each.
+        let threadsPerImage = workers == 1 ? options.threads : 1
         let queue = WorkQueue(count: groups.count)
         let team = shared && workers > 1 ? LaneTeam(shares: 2 * workers) : nil
         let unfinished = Counter(groups.count)
@@ -176,7 +209,7 @@ public final class RANetModel: @unchecked Sendable {
             var laneContexts: [Int: LaneExecutionContext] = [:]
             defer { self.release(single: single, lanes: Array(laneContexts.values)) }
             do {
-                cranet_set_num_threads(Int32(workers == 1 ? self.options.threads : 1))
+                cranet_set_num_threads(Int32(threadsPerImage))
                 cranet_flush_denormals()
                 // Groups are handed out one by one: with early exit they cost very different amounts.
                 while let g = queue.next() {
@@ -184,13 +217,13 @@ public final class RANetModel: @unchecked Sendable {
                     let group = groups[g]
                     if group.count > 1 || rows {
                         let lanes = group.count > 1 ? self.options.lanes : 1
-                        let context = laneContexts[lanes] ?? self.acquireLaneContext(lanes: lanes)
+                        let context = try laneContexts[lanes] ?? self.acquireLaneContext(lanes: lanes, threads: threadsPerImage)
                         laneContexts[lanes] = context
                         context.team = team
                         defer { context.team = nil }
                         try body(context, group)
                     } else {
-                        if single == nil { single = try self.acquireContext() }
+                        if single == nil { single = try self.acquireContext(threads: threadsPerImage) }
                         try body(single!, group)
                     }
                 }
@@ -211,10 +244,17 @@ public final class RANetModel: @unchecked Sendable {
         threadsUsed(groups: Self.groups(count: batch, lanes: options.lanes))
     }
 
-    /// Workers, or for one image through oneDNN the OpenMP threads inside its primitives.
+    /// Workers, or for one image with oneDNN layers the OpenMP threads inside its primitives.
     private func threadsUsed(groups: [Range<Int>]) -> Int {
         let workers = workerCount(groups: groups)
-        return workers == 1 && options.singleImages == .oneDNN ? options.threads : workers
+        guard workers == 1, !groups.contains(where: { $0.count > 1 }) else { return workers }
+        switch options.singleImages {
+        case .rows: return 1
+        case .oneDNN: return options.threads
+        case .fastest:
+            let plan = try? singleImagePrograms[options.threads]!.value.get().plan
+            return plan.map { $0.count(.oneDNN) > 0 ? options.threads : 1 } ?? 1
+        }
     }
 
     private func workerCount(groups: [Range<Int>]) -> Int {
@@ -242,32 +282,83 @@ public final class RANetModel: @unchecked Sendable {
         return groups
     }
 
-    private func acquireContext() throws -> ExecutionContext {
+    /// A oneDNN context whose primitives run on `threads` OpenMP threads (1 or ``Options/threads``).
+    private func acquireContext(threads: Int) throws -> ExecutionContext {
         pool.lock()
-        if let context = idleContexts.popLast() {
+        if let context = idleContexts[threads]?.popLast() {
             pool.unlock()
             return context
         }
         pool.unlock()
-        return try ExecutionContext(compiled: compiledStorage.value.get())
+        return try ExecutionContext(compiled: compiledStorage[threads]!.value.get())
     }
 
-    /// A lane context of this width (``Options/lanes`` or 1) from the pool, or a new one.
-    func acquireLaneContext(lanes: Int) -> LaneExecutionContext {
+    /// A lane context of this width (``Options/lanes``, or 1 for an image alone, whose
+    /// oneDNN layers then run on `threads` OpenMP threads) from the pool, or a new one.
+    func acquireLaneContext(lanes: Int, threads: Int = 1) throws -> LaneExecutionContext {
+        let program = try self.program(lanes: lanes, threads: threads)
         pool.lock()
-        if let context = idleLaneContexts[lanes]?.popLast() {
+        if let context = idleLaneContexts[ObjectIdentifier(program)]?.popLast() {
             pool.unlock()
             return context
         }
         pool.unlock()
-        return LaneExecutionContext(program: lanePrograms[lanes]!.value, network: network, plan: plan)
+        return try LaneExecutionContext(program: program, network: network, plan: plan)
+    }
+
+    /// The program of a lane group, or of an image alone as ``Options/singleImages`` says.
+    private func program(lanes: Int, threads: Int) throws -> LaneProgram {
+        if lanes == 1, options.singleImages == .fastest { return try singleImagePrograms[threads]!.value.get().program }
+        return lanePrograms[lanes]!.value
     }
 
     func release(single: ExecutionContext? = nil, lanes laneContexts: [LaneExecutionContext]) {
         pool.lock()
-        if let single { idleContexts.append(single) }
-        for context in laneContexts { idleLaneContexts[context.program.lanes, default: []].append(context) }
+        if let single { idleContexts[single.compiled.threads, default: []].append(single) }
+        for context in laneContexts { idleLaneContexts[ObjectIdentifier(context.program), default: []].append(context) }
         pool.unlock()
+    }
+
+    /// Which backend runs each layer of an image alone whose oneDNN layers get `threads`
+    /// OpenMP threads (default ``Options/threads``: a batch of one). With
+    /// ``SingleImageKernels/fastest`` this measures (or reads the cache) on first use.
+    public func singleImagePlan(threads: Int? = nil) throws -> SingleImagePlan {
+        let threads = threads.map { $0 == 1 ? 1 : options.threads } ?? options.threads
+        switch options.singleImages {
+        case .rows: return .forced(.rows, network: network, threads: threads)
+        case .oneDNN: return .forced(.oneDNN, network: network, threads: threads)
+        case .fastest: return try singleImagePrograms[threads]!.value.get().plan
+        }
+    }
+
+    /// The plan of ``SingleImageKernels/fastest`` (cached, or measured and then cached) and
+    /// the row program with its oneDNN layers swapped in. Runs the measurement under
+    /// `threads` OpenMP threads.
+    private static func fastestSingleImageProgram(network: NetworkDescription, stateDict: StateDict, plan: ExecutionPlan,
+                                                  rows: LaneProgram, rowWidth: Int, threads: Int,
+                                                  cache: PlanCache?) throws -> (program: LaneProgram, plan: SingleImagePlan) {
+        let key = PlanCache.key(network: network, rowWidth: rowWidth, threads: threads)
+        let chosen: SingleImagePlan
+        let primitives: OneDNNLayers
+        if let cached = cache?.load(key: key, network: network) {
+            chosen = cached
+            primitives = try OneDNNLayers(network: network, stateDict: stateDict, layers: cached.oneDNNLayers.sorted(), threads: threads)
+        } else {
+            primitives = try OneDNNLayers(network: network, stateDict: stateDict, layers: OneDNNLayers.candidates(network), threads: threads)
+            chosen = try {
+                // The probe's bindings end with this closure, before unchosen primitives go.
+                let probe = LaneProgram(network: network, stateDict: stateDict, kernelTable: rows.kernelTable, oneDNN: primitives)
+                let previousThreads = cranet_max_threads()
+                cranet_set_num_threads(Int32(threads))
+                defer { cranet_set_num_threads(previousThreads) }
+                return try SingleImagePlan.measure(network: network, rows: LaneExecutionContext(program: rows, network: network, plan: plan),
+                                                   oneDNN: LaneExecutionContext(program: probe, network: network, plan: plan), threads: threads)
+            }()
+            primitives.keep(only: chosen.oneDNNLayers)
+            cache?.store(chosen, key: key)
+        }
+        if primitives.primitives.isEmpty { return (rows, chosen) }
+        return (LaneProgram(network: network, stateDict: stateDict, kernelTable: rows.kernelTable, oneDNN: primitives), chosen)
     }
 }
 

@@ -29,17 +29,21 @@ final class CompiledNetwork: @unchecked Sendable {
     /// Bytes of scratchpad the largest primitive needs.
     let scratchpadBytes: Int
 
-    init(network: NetworkDescription, stateDict: StateDict) throws {
+    /// OpenMP threads the primitives were planned for (oneDNN fixes that at creation).
+    let threads: Int
+
+    /// Builds the primitives for `threads` OpenMP threads: the count they must run with.
+    init(network: NetworkDescription, stateDict: StateDict, threads: Int) throws {
         try stateDict.validate(for: network)
         self.network = network
+        self.threads = threads
         var engine: OpaquePointer?
         try bridgeCall { cranet_engine_create(&engine, $0, $1) }
         self.engine = engine!
-        // Weight reorders are tiny: run them on this thread alone. An OpenMP team created
-        // here would stay attached to the caller's thread, and libgomp's spinning team
-        // threads make later single-threaded calls crawl when the CPU is oversubscribed
-        // (measured: 0.4 instead of ~190 images/s with two other busy processes).
-        cranet_set_num_threads(1)
+        // The bridge runs the weights' reorders on one thread whatever this says (see cranet_conv_create).
+        let previousThreads = cranet_max_threads()
+        cranet_set_num_threads(Int32(threads))
+        defer { cranet_set_num_threads(previousThreads) }
         let chained = Self.chainedOutputs(network)
         var operations: [OpaquePointer?] = []
         var blockedFloats: [Int: Int] = [:]
@@ -86,9 +90,13 @@ final class CompiledNetwork: @unchecked Sendable {
         cranet_engine_destroy(engine)
     }
 
-    private static func makeOperation(_ layer: Layer, network: NetworkDescription, stateDict: StateDict,
-                                      engine: OpaquePointer, inputFrom: OpaquePointer?,
-                                      keepOutputBlocked: Bool) throws -> OpaquePointer? {
+    /// The oneDNN primitive of one layer (nil for a resize, which runs the bridge's own
+    /// kernel), created under the caller's OpenMP thread count. Convolutions compute in
+    /// oneDNN's blocked layouts and read and write NCHW, unless chained (`inputFrom`,
+    /// `keepOutputBlocked`).
+    static func makeOperation(_ layer: Layer, network: NetworkDescription, stateDict: StateDict,
+                              engine: OpaquePointer, inputFrom: OpaquePointer? = nil,
+                              keepOutputBlocked: Bool = false) throws -> OpaquePointer? {
         let src = shape(network.shape(of: layer.input)), dst = shape(network.shape(of: layer.output))
         var op: OpaquePointer?
         switch layer.operation {
@@ -113,7 +121,7 @@ final class CompiledNetwork: @unchecked Sendable {
         return op
     }
 
-    private static func shape(_ s: (channels: Int, height: Int, width: Int)) -> cranet_shape {
+    static func shape(_ s: (channels: Int, height: Int, width: Int)) -> cranet_shape {
         cranet_shape(channels: Int32(s.channels), height: Int32(s.height), width: Int32(s.width))
     }
 }

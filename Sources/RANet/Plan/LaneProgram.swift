@@ -10,12 +10,18 @@ import CRANet
 /// descriptor, which only its reference kernels take), and on RANet's convolutions
 /// of a few channels over small maps its per-image kernels keep the vector units
 /// mostly idle. With the batch in the lanes, every layer is dense vector work.
+///
+/// At width 1 (the row kernels: one image, plain [C][H][W], which is oneDNN's NCHW at
+/// batch 1) some layers may run oneDNN primitives instead, where they measured faster
+/// (``SingleImagePlan``).
 final class LaneProgram: @unchecked Sendable {
     enum Kernel {
         /// Weights and bias at these float offsets of ``parameters``.
         case conv(weights: Int, bias: Int, kernel: Int, stride: Int, padding: Int, relu: Bool)
         case pool(cranet_pool_kind, kernel: Int, stride: Int, padding: Int)
         case resize
+        /// A oneDNN primitive of ``oneDNN``, reading and writing the arena's NCHW slices.
+        case primitive(OpaquePointer)
     }
 
     /// The C kernel table that runs every layer (lane kernels of one width, or the row
@@ -27,10 +33,16 @@ final class LaneProgram: @unchecked Sendable {
     let kernels: [Kernel]
     /// Every layer's weights and biases, back to back.
     let parameters: [Float]
+    /// The primitives of the layers oneDNN runs (row kernels only), kept alive with the program.
+    let oneDNN: OneDNNLayers?
 
-    init(network: NetworkDescription, stateDict: StateDict, kernelTable: OpaquePointer) {
+    /// Every layer in `kernelTable`'s kernels, except the layers `oneDNN` has a primitive
+    /// for (only with the row kernels, whose layout is oneDNN's).
+    init(network: NetworkDescription, stateDict: StateDict, kernelTable: OpaquePointer, oneDNN: OneDNNLayers? = nil) {
         self.kernelTable = kernelTable
         lanes = Int(cranet_kernels_images(kernelTable))
+        precondition(oneDNN == nil || lanes == 1, "oneDNN primitives take one image in NCHW: row kernels only")
+        self.oneDNN = oneDNN
         var parameters: [Float] = []
         // Appends a convolution's weights (packed for the kernels) and bias.
         func convolution(_ oihw: [Float], _ bias: [Float], _ layer: Layer, kernel: Int, stride: Int, padding: Int,
@@ -43,7 +55,8 @@ final class LaneProgram: @unchecked Sendable {
             parameters += bias
             return .conv(weights: offset, bias: offset + packed.count, kernel: kernel, stride: stride, padding: padding, relu: relu)
         }
-        kernels = network.layers.map { layer in
+        kernels = network.layers.enumerated().map { index, layer in
+            if let op = oneDNN?.primitives[index] { return .primitive(op) }
             switch layer.operation {
             case .conv(let unit):
                 let (weights, bias) = WeightFolding.fold(unit, outputs: layer.output.channels, stateDict: stateDict)

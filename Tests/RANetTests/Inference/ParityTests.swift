@@ -19,15 +19,14 @@ final class ParityTests: XCTestCase {
         }
     }
 
-    /// Each image alone, through each kind of single-image kernels; the row kernels
-    /// also with two threads sharing every layer.
+    /// Each image alone, through each kind of single-image kernels, with one and two threads.
     func testEveryReferenceModel() throws {
         let models = try TestData.referenceModels()
         XCTAssertFalse(models.isEmpty)
         for reference in models {
             let (name, folder, input, expected) = (reference.name, reference.folder, reference.input, reference.expected)
-            for (kernels, threads) in [(RANetModel.SingleImageKernels.oneDNN, 1), (.rows, 1), (.rows, 2)] {
-                let options = RANetModel.Options(threads: threads, lanes: 1, singleImages: kernels)
+            for (kernels, threads) in [(RANetModel.SingleImageKernels.oneDNN, 1), (.oneDNN, 2), (.rows, 1), (.rows, 2), (.fastest, 2)] {
+                let options = RANetModel.Options(threads: threads, lanes: 1, singleImages: kernels, planCache: nil)
                 let model = try RANetModel.load(from: folder, options: options)
                 Self.assertParity(try model.logits(for: input), expected, "\(name), \(kernels), \(threads) threads")
             }

@@ -33,19 +33,19 @@ final class RANetModelTests: XCTestCase {
 
     /// An image's logits are the same bits whatever the batch it is in, its place there
     /// and the thread count: lane groups (full or partly filled) and images alone (the
-    /// row kernels) agree at every width this CPU runs.
+    /// row kernels, `.rows`) agree at every width this CPU runs.
     func testBatchAndThreadsDoNotChangeResults() throws {
         let tiny = try TestData.referenceModel("tiny-c3")
         let (folder, input, expected) = (tiny.folder, tiny.input, tiny.expected)
         let n = input.shape[0]
         for lanes in TestData.laneWidths {
-            let alone = try RANetModel.load(from: folder, options: RANetModel.Options(threads: 1, lanes: lanes))
+            let alone = try RANetModel.load(from: folder, options: RANetModel.Options(threads: 1, lanes: lanes, singleImages: .rows))
             let single = try (0..<n).map { i in
                 let (image, _) = try ParityTests.repeated(input, expected, to: i + 1)
                 return row(try alone.logits(for: image), image: i)
             }
             for threads in [1, 3] {
-                let model = try RANetModel.load(from: folder, options: RANetModel.Options(threads: threads, lanes: lanes))
+                let model = try RANetModel.load(from: folder, options: RANetModel.Options(threads: threads, lanes: lanes, singleImages: .rows))
                 for batch in Set([2, n, lanes + 2, 2 * lanes + 1, max(2, lanes * 3 / 8)]).sorted() {
                     let (images, reference) = try ParityTests.repeated(input, expected, to: batch)
                     let logits = try model.logits(for: images)

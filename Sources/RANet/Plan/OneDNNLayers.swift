@@ -1,0 +1,58 @@
+import CRANet
+
+/// oneDNN primitives for some layers of a network, each reading and writing one image's
+/// plain NCHW slices: the layout the row kernels use too, so that a single image can run
+/// some layers through oneDNN and the rest through the row kernels with no reorder
+/// between them (see ``SingleImagePlan``). Owns its engine and primitives.
+final class OneDNNLayers: @unchecked Sendable {
+    let engine: OpaquePointer
+    /// OpenMP threads the primitives were planned for: the count they must run with.
+    let threads: Int
+    /// The primitive of each layer that has one, by layer index.
+    private(set) var primitives: [Int: OpaquePointer]
+
+    /// Creates primitives for `layers` (convolutions, pooling, classifiers; resizes have none).
+    init(network: NetworkDescription, stateDict: StateDict, layers: [Int], threads: Int) throws {
+        var engine: OpaquePointer?
+        try bridgeCall { cranet_engine_create(&engine, $0, $1) }
+        self.engine = engine!
+        self.threads = threads
+        primitives = [:]
+        let previousThreads = cranet_max_threads()
+        cranet_set_num_threads(Int32(threads))
+        defer { cranet_set_num_threads(previousThreads) }
+        do {
+            for index in layers {
+                if let op = try CompiledNetwork.makeOperation(network.layers[index], network: network, stateDict: stateDict, engine: engine!) {
+                    primitives[index] = op
+                }
+            }
+        } catch {
+            primitives.values.forEach { cranet_op_destroy($0) }
+            cranet_engine_destroy(engine)
+            throw error
+        }
+    }
+
+    /// Layers oneDNN can run: every one but the resizes.
+    static func candidates(_ network: NetworkDescription) -> [Int] {
+        network.layers.indices.filter { if case .resize = network.layers[$0].operation { return false }; return true }
+    }
+
+    /// Drops the primitives of every layer not in `layers` (their weights are large).
+    /// Only before any binding exists.
+    func keep(only layers: Set<Int>) {
+        for (index, op) in primitives where !layers.contains(index) {
+            cranet_op_destroy(op)
+            primitives[index] = nil
+        }
+    }
+
+    /// Bytes of scratchpad the largest primitive needs.
+    var scratchpadBytes: Int { primitives.values.map { cranet_op_scratchpad_size($0) }.max() ?? 0 }
+
+    deinit {
+        primitives.values.forEach { cranet_op_destroy($0) }
+        cranet_engine_destroy(engine)
+    }
+}

@@ -1,0 +1,90 @@
+import CRANet
+import Foundation
+
+/// A folder of measured ``SingleImagePlan``s, so that a second process running the same
+/// architecture on the same CPU starts with the first one's choice instead of timing
+/// again.
+///
+/// A plan is keyed by the CPU's model name, the instruction sets of oneDNN and of the row
+/// kernels, the thread count and the architecture (the layers' shapes; weights do not change
+/// the timing). A file that cannot be read, or that does not fit the model, is ignored and
+/// measured again; failing to write one only costs the next process the measurement.
+public struct PlanCache: Sendable, Equatable {
+    /// The folder the plans are kept in.
+    public let directory: URL
+
+    /// A cache in `directory` (created when the first plan is stored).
+    public init(directory: URL) {
+        self.directory = directory
+    }
+
+    /// `$XDG_CACHE_HOME/ranet/plans`, or `~/.cache/ranet/plans`.
+    public static var defaultDirectory: URL {
+        let environment = ProcessInfo.processInfo.environment
+        let base = environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : URL(fileURLWithPath: $0) }
+            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache")
+        return base.appendingPathComponent("ranet").appendingPathComponent("plans")
+    }
+
+    private struct Entry: Codable {
+        let key: String
+        let threads: Int
+        let layers: [SingleImagePlan.LayerChoice]
+    }
+
+    /// What a plan depends on, as one line.
+    static func key(network: NetworkDescription, rowWidth: Int, threads: Int) -> String {
+        var architecture = StableHash()
+        for layer in network.layers {
+            let from = network.shape(of: layer.input), to = network.shape(of: layer.output)
+            architecture.add("\(layer.operation) \(from) \(to);")
+        }
+        return "cpu=\(cpuModel) onednn_bits=\(cranet_onednn_vector_bits()) rows=\(rowWidth) threads=\(threads) layers=\(network.layers.count) architecture=\(architecture.hex)"
+    }
+
+    /// The file a key's plan lives in.
+    func file(for key: String) -> URL {
+        var hash = StableHash()
+        hash.add(key)
+        return directory.appendingPathComponent("single-image-\(hash.hex).json")
+    }
+
+    /// The plan stored under `key`, if one is there and fits `network`.
+    func load(key: String, network: NetworkDescription) -> SingleImagePlan? {
+        guard let data = try? Data(contentsOf: file(for: key)),
+              let entry = try? JSONDecoder().decode(Entry.self, from: data),
+              entry.key == key, entry.layers.count == network.layers.count,
+              zip(entry.layers, network.layers).allSatisfy({ $0.name == SingleImagePlan.name(of: $1) }) else { return nil }
+        let candidates = Set(OneDNNLayers.candidates(network))
+        guard entry.layers.indices.allSatisfy({ entry.layers[$0].backend == .rows || candidates.contains($0) }) else { return nil }
+        return SingleImagePlan(layers: entry.layers, threads: entry.threads, source: .cached)
+    }
+
+    /// Stores `plan` under `key` (a temporary file, then a rename: readers never see half
+    /// a file). Returns false when the folder or file cannot be written.
+    @discardableResult
+    func store(_ plan: SingleImagePlan, key: String) -> Bool {
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try writeFileAtomically(encoder.encode(Entry(key: key, threads: plan.threads, layers: plan.layers)), to: file(for: key))
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    /// The CPU's model name (`model name` in /proc/cpuinfo; arm64's implementer and part).
+    static let cpuModel: String = {
+        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return "unknown" }
+        var fields: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            if parts.count == 2, fields[parts[0]] == nil { fields[parts[0]] = parts[1] }
+        }
+        if let name = fields["model name"] { return name }
+        let arm = [fields["CPU implementer"], fields["CPU part"]].compactMap { $0 }
+        return arm.isEmpty ? "unknown" : arm.joined(separator: "/")
+    }()
+}

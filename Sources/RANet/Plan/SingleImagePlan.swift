@@ -1,0 +1,134 @@
+import CRANet
+import Dispatch
+import Foundation
+
+/// Which backend runs each layer of an image that runs alone, and why.
+///
+/// An image alone is plain [C][H][W] in the row kernels, which is oneDNN's NCHW at batch
+/// 1, so each layer can run either without a reorder between them. With
+/// ``RANetModel/SingleImageKernels/fastest`` the first image that runs alone times both on
+/// every layer (a few milliseconds each) and keeps the faster: the row kernels win on
+/// RANet's narrow layers and small maps, oneDNN's JIT kernels on wide ImageNet layers.
+/// The choice is cached on disk (``PlanCache``), so the next process starts with it.
+///
+/// ```swift
+/// let plan = try model.singleImagePlan()
+/// for layer in plan.layers where layer.backend == .oneDNN { print(layer.name) }
+/// ```
+public struct SingleImagePlan: Sendable, Equatable {
+    /// What runs a layer.
+    public enum Backend: String, Sendable, Codable {
+        /// The project's row kernels.
+        case rows
+        /// A oneDNN primitive.
+        case oneDNN = "onednn"
+    }
+
+    /// How the plan was made.
+    public enum Source: String, Sendable, Codable {
+        /// Timed on this CPU when the model first ran an image alone.
+        case measured
+        /// Read from the plan cache, where an earlier measurement left it.
+        case cached
+        /// Set by ``RANetModel/Options/singleImages`` (`.rows` or `.oneDNN`).
+        case forced
+    }
+
+    /// One layer's backend and what it cost on each.
+    public struct LayerChoice: Sendable, Equatable, Codable {
+        /// The layer's name: its state_dict key where it has weights.
+        public let name: String
+        /// What runs it.
+        public let backend: Backend
+        /// Milliseconds it took in the row kernels (nil when not measured).
+        public let rowsMilliseconds: Double?
+        /// Milliseconds it took in oneDNN (nil when not measured, or oneDNN cannot run it).
+        public let oneDNNMilliseconds: Double?
+    }
+
+    /// Every layer, in execution order.
+    public let layers: [LayerChoice]
+    /// OpenMP threads oneDNN's layers run on (the row kernels of a lone image run on one).
+    public let threads: Int
+    /// How the plan was made.
+    public let source: Source
+
+    /// How many layers each backend runs.
+    public func count(_ backend: Backend) -> Int { layers.filter { $0.backend == backend }.count }
+
+    /// oneDNN runs a layer when it took at most this fraction of the row kernels' time: a
+    /// margin against timing noise, which keeps the row kernels (the same bits as in a lane
+    /// group) on layers where the two are close.
+    static let oneDNNAdvantage = 0.9
+
+    /// Every layer on one backend (oneDNN's cannot run resizes: those stay in the row kernels).
+    static func forced(_ backend: Backend, network: NetworkDescription, threads: Int) -> SingleImagePlan {
+        let candidates = Set(OneDNNLayers.candidates(network))
+        return SingleImagePlan(layers: network.layers.indices.map { i in
+            LayerChoice(name: name(of: network.layers[i]), backend: candidates.contains(i) ? backend : .rows,
+                  rowsMilliseconds: nil, oneDNNMilliseconds: nil)
+        }, threads: threads, source: .forced)
+    }
+
+    /// A layer's name for reports: the state_dict key of its weights, or what it is.
+    static func name(of layer: Layer) -> String {
+        switch layer.operation {
+        case .conv(let unit): return unit.convKey
+        case .linear(let key, _): return key
+        case .maxPool: return "max pool"
+        case .avgPool: return "average pool"
+        case .resize: return "resize"
+        }
+    }
+
+    /// Layers the plan gives to oneDNN.
+    var oneDNNLayers: Set<Int> { Set(layers.indices.filter { layers[$0].backend == .oneDNN }) }
+
+    /// Times every layer oneDNN can run in both backends on one synthetic image and keeps
+    /// the faster. `rows` runs every layer in the row kernels, `oneDNN` every candidate
+    /// layer through oneDNN (planned for `threads`); the caller runs this on a thread whose
+    /// OpenMP count is `threads`.
+    static func measure(network: NetworkDescription, rows: LaneExecutionContext, oneDNN: LaneExecutionContext,
+                        threads: Int) throws -> SingleImagePlan {
+        let floats = network.tensors[network.inputTensor].elementCount
+        // Values of a normalized image's range; any finite input times the same.
+        let image = (0..<floats).map { Float(sin(Double($0) * 0.37) * 1.5) }
+        try image.withUnsafeBufferPointer { p in
+            for context in [rows, oneDNN] {
+                context.load([p.baseAddress!])
+                try context.run()
+                try context.run()
+            }
+        }
+        let candidates = Set(OneDNNLayers.candidates(network))
+        var layers: [LayerChoice] = []
+        for (i, layer) in network.layers.enumerated() {
+            guard candidates.contains(i) else {
+                layers.append(LayerChoice(name: name(of: layer), backend: .rows, rowsMilliseconds: nil, oneDNNMilliseconds: nil))
+                continue
+            }
+            // Repeats enough to fill about 2 ms per round (at least 2); two alternating rounds.
+            let first = try time(rows, layer: i, repeats: 1)
+            let repeats = max(2, min(20, Int(2.0 / max(first, 1e-4))))
+            var best = (rows: Double.infinity, oneDNN: Double.infinity)
+            for _ in 0..<2 {
+                best.rows = min(best.rows, try time(rows, layer: i, repeats: repeats))
+                best.oneDNN = min(best.oneDNN, try time(oneDNN, layer: i, repeats: repeats))
+            }
+            layers.append(LayerChoice(name: name(of: layer), backend: best.oneDNN <= oneDNNAdvantage * best.rows ? .oneDNN : .rows,
+                                rowsMilliseconds: best.rows, oneDNNMilliseconds: best.oneDNN))
+        }
+        return SingleImagePlan(layers: layers, threads: threads, source: .measured)
+    }
+
+    /// The fastest of `repeats` runs of one layer, in milliseconds.
+    private static func time(_ context: LaneExecutionContext, layer: Int, repeats: Int) throws -> Double {
+        var best = Double.infinity
+        for _ in 0..<repeats {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try context.run(layers: layer..<(layer + 1))
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+        }
+        return best
+    }
+}

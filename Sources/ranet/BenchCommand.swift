@@ -106,7 +106,7 @@ struct BenchCommand: ParsableCommand {
             let median = times[times.count / 2]
             let realizedOps = opsRun / Double(imagesRun)
             let rate = Double(size) * 1000 / median
-            let row: [String: JSONValue] = [
+            var row: [String: JSONValue] = [
                 "mode": .string(mode.rawValue), "batch": .number(Double(size)), "threads": .number(Double(threadCount)),
                 "threads_used": .number(Double(model.threadsUsed(batch: size))),
                 "lanes": .number(Double(model.options.lanes)), "single_image": .string(engine.singleImages.rawValue),
@@ -118,6 +118,15 @@ struct BenchCommand: ParsableCommand {
                 "peak_rss_mb_after_warmup": .number(warmedUp),
             ]
             if json {
+                // What ran the images alone: which backend each layer got, and the times it was chosen by.
+                if size < model.options.lanes || model.options.lanes == 1 {
+                    let plan = try model.singleImagePlan(threads: size == 1 ? nil : 1)
+                    row["single_image_plan"] = .object([
+                        "source": .string(plan.source.rawValue), "threads": .number(Double(plan.threads)),
+                        "rows_layers": .number(Double(plan.count(.rows))), "onednn_layers": .number(Double(plan.count(.oneDNN))),
+                        "onednn": .array(plan.layers.filter { $0.backend == .oneDNN }.map { .string($0.name) }),
+                    ])
+                }
                 print(JSONValue.object(row).description)
             } else {
                 let used = model.threadsUsed(batch: size) == threadCount ? "" : " (\(model.threadsUsed(batch: size)) used)"

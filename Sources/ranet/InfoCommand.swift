@@ -69,7 +69,8 @@ struct InfoCommand: ParsableCommand {
         print("layer  backend  rows ms  onednn ms  name")
         for (i, layer) in plan.layers.enumerated() {
             let times = [layer.rowsMilliseconds, layer.oneDNNMilliseconds].map { $0.map { String(format: "%7.3f", $0) } ?? "      -" }
-            print(String(format: "%5d  %-7@  %@  %@    %@", i, layer.backend.rawValue, times[0], times[1], layer.name))
+            let backend = layer.backend.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)
+            print(String(format: "%5d  ", i) + "\(backend)  \(times[0])  \(times[1])    \(layer.name)")
         }
         let total = plan.layers.map { ($0.backend == .oneDNN ? $0.oneDNNMilliseconds : $0.rowsMilliseconds) ?? 0 }.reduce(0, +)
         if plan.source != .forced { print(String(format: "sum of the chosen layers' times: %.2f ms", total)) }

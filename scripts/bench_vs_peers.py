@@ -12,6 +12,10 @@ Early exit against the peers' whole network (the bundled Fashion-MNIST model and
     python3 scripts/bench_vs_peers.py --onnx ../shared/models/fashion-mnist/fashion-mnist.onnx --batch 64 \\
         --ranet-args="--mode budgeted --data /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"
 
+On a CPU with bf16 units OpenVINO computes in bf16 by default (logits off by up to 4e-2 of the
+largest): --openvino-f32 also times it held to f32 (INFERENCE_PRECISION_HINT), in both settings,
+and the ratio is then taken against the best f32 peer.
+
 Measure on a quiet machine and read the ratios, not the absolute figures."""
 import argparse
 import json
@@ -28,6 +32,32 @@ def run_json_lines(command):
     return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
 
 
+# OpenVINO held to f32, in its latency and throughput settings, as peers.py times the others.
+OPENVINO_F32 = r"""
+import json, sys, time
+import numpy as np
+import openvino as ov
+onnx, batch, threads, seconds, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
+x = np.random.default_rng(0).standard_normal((batch, 3, size, size)).astype(np.float32)
+core = ov.Core(); m = core.read_model(onnx); m.reshape({"input": [batch, 3, size, size]})
+for hint in ["LATENCY", "THROUGHPUT"]:
+    c = core.compile_model(m, "CPU", {"INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": hint, "INFERENCE_PRECISION_HINT": "f32"})
+    q = ov.AsyncInferQueue(c, 1 if hint == "LATENCY" else c.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
+    def burst():
+        for _ in range(len(q)):
+            q.start_async({0: x})
+        q.wait_all()
+    for _ in range(3):
+        burst()
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        burst(); n += 1
+    ips = batch * len(q) * n / (time.perf_counter() - t0)
+    name = "openvino-f32" + ("" if hint == "LATENCY" else "-throughput")
+    print(json.dumps({"runtime": name, "batch": batch, "images_per_s": round(ips, 2)}), flush=True)
+"""
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", help="model for ranet (run folder, checkpoint or .safetensors; default: its bundled model)")
@@ -40,6 +70,7 @@ def main():
     ap.add_argument("--ranet", default=os.path.join(ROOT, ".build", "release", "ranet"))
     ap.add_argument("--peers", default=os.path.join(ROOT, "..", "shared", "bench", "peers.py"))
     ap.add_argument("--ranet-args", default="", help="more arguments for ranet bench, e.g. \"--mode budgeted --data FILE\"")
+    ap.add_argument("--openvino-f32", action="store_true", help="also OpenVINO held to f32; compare with f32 peers only")
     a = ap.parse_args()
     if not os.path.exists(a.ranet):
         sys.exit("build ranet first: swift build -c release --product ranet")
@@ -53,13 +84,19 @@ def main():
                                     "--seconds", str(a.seconds), "--size", str(a.size)])
             for row in ours:
                 results.setdefault(("ranet " + row["mode"], batch), []).append(row["images_per_s"])
+            if a.openvino_f32:
+                peers += run_json_lines([sys.executable, "-c", OPENVINO_F32, a.onnx, str(batch), str(a.threads),
+                                         str(a.seconds), str(a.size)])
             for row in peers:
                 results.setdefault((row["runtime"], batch), []).append(row["images_per_s"])
             print("round %d, batch %d done" % (round_ + 1, batch), file=sys.stderr)
     print("%-28s %6s %12s %10s" % ("runtime", "batch", "images/s", "vs best peer"))
     for batch in a.batch:
         medians = {rt: statistics.median(v) for (rt, b), v in results.items() if b == batch}
-        best_peer = max((v for rt, v in medians.items() if not rt.startswith("ranet")), default=None)
+        # With --openvino-f32, OpenVINO's default (bf16 where the CPU has it) is shown but not compared.
+        compared = [v for rt, v in medians.items() if not rt.startswith("ranet")
+                    and not (a.openvino_f32 and rt.startswith("openvino") and not rt.startswith("openvino-f32"))]
+        best_peer = max(compared, default=None)
         for rt, v in sorted(medians.items(), key=lambda kv: -kv[1]):
             ratio = "%.2fx" % (v / best_peer) if rt.startswith("ranet") and best_peer else ""
             print("%-28s %6d %12.1f %10s" % (rt, batch, v, ratio))

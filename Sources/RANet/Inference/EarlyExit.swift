@@ -39,7 +39,8 @@ extension RANetModel {
     public func classify(_ images: Tensor, thresholds: ExitThresholds, top: Int = 1) throws -> [Prediction] {
         try thresholds.check(for: self)
         let batch = try checkBatch(images)
-        if options.lanes > 1, batch >= Self.laneGroupMinimum(options.lanes) {
+        let grouping = laneGrouping(batch: batch)
+        if grouping.lanes > 1, batch >= grouping.minimum {
             return try classifyInLaneGroups(images, thresholds: thresholds, top: top)
         }
         let imageFloats = imageShape.reduce(1, *)

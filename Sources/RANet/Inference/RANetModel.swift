@@ -121,12 +121,15 @@ public final class RANetModel: @unchecked Sendable {
         var programs = [1: rowProgram]
         if let groups { programs[options.lanes] = Lazy { LaneProgram(network: network, stateDict: stateDict, kernelTable: groups) } }
         lanePrograms = programs
-        let cache = options.planCache
+        let cache = options.planCache, lanes = options.lanes
         singleImagePrograms = Dictionary(uniqueKeysWithValues: threadCounts.map { threads in
             (threads, Lazy {
                 Result {
-                    try Self.fastestSingleImageProgram(network: network, stateDict: stateDict, plan: plan, rows: rowProgram.value,
-                                                       rowWidth: rowWidth, threads: threads, cache: cache)
+                    // Images alone on one thread each are what a batch runs instead of lane groups: compare the two there.
+                    let groupProgram = threads == 1 && lanes > 1 ? programs[lanes] : nil
+                    return try Self.fastestSingleImageProgram(network: network, stateDict: stateDict, plan: plan, rows: rowProgram.value,
+                                                              rowWidth: rowWidth, lanes: lanes, threads: threads, cache: cache,
+                                                              groups: groupProgram)
                 }
             })
         })
@@ -187,7 +190,7 @@ public final class RANetModel: @unchecked Sendable {
     /// Runs `body` on groups of images covering 0..<count, spread over the worker
     /// threads. Whole groups of the lane width go through the lane kernels; what is
     /// left goes image by image (``Options/singleImages``) unless it fills enough of a
-    /// group (``laneGroupMinimum``). Each worker owns its contexts; a worker left
+    /// group (``laneGrouping(batch:)``). Each worker owns its contexts; a worker left
     /// without a group helps run the lane groups still running (``LaneTeam``). A
     /// single image runs on one thread: its layers are too small to share (two threads
     /// on one cifar-c1 image were slower than one), except that a lone worker lets
@@ -195,7 +198,7 @@ public final class RANetModel: @unchecked Sendable {
     func forEachGroup(_ count: Int, _ body: @escaping (GroupExecution, Range<Int>) throws -> Void,
                       onError: @escaping (Error) -> Void) {
         guard count > 0 else { return }
-        let groups = Self.groups(count: count, lanes: options.lanes)
+        let groups = Self.groups(count: count, laneGrouping(batch: count))
         let rows = options.singleImages != .oneDNN
         let shared = groups.contains { $0.count > 1 }
         let workers = workerCount(groups: groups)
@@ -241,7 +244,7 @@ public final class RANetModel: @unchecked Sendable {
 
     /// Threads a batch of `batch` images runs on (``Options/threads`` at most).
     public func threadsUsed(batch: Int) -> Int {
-        threadsUsed(groups: Self.groups(count: batch, lanes: options.lanes))
+        threadsUsed(groups: Self.groups(count: batch, laneGrouping(batch: batch)))
     }
 
     /// Workers, or for one image with oneDNN layers the OpenMP threads inside its primitives.
@@ -261,20 +264,45 @@ public final class RANetModel: @unchecked Sendable {
         groups.contains { $0.count > 1 } ? options.threads : min(options.threads, groups.count)
     }
 
+    /// How a batch is split into lane groups: their width, and the fewest images a partly
+    /// filled group takes (fewer run alone; a width of 1: every image alone).
+    struct LaneGrouping: Equatable {
+        let lanes: Int
+        let minimum: Int
+    }
+
     /// Images from which a partly filled lane group is faster than running them one
     /// by one through oneDNN. Measured with 16 lanes: one cifar-c1 image alone takes
     /// about 3.5 ms, a group about 21 ms; a Fashion-MNIST image 1.4 ms, a group 6.4 ms.
+    /// ``SingleImageKernels/fastest`` measures instead (``laneGrouping(batch:)``).
     static func laneGroupMinimum(_ lanes: Int) -> Int { max(2, lanes * 3 / 8) }
 
+    /// The grouping of a batch of `batch` images. With ``SingleImageKernels/fastest``, from
+    /// the measured cost of a full group against images alone (``SingleImagePlan/laneGroups``):
+    /// a group costs the same however few images it holds, so it takes at least
+    /// lanes × (group cost per image ÷ cost alone) of them, and none at all where images
+    /// alone are faster even in full groups (wide ImageNet layers on some CPUs).
+    func laneGrouping(batch: Int) -> LaneGrouping {
+        let lanes = options.lanes
+        guard lanes > 1 else { return LaneGrouping(lanes: 1, minimum: 2) }
+        guard options.singleImages == .fastest, batch >= 2,
+              let comparison = try? singleImagePrograms[1]!.value.get().plan.laneGroups, comparison.lanes == lanes else {
+            return LaneGrouping(lanes: lanes, minimum: Self.laneGroupMinimum(lanes))
+        }
+        let minimum = max(2, Int((Double(lanes) * comparison.groupMillisecondsPerImage / comparison.aloneMilliseconds).rounded(.up)))
+        return minimum > lanes ? LaneGrouping(lanes: 1, minimum: 2) : LaneGrouping(lanes: lanes, minimum: minimum)
+    }
+
     /// Splits 0..<count into lane groups (more than one image) and single images.
-    static func groups(count: Int, lanes: Int) -> [Range<Int>] {
+    static func groups(count: Int, _ grouping: LaneGrouping) -> [Range<Int>] {
+        let lanes = grouping.lanes
         var groups: [Range<Int>] = []
         var start = 0
         while count - start >= lanes && lanes > 1 {
             groups.append(start..<(start + lanes))
             start += lanes
         }
-        if lanes > 1 && count - start >= laneGroupMinimum(lanes) {
+        if lanes > 1 && count - start >= grouping.minimum {
             groups.append(start..<count)
         } else {
             groups += (start..<count).map { $0..<($0 + 1) }
@@ -335,10 +363,10 @@ public final class RANetModel: @unchecked Sendable {
     /// the row program with its oneDNN layers swapped in. Runs the measurement under
     /// `threads` OpenMP threads.
     private static func fastestSingleImageProgram(network: NetworkDescription, stateDict: StateDict, plan: ExecutionPlan,
-                                                  rows: LaneProgram, rowWidth: Int, threads: Int,
-                                                  cache: PlanCache?) throws -> (program: LaneProgram, plan: SingleImagePlan) {
-        let key = PlanCache.key(network: network, rowWidth: rowWidth, threads: threads)
-        let chosen: SingleImagePlan
+                                                  rows: LaneProgram, rowWidth: Int, lanes: Int, threads: Int, cache: PlanCache?,
+                                                  groups: Lazy<LaneProgram>?) throws -> (program: LaneProgram, plan: SingleImagePlan) {
+        let key = PlanCache.key(network: network, rowWidth: rowWidth, lanes: lanes, threads: threads)
+        var chosen: SingleImagePlan
         let primitives: OneDNNLayers
         if let cached = cache?.load(key: key, network: network) {
             chosen = cached
@@ -355,11 +383,23 @@ public final class RANetModel: @unchecked Sendable {
                                                    oneDNN: LaneExecutionContext(program: probe, network: network, plan: plan), threads: threads)
             }()
             primitives.keep(only: chosen.oneDNNLayers)
-            cache?.store(chosen, key: key)
         }
-        if primitives.primitives.isEmpty { return (rows, chosen) }
-        return (LaneProgram(network: network, stateDict: stateDict, kernelTable: rows.kernelTable, oneDNN: primitives), chosen)
+        let program = primitives.primitives.isEmpty
+            ? rows : LaneProgram(network: network, stateDict: stateDict, kernelTable: rows.kernelTable, oneDNN: primitives)
+        var measured = chosen.source == .measured
+        if let groups, chosen.laneGroups == nil {
+            measured = true
+            let previousThreads = cranet_max_threads()
+            cranet_set_num_threads(Int32(threads))
+            defer { cranet_set_num_threads(previousThreads) }
+            chosen.laneGroups = try SingleImagePlan.compare(group: LaneExecutionContext(program: groups.value, network: network, plan: plan),
+                                                           alone: LaneExecutionContext(program: program, network: network, plan: plan),
+                                                           network: network)
+        }
+        if measured { cache?.store(chosen, key: key) }
+        return (program, chosen)
     }
+
 }
 
 /// Hands out 0..<count to worker threads, one index at a time.

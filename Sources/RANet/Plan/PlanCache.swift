@@ -30,16 +30,17 @@ public struct PlanCache: Sendable, Equatable {
         let key: String
         let threads: Int
         let layers: [SingleImagePlan.LayerChoice]
+        let laneGroups: SingleImagePlan.LaneGroupComparison?
     }
 
     /// What a plan depends on, as one line.
-    static func key(network: NetworkDescription, rowWidth: Int, threads: Int) -> String {
+    static func key(network: NetworkDescription, rowWidth: Int, lanes: Int, threads: Int) -> String {
         var architecture = StableHash()
         for layer in network.layers {
             let from = network.shape(of: layer.input), to = network.shape(of: layer.output)
             architecture.add("\(layer.operation) \(from) \(to);")
         }
-        return "cpu=\(cpuModel) onednn_bits=\(cranet_onednn_vector_bits()) rows=\(rowWidth) threads=\(threads) layers=\(network.layers.count) architecture=\(architecture.hex)"
+        return "cpu=\(cpuModel) onednn_bits=\(cranet_onednn_vector_bits()) rows=\(rowWidth) lanes=\(lanes) threads=\(threads) layers=\(network.layers.count) architecture=\(architecture.hex)"
     }
 
     /// The file a key's plan lives in.
@@ -57,7 +58,7 @@ public struct PlanCache: Sendable, Equatable {
               zip(entry.layers, network.layers).allSatisfy({ $0.name == SingleImagePlan.name(of: $1) }) else { return nil }
         let candidates = Set(OneDNNLayers.candidates(network))
         guard entry.layers.indices.allSatisfy({ entry.layers[$0].backend == .rows || candidates.contains($0) }) else { return nil }
-        return SingleImagePlan(layers: entry.layers, threads: entry.threads, source: .cached)
+        return SingleImagePlan(layers: entry.layers, threads: entry.threads, source: .cached, laneGroups: entry.laneGroups)
     }
 
     /// Stores `plan` under `key` (a temporary file, then a rename: readers never see half
@@ -68,7 +69,7 @@ public struct PlanCache: Sendable, Equatable {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try writeFileAtomically(encoder.encode(Entry(key: key, threads: plan.threads, layers: plan.layers)), to: file(for: key))
+            try writeFileAtomically(encoder.encode(Entry(key: key, threads: plan.threads, layers: plan.layers, laneGroups: plan.laneGroups)), to: file(for: key))
             return true
         } catch {
             return false

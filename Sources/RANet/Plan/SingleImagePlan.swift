@@ -46,12 +46,37 @@ public struct SingleImagePlan: Sendable, Equatable {
         public let oneDNNMilliseconds: Double?
     }
 
+    /// A whole pass of one thread through a full lane group against images alone, per
+    /// image: whether a batch goes in lane groups at all. Wide ImageNet layers run faster
+    /// one image at a time, oneDNN's kernels included, than in the lane kernels; RANet's
+    /// narrow CIFAR layers the other way round.
+    public struct LaneGroupComparison: Sendable, Equatable, Codable {
+        /// The lane width compared.
+        public let lanes: Int
+        /// Milliseconds per image in a full lane group.
+        public let groupMillisecondsPerImage: Double
+        /// Milliseconds per image alone, through this plan's backends.
+        public let aloneMilliseconds: Double
+        /// Whether batches go in lane groups (their images alone otherwise).
+        public var prefersLaneGroups: Bool { groupMillisecondsPerImage <= aloneMilliseconds }
+    }
+
     /// Every layer, in execution order.
     public let layers: [LayerChoice]
     /// OpenMP threads oneDNN's layers run on (the row kernels of a lone image run on one).
     public let threads: Int
     /// How the plan was made.
     public let source: Source
+    /// For the plan of images alone on one thread each, with lanes wider than 1: lane
+    /// groups against images alone (nil otherwise, or when forced).
+    public var laneGroups: LaneGroupComparison?
+
+    init(layers: [LayerChoice], threads: Int, source: Source, laneGroups: LaneGroupComparison? = nil) {
+        self.layers = layers
+        self.threads = threads
+        self.source = source
+        self.laneGroups = laneGroups
+    }
 
     /// How many layers each backend runs.
     public func count(_ backend: Backend) -> Int { layers.filter { $0.backend == backend }.count }
@@ -108,12 +133,12 @@ public struct SingleImagePlan: Sendable, Equatable {
                 continue
             }
             // Repeats enough to fill about 2 ms per round (at least 2); two alternating rounds.
-            let first = try time(rows, layer: i, repeats: 1)
+            let first = try time(rows, layers: i..<(i + 1), repeats: 1)
             let repeats = max(2, min(20, Int(2.0 / max(first, 1e-4))))
             var best = (rows: Double.infinity, oneDNN: Double.infinity)
             for _ in 0..<2 {
-                best.rows = min(best.rows, try time(rows, layer: i, repeats: repeats))
-                best.oneDNN = min(best.oneDNN, try time(oneDNN, layer: i, repeats: repeats))
+                best.rows = min(best.rows, try time(rows, layers: i..<(i + 1), repeats: repeats))
+                best.oneDNN = min(best.oneDNN, try time(oneDNN, layers: i..<(i + 1), repeats: repeats))
             }
             layers.append(LayerChoice(name: name(of: layer), backend: best.oneDNN <= oneDNNAdvantage * best.rows ? .oneDNN : .rows,
                                 rowsMilliseconds: best.rows, oneDNNMilliseconds: best.oneDNN))
@@ -121,12 +146,32 @@ public struct SingleImagePlan: Sendable, Equatable {
         return SingleImagePlan(layers: layers, threads: threads, source: .measured)
     }
 
-    /// The fastest of `repeats` runs of one layer, in milliseconds.
-    private static func time(_ context: LaneExecutionContext, layer: Int, repeats: Int) throws -> Double {
+    /// Times a whole pass of a full lane group (`group`) and of an image alone (`alone`, this
+    /// plan's program), one thread each, the faster of two after a warm-up.
+    static func compare(group: LaneExecutionContext, alone: LaneExecutionContext, network: NetworkDescription) throws -> LaneGroupComparison {
+        let floats = network.tensors[network.inputTensor].elementCount
+        let image = (0..<floats).map { Float(sin(Double($0) * 0.37) * 1.5) }
+        var best = (group: Double.infinity, alone: Double.infinity)
+        try image.withUnsafeBufferPointer { p in
+            group.load([UnsafePointer<Float>](repeating: p.baseAddress!, count: group.capacity))
+            alone.load([p.baseAddress!])
+            try group.run()
+            try alone.run()
+            for _ in 0..<2 {
+                best.group = min(best.group, try time(group, layers: 0..<group.layerCount, repeats: 1))
+                best.alone = min(best.alone, try time(alone, layers: 0..<alone.layerCount, repeats: 1))
+            }
+        }
+        return LaneGroupComparison(lanes: group.capacity, groupMillisecondsPerImage: best.group / Double(group.capacity),
+                                   aloneMilliseconds: best.alone)
+    }
+
+    /// The fastest of `repeats` runs of some layers, in milliseconds.
+    private static func time(_ context: LaneExecutionContext, layers: Range<Int>, repeats: Int) throws -> Double {
         var best = Double.infinity
         for _ in 0..<repeats {
             let start = DispatchTime.now().uptimeNanoseconds
-            try context.run(layers: layer..<(layer + 1))
+            try context.run(layers: layers)
             best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
         }
         return best

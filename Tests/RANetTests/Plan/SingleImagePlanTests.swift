@@ -18,7 +18,7 @@ final class SingleImagePlanTests: XCTestCase {
             return .init(name: SingleImagePlan.name(of: model.network.layers[i]), backend: k.map { $0 % 2 == 0 ? .oneDNN : .rows } ?? .rows,
                          rowsMilliseconds: 1, oneDNNMilliseconds: 1)
         }, threads: threads, source: .measured)
-        let key = PlanCache.key(network: model.network, rowWidth: LaneWidth.rowWidth(lanes: 1), threads: threads)
+        let key = PlanCache.key(network: model.network, rowWidth: LaneWidth.rowWidth(lanes: 1), lanes: 1, threads: threads)
         XCTAssertTrue(PlanCache(directory: folder).store(plan, key: key))
     }
 
@@ -41,6 +41,33 @@ final class SingleImagePlanTests: XCTestCase {
                 let (one, oneExpected) = try ParityTests.repeated(reference.input, reference.expected, to: 1)
                 ParityTests.assertParity(try model.logits(for: one), oneExpected, "\(reference.name), batch 1, \(threads) threads")
             }
+        }
+    }
+
+    /// The default's stated tolerance: images alone with layers in oneDNN against the same
+    /// images in lane groups, within 10⁻⁵ of the largest logit.
+    func testMixedBackendsAgreeWithLaneGroupsWithinTheStatedBound() throws {
+        let lanes = TestData.laneWidths[0]
+        guard lanes > 1 else { throw XCTSkip("no lane kernels within RANET_MAX_LANES") }
+        for reference in try TestData.referenceModels() {
+            let folder = try TestData.temporaryFolder()
+            let probe = try RANetModel.load(from: reference.folder, options: options(threads: 1, cache: nil, kernels: .rows))
+            storeAlternatingPlan(for: probe, threads: 1, in: folder)
+            let mixed = try RANetModel.load(from: reference.folder, options: options(threads: 1, cache: folder)).logits(for: reference.input)
+            let (images, _) = try ParityTests.repeated(reference.input, reference.expected, to: lanes)
+            let groups = try RANetModel.load(from: reference.folder, options: RANetModel.Options(threads: 1, lanes: lanes, singleImages: .rows))
+                .logits(for: images)
+            let (exits, n, classes) = (mixed.shape[0], mixed.shape[1], mixed.shape[2])
+            let scale = max(1, groups.values.map(abs).max() ?? 0)
+            var worst: Float = 0
+            for k in 0..<exits {
+                for i in 0..<n {
+                    for c in 0..<classes {
+                        worst = max(worst, abs(mixed.values[(k * n + i) * classes + c] - groups.values[(k * lanes + i) * classes + c]))
+                    }
+                }
+            }
+            XCTAssertLessThanOrEqual(worst / scale, 1e-5, "\(reference.name): alternating backends alone vs \(lanes)-lane groups")
         }
     }
 
@@ -74,7 +101,7 @@ final class SingleImagePlanTests: XCTestCase {
         let reference = try TestData.referenceModel("tiny-c3")
         let folder = try TestData.temporaryFolder()
         let model = try RANetModel.load(from: reference.folder, options: options(threads: 2, cache: folder))
-        let key = PlanCache.key(network: model.network, rowWidth: LaneWidth.rowWidth(lanes: 1), threads: 2)
+        let key = PlanCache.key(network: model.network, rowWidth: LaneWidth.rowWidth(lanes: 1), lanes: 1, threads: 2)
         let file = PlanCache(directory: folder).file(for: key)
         for garbage in ["{not json", #"{"key": "x", "threads": 2, "layers": []}"#] {
             try Data(garbage.utf8).write(to: file)

@@ -27,8 +27,8 @@ import sys
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 
 
-def run_json_lines(command):
-    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+def run_json_lines(command, env=None):
+    out = subprocess.run(command, check=True, capture_output=True, text=True, env=env).stdout
     return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
 
 
@@ -71,15 +71,19 @@ def main():
     ap.add_argument("--peers", default=os.path.join(ROOT, "..", "shared", "bench", "peers.py"))
     ap.add_argument("--ranet-args", default="", help="more arguments for ranet bench, e.g. \"--mode budgeted --data FILE\"")
     ap.add_argument("--openvino-f32", action="store_true", help="also OpenVINO held to f32; compare with f32 peers only")
+    ap.add_argument("--ranet-env", action="append", default=[], metavar="NAME=VALUE",
+                    help="environment for ranet only, e.g. RANET_MAX_LANES=8 and DNNL_MAX_CPU_ISA=AVX2 to run the AVX2 "
+                         "paths on an AVX-512 machine (the peers cannot be capped and run as they are)")
     a = ap.parse_args()
     if not os.path.exists(a.ranet):
         sys.exit("build ranet first: swift build -c release --product ranet")
+    ranet_env = dict(os.environ, **dict(item.split("=", 1) for item in a.ranet_env))
     results = {}  # (runtime, batch) -> [images/s]
     for round_ in range(a.rounds):
         for batch in a.batch:
             ours = run_json_lines([a.ranet, "bench"] + (["--model", a.model] if a.model else []) +
                                   ["--batch", str(batch), "--threads", str(a.threads), "--seconds", str(a.seconds), "--json"] +
-                                  a.ranet_args.split())
+                                  a.ranet_args.split(), env=ranet_env)
             peers = run_json_lines([sys.executable, a.peers, a.onnx, "--batch", str(batch), "--threads", str(a.threads),
                                     "--seconds", str(a.seconds), "--size", str(a.size)])
             for row in ours:

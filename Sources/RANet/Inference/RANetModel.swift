@@ -117,8 +117,7 @@ public final class RANetModel: @unchecked Sendable {
         let rowWidth = LaneWidth.rowWidth(lanes: options.lanes)
         let rows = cranet_row_kernels(Int32(rowWidth))!
         let groups = options.lanes > 1 ? cranet_lane_kernels(Int32(options.lanes)) : nil
-        let rowProgram = Lazy { LaneProgram(network: network, stateDict: stateDict, kernelTable: rows) }
-        var programs = [1: rowProgram]
+        var programs = [1: Lazy { LaneProgram(network: network, stateDict: stateDict, kernelTable: rows) }]
         if let groups { programs[options.lanes] = Lazy { LaneProgram(network: network, stateDict: stateDict, kernelTable: groups) } }
         lanePrograms = programs
         let cache = options.planCache, lanes = options.lanes
@@ -127,7 +126,7 @@ public final class RANetModel: @unchecked Sendable {
                 Result {
                     // Images alone on one thread each are what a batch runs instead of lane groups: compare the two there.
                     let groupProgram = threads == 1 && lanes > 1 ? programs[lanes] : nil
-                    return try Self.fastestSingleImageProgram(network: network, stateDict: stateDict, plan: plan, rows: rowProgram.value,
+                    return try Self.fastestSingleImageProgram(network: network, stateDict: stateDict, plan: plan, rowKernels: rows,
                                                               rowWidth: rowWidth, lanes: lanes, threads: threads, cache: cache,
                                                               groups: groupProgram)
                 }
@@ -363,7 +362,7 @@ public final class RANetModel: @unchecked Sendable {
     /// the row program with its oneDNN layers swapped in. Runs the measurement under
     /// `threads` OpenMP threads.
     private static func fastestSingleImageProgram(network: NetworkDescription, stateDict: StateDict, plan: ExecutionPlan,
-                                                  rows: LaneProgram, rowWidth: Int, lanes: Int, threads: Int, cache: PlanCache?,
+                                                  rowKernels: OpaquePointer, rowWidth: Int, lanes: Int, threads: Int, cache: PlanCache?,
                                                   groups: Lazy<LaneProgram>?) throws -> (program: LaneProgram, plan: SingleImagePlan) {
         let key = PlanCache.key(network: network, rowWidth: rowWidth, lanes: lanes, threads: threads)
         var chosen: SingleImagePlan
@@ -374,8 +373,10 @@ public final class RANetModel: @unchecked Sendable {
         } else {
             primitives = try OneDNNLayers(network: network, stateDict: stateDict, layers: OneDNNLayers.candidates(network), threads: threads)
             chosen = try {
-                // The probe's bindings end with this closure, before unchosen primitives go.
-                let probe = LaneProgram(network: network, stateDict: stateDict, kernelTable: rows.kernelTable, oneDNN: primitives)
+                // The probe's bindings, and the row kernels' copy of every layer's weights, end
+                // with this closure, before the unchosen primitives go.
+                let rows = LaneProgram(network: network, stateDict: stateDict, kernelTable: rowKernels)
+                let probe = LaneProgram(network: network, stateDict: stateDict, kernelTable: rowKernels, oneDNN: primitives)
                 let previousThreads = cranet_max_threads()
                 cranet_set_num_threads(Int32(threads))
                 defer { cranet_set_num_threads(previousThreads) }
@@ -384,8 +385,8 @@ public final class RANetModel: @unchecked Sendable {
             }()
             primitives.keep(only: chosen.oneDNNLayers)
         }
-        let program = primitives.primitives.isEmpty
-            ? rows : LaneProgram(network: network, stateDict: stateDict, kernelTable: rows.kernelTable, oneDNN: primitives)
+        let program = LaneProgram(network: network, stateDict: stateDict, kernelTable: rowKernels,
+                                  oneDNN: primitives.primitives.isEmpty ? nil : primitives)
         var measured = chosen.source == .measured
         if let groups, chosen.laneGroups == nil {
             measured = true

@@ -26,11 +26,45 @@ public struct PlanCache: Sendable, Equatable {
         return base.appendingPathComponent("ranet").appendingPathComponent("plans")
     }
 
+    /// A plan as stored: the public types stay free of Codable's members.
     private struct Entry: Codable {
+        struct Layer: Codable {
+            let name: String
+            let backend: String
+            let rowsMilliseconds: Double?
+            let oneDNNMilliseconds: Double?
+        }
+        struct LaneGroups: Codable {
+            let lanes: Int
+            let groupMillisecondsPerImage: Double
+            let aloneMilliseconds: Double
+        }
         let key: String
         let threads: Int
-        let layers: [SingleImagePlan.LayerChoice]
-        let laneGroups: SingleImagePlan.LaneGroupComparison?
+        let layers: [Layer]
+        let laneGroups: LaneGroups?
+
+        init(key: String, plan: SingleImagePlan) {
+            self.key = key
+            threads = plan.threads
+            layers = plan.layers.map { Layer(name: $0.name, backend: $0.backend.rawValue, rowsMilliseconds: $0.rowsMilliseconds,
+                                             oneDNNMilliseconds: $0.oneDNNMilliseconds) }
+            laneGroups = plan.laneGroups.map { LaneGroups(lanes: $0.lanes, groupMillisecondsPerImage: $0.groupMillisecondsPerImage,
+                                                          aloneMilliseconds: $0.aloneMilliseconds) }
+        }
+
+        /// The plan, or nil when a backend's name is unknown.
+        var plan: SingleImagePlan? {
+            var choices: [SingleImagePlan.LayerChoice] = []
+            for layer in layers {
+                guard let backend = SingleImagePlan.Backend(rawValue: layer.backend) else { return nil }
+                choices.append(.init(name: layer.name, backend: backend, rowsMilliseconds: layer.rowsMilliseconds,
+                                     oneDNNMilliseconds: layer.oneDNNMilliseconds))
+            }
+            return SingleImagePlan(layers: choices, threads: threads, source: .cached, laneGroups: laneGroups.map {
+                .init(lanes: $0.lanes, groupMillisecondsPerImage: $0.groupMillisecondsPerImage, aloneMilliseconds: $0.aloneMilliseconds)
+            })
+        }
     }
 
     /// What a plan depends on, as one line.
@@ -54,11 +88,11 @@ public struct PlanCache: Sendable, Equatable {
     func load(key: String, network: NetworkDescription) -> SingleImagePlan? {
         guard let data = try? Data(contentsOf: file(for: key)),
               let entry = try? JSONDecoder().decode(Entry.self, from: data),
-              entry.key == key, entry.layers.count == network.layers.count,
-              zip(entry.layers, network.layers).allSatisfy({ $0.name == SingleImagePlan.name(of: $1) }) else { return nil }
+              entry.key == key, let plan = entry.plan, plan.layers.count == network.layers.count,
+              zip(plan.layers, network.layers).allSatisfy({ $0.name == SingleImagePlan.name(of: $1) }) else { return nil }
         let candidates = Set(OneDNNLayers.candidates(network))
-        guard entry.layers.indices.allSatisfy({ entry.layers[$0].backend == .rows || candidates.contains($0) }) else { return nil }
-        return SingleImagePlan(layers: entry.layers, threads: entry.threads, source: .cached, laneGroups: entry.laneGroups)
+        guard plan.layers.indices.allSatisfy({ plan.layers[$0].backend == .rows || candidates.contains($0) }) else { return nil }
+        return plan
     }
 
     /// Stores `plan` under `key` (a temporary file, then a rename: readers never see half
@@ -69,7 +103,7 @@ public struct PlanCache: Sendable, Equatable {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try writeFileAtomically(encoder.encode(Entry(key: key, threads: plan.threads, layers: plan.layers, laneGroups: plan.laneGroups)), to: file(for: key))
+            try writeFileAtomically(encoder.encode(Entry(key: key, plan: plan)), to: file(for: key))
             return true
         } catch {
             return false

@@ -17,7 +17,7 @@ import Foundation
 /// ```
 public struct SingleImagePlan: Sendable, Equatable {
     /// What runs a layer.
-    public enum Backend: String, Sendable, Codable {
+    public enum Backend: String, Sendable {
         /// The project's row kernels.
         case rows
         /// A oneDNN primitive.
@@ -25,7 +25,7 @@ public struct SingleImagePlan: Sendable, Equatable {
     }
 
     /// How the plan was made.
-    public enum Source: String, Sendable, Codable {
+    public enum Source: String, Sendable {
         /// Timed on this CPU when the model first ran an image alone.
         case measured
         /// Read from the plan cache, where an earlier measurement left it.
@@ -35,7 +35,7 @@ public struct SingleImagePlan: Sendable, Equatable {
     }
 
     /// One layer's backend and what it cost on each.
-    public struct LayerChoice: Sendable, Equatable, Codable {
+    public struct LayerChoice: Sendable, Equatable {
         /// The layer's name: its state_dict key where it has weights.
         public let name: String
         /// What runs it.
@@ -50,7 +50,7 @@ public struct SingleImagePlan: Sendable, Equatable {
     /// image: whether a batch goes in lane groups at all. Wide ImageNet layers run faster
     /// one image at a time, oneDNN's kernels included, than in the lane kernels; RANet's
     /// narrow CIFAR layers the other way round.
-    public struct LaneGroupComparison: Sendable, Equatable, Codable {
+    public struct LaneGroupComparison: Sendable, Equatable {
         /// The lane width compared.
         public let lanes: Int
         /// Milliseconds per image in a full lane group.

@@ -28,6 +28,29 @@ final class CommandLineTests: XCTestCase, CommandLineTesting {
         assertFails(wrong, mentioning: "RANET_MAX_LANES=12", "16, 8, 4 or 1")
     }
 
+    /// `info --plan` measures into the given cache, then reads it back; the JSON names each
+    /// layer's backend and times. Both cache flags at once are a usage error.
+    func testInfoPlanMeasuresThenReadsTheCache() throws {
+        let folder = try TestData.sharedItem("reference/models/tiny-c3")
+        let cache = try TestData.temporaryFolder()
+        let first = try ranet("info", "--model", folder.path, "--plan", "--plan-cache", cache.path)
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertTrue(first.stdout.contains("plan measured"), first.stdout)
+        XCTAssertTrue(first.stdout.contains("scale_flows.0.0.layers.0.conv_normal.net.0"), first.stdout)
+        let second = try ranet("info", "--model", folder.path, "--plan", "--plan-cache", cache.path, "--json")
+        XCTAssertEqual(second.status, 0, second.stderr)
+        let json = try JSONValue.parse(second.stdout)
+        XCTAssertEqual(json["source"]?.stringValue, "cached")
+        guard case .array(let layers) = json["layers"] else { return XCTFail("no layers") }
+        XCTAssertTrue(layers.allSatisfy { ["rows", "onednn"].contains($0["backend"]?.stringValue ?? "") })
+        XCTAssertNotNil(layers.first?["rows_ms"]?.doubleValue)
+        let forced = try ranet("info", "--model", folder.path, "--plan", "--single-image", "rows", "--no-plan-cache")
+        XCTAssertTrue(forced.stdout.contains("plan forced"), forced.stdout)
+        assertFails(try ranet("info", "--model", folder.path, "--plan", "--plan-cache", cache.path, "--no-plan-cache"),
+                    mentioning: "--plan-cache", "--no-plan-cache", usage: true)
+        assertFails(try ranet("bench", "--preset", "cifar-c1", "--single-image", "gpu"), mentioning: "gpu", usage: true)
+    }
+
     func testInfoTextForARunFolder() throws {
         let folder = try TestData.sharedItem("reference/models/tiny-imagenet-stem")
         let run = try ranet("info", "--model", folder.path)

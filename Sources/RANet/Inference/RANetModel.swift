@@ -288,8 +288,9 @@ public final class RANetModel: @unchecked Sendable {
               let comparison = try? singleImagePrograms[1]!.value.get().plan.laneGroups, comparison.lanes == lanes else {
             return LaneGrouping(lanes: lanes, minimum: Self.laneGroupMinimum(lanes))
         }
-        let minimum = max(2, Int((Double(lanes) * comparison.groupMillisecondsPerImage / comparison.aloneMilliseconds).rounded(.up)))
-        return minimum > lanes ? LaneGrouping(lanes: 1, minimum: 2) : LaneGrouping(lanes: lanes, minimum: minimum)
+        guard comparison.prefersLaneGroups else { return LaneGrouping(lanes: 1, minimum: 2) }
+        let minimum = Int((Double(lanes) * comparison.groupMillisecondsPerImage / comparison.aloneMilliseconds).rounded(.up))
+        return LaneGrouping(lanes: lanes, minimum: max(2, minimum))
     }
 
     /// Splits 0..<count into lane groups (more than one image) and single images.
@@ -377,11 +378,10 @@ public final class RANetModel: @unchecked Sendable {
                 // with this closure, before the unchosen primitives go.
                 let rows = LaneProgram(network: network, stateDict: stateDict, kernelTable: rowKernels)
                 let probe = LaneProgram(network: network, stateDict: stateDict, kernelTable: rowKernels, oneDNN: primitives)
-                let previousThreads = cranet_max_threads()
-                cranet_set_num_threads(Int32(threads))
-                defer { cranet_set_num_threads(previousThreads) }
-                return try SingleImagePlan.measure(network: network, rows: LaneExecutionContext(program: rows, network: network, plan: plan),
-                                                   oneDNN: LaneExecutionContext(program: probe, network: network, plan: plan), threads: threads)
+                return try withOpenMPThreads(threads) {
+                    try SingleImagePlan.measure(network: network, rows: LaneExecutionContext(program: rows, network: network, plan: plan),
+                                                oneDNN: LaneExecutionContext(program: probe, network: network, plan: plan), threads: threads)
+                }
             }()
             primitives.keep(only: chosen.oneDNNLayers)
         }
@@ -390,12 +390,10 @@ public final class RANetModel: @unchecked Sendable {
         var measured = chosen.source == .measured
         if let groups, chosen.laneGroups == nil {
             measured = true
-            let previousThreads = cranet_max_threads()
-            cranet_set_num_threads(Int32(threads))
-            defer { cranet_set_num_threads(previousThreads) }
-            chosen.laneGroups = try SingleImagePlan.compare(group: LaneExecutionContext(program: groups.value, network: network, plan: plan),
-                                                           alone: LaneExecutionContext(program: program, network: network, plan: plan),
-                                                           network: network)
+            chosen.laneGroups = try withOpenMPThreads(threads) {
+                try SingleImagePlan.compare(group: LaneExecutionContext(program: groups.value, network: network, plan: plan),
+                                            alone: LaneExecutionContext(program: program, network: network, plan: plan), network: network)
+            }
         }
         if measured { cache?.store(chosen, key: key) }
         return (program, chosen)

@@ -17,6 +17,16 @@ func bridgeCall(_ body: (UnsafeMutablePointer<CChar>, Int) -> Int32) throws {
     }
 }
 
+/// Runs `body` with the calling thread's OpenMP count at `threads`, then puts it back:
+/// oneDNN fixes a primitive's thread count when it is created, so primitives are created
+/// (and timed) under the count they will run with.
+func withOpenMPThreads<T>(_ threads: Int, _ body: () throws -> T) rethrows -> T {
+    let previous = cranet_max_threads()
+    cranet_set_num_threads(Int32(threads))
+    defer { cranet_set_num_threads(previous) }
+    return try body()
+}
+
 /// The network as oneDNN primitives, one per layer (resizes run the bridge's own
 /// kernel), with batch norm folded and weights in the layouts the primitives want.
 /// Immutable once built; shared by every execution context.
@@ -40,22 +50,21 @@ final class CompiledNetwork: @unchecked Sendable {
         var engine: OpaquePointer?
         try bridgeCall { cranet_engine_create(&engine, $0, $1) }
         self.engine = engine!
-        // The bridge runs the weights' reorders on one thread whatever this says (see cranet_conv_create).
-        let previousThreads = cranet_max_threads()
-        cranet_set_num_threads(Int32(threads))
-        defer { cranet_set_num_threads(previousThreads) }
         let chained = Self.chainedOutputs(network)
         var operations: [OpaquePointer?] = []
         var blockedFloats: [Int: Int] = [:]
         do {
-            for (index, layer) in network.layers.enumerated() {
-                let inputFrom = index > 0 && chained.contains(index - 1) ? operations[index - 1] : nil
-                let op = try Self.makeOperation(layer, network: network, stateDict: stateDict, engine: engine!,
-                                                inputFrom: inputFrom, keepOutputBlocked: chained.contains(index))
-                if chained.contains(index), let op {
-                    blockedFloats[layer.output.tensor] = (cranet_op_dst_bytes(op) + 3) / 4
+            // The bridge runs the weights' reorders on one thread whatever this says (see cranet_conv_create).
+            try withOpenMPThreads(threads) {
+                for (index, layer) in network.layers.enumerated() {
+                    let inputFrom = index > 0 && chained.contains(index - 1) ? operations[index - 1] : nil
+                    let op = try Self.makeOperation(layer, network: network, stateDict: stateDict, engine: engine!,
+                                                    inputFrom: inputFrom, keepOutputBlocked: chained.contains(index))
+                    if chained.contains(index), let op {
+                        blockedFloats[layer.output.tensor] = (cranet_op_dst_bytes(op) + 3) / 4
+                    }
+                    operations.append(op)
                 }
-                operations.append(op)
             }
         } catch {
             operations.forEach { cranet_op_destroy($0) }
@@ -121,7 +130,7 @@ final class CompiledNetwork: @unchecked Sendable {
         return op
     }
 
-    static func shape(_ s: (channels: Int, height: Int, width: Int)) -> cranet_shape {
+    private static func shape(_ s: (channels: Int, height: Int, width: Int)) -> cranet_shape {
         cranet_shape(channels: Int32(s.channels), height: Int32(s.height), width: Int32(s.width))
     }
 }

@@ -17,14 +17,13 @@ final class OneDNNLayers: @unchecked Sendable {
         try bridgeCall { cranet_engine_create(&engine, $0, $1) }
         self.engine = engine!
         self.threads = threads
-        primitives = [:]
-        let previousThreads = cranet_max_threads()
-        cranet_set_num_threads(Int32(threads))
-        defer { cranet_set_num_threads(previousThreads) }
+        var primitives: [Int: OpaquePointer] = [:]
         do {
-            for index in layers {
-                if let op = try CompiledNetwork.makeOperation(network.layers[index], network: network, stateDict: stateDict, engine: engine!) {
-                    primitives[index] = op
+            try withOpenMPThreads(threads) {
+                for index in layers {
+                    if let op = try CompiledNetwork.makeOperation(network.layers[index], network: network, stateDict: stateDict, engine: engine!) {
+                        primitives[index] = op
+                    }
                 }
             }
         } catch {
@@ -32,6 +31,7 @@ final class OneDNNLayers: @unchecked Sendable {
             cranet_engine_destroy(engine)
             throw error
         }
+        self.primitives = primitives
     }
 
     /// Layers oneDNN can run: every one but the resizes.

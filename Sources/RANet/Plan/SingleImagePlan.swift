@@ -115,10 +115,7 @@ public struct SingleImagePlan: Sendable, Equatable {
     /// OpenMP count is `threads`.
     static func measure(network: NetworkDescription, rows: LaneExecutionContext, oneDNN: LaneExecutionContext,
                         threads: Int) throws -> SingleImagePlan {
-        let floats = network.tensors[network.inputTensor].elementCount
-        // Values of a normalized image's range; any finite input times the same.
-        let image = (0..<floats).map { Float(sin(Double($0) * 0.37) * 1.5) }
-        try image.withUnsafeBufferPointer { p in
+        try probeImage(network).withUnsafeBufferPointer { p in
             for context in [rows, oneDNN] {
                 context.load([p.baseAddress!])
                 try context.run()
@@ -149,10 +146,8 @@ public struct SingleImagePlan: Sendable, Equatable {
     /// Times a whole pass of a full lane group (`group`) and of an image alone (`alone`, this
     /// plan's program), one thread each, the faster of two after a warm-up.
     static func compare(group: LaneExecutionContext, alone: LaneExecutionContext, network: NetworkDescription) throws -> LaneGroupComparison {
-        let floats = network.tensors[network.inputTensor].elementCount
-        let image = (0..<floats).map { Float(sin(Double($0) * 0.37) * 1.5) }
         var best = (group: Double.infinity, alone: Double.infinity)
-        try image.withUnsafeBufferPointer { p in
+        try probeImage(network).withUnsafeBufferPointer { p in
             group.load([UnsafePointer<Float>](repeating: p.baseAddress!, count: group.capacity))
             alone.load([p.baseAddress!])
             try group.run()
@@ -164,6 +159,12 @@ public struct SingleImagePlan: Sendable, Equatable {
         }
         return LaneGroupComparison(lanes: group.capacity, groupMillisecondsPerImage: best.group / Double(group.capacity),
                                    aloneMilliseconds: best.alone)
+    }
+
+    /// The synthetic image the timings run on: values of a normalized image's range (any
+    /// finite input times the same).
+    private static func probeImage(_ network: NetworkDescription) -> [Float] {
+        (0..<network.tensors[network.inputTensor].elementCount).map { Float(sin(Double($0) * 0.37) * 1.5) }
     }
 
     /// The fastest of `repeats` runs of some layers, in milliseconds.

@@ -27,9 +27,10 @@ func fuzzOne(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     case .pickle:
         _ = try? PickleReader(path: "fuzz").read(data)
     case .checkpoint:
-        _ = try? TorchCheckpoint.readStateDict(data: data, path: "fuzz")
+        // Values are read on access: read them all, as loading a model does.
+        _ = try? TorchCheckpoint.readStateDict(FileBytes(data), path: "fuzz").tensors.values.map(\.values.count)
     case .safetensors:
-        _ = try? SafetensorsFile.read(data: data, path: "fuzz")
+        _ = try? SafetensorsFile.read(FileBytes(data), path: "fuzz").0.tensors.values.map(\.values.count)
     case .npy:
         _ = try? NpyFile.read(data: data, path: "fuzz")
     case .args:

@@ -17,6 +17,16 @@ public struct FileError: Error, CustomStringConvertible {
 
 /// Reads a whole file, turning Foundation's errors into one readable line.
 func readFile(_ url: URL, what: String) throws -> Data {
+    try checkReadable(url, what: what)
+    do {
+        return try Data(contentsOf: url, options: .alwaysMapped)
+    } catch {
+        throw FileError(path: url.path, message: "cannot read the \(what) file")
+    }
+}
+
+/// One line for a path that is missing, a folder, not a regular file, or unreadable.
+func checkReadable(_ url: URL, what: String) throws {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
         throw FileError(path: url.path, message: "no such \(what) file")
@@ -26,11 +36,6 @@ func readFile(_ url: URL, what: String) throws -> Data {
     guard isRegularFile(url) else { throw FileError(path: url.path, message: "not a regular file") }
     guard FileManager.default.isReadableFile(atPath: url.path) else {
         throw FileError(path: url.path, message: "cannot read the \(what) file (permission denied)")
-    }
-    do {
-        return try Data(contentsOf: url, options: .alwaysMapped)
-    } catch {
-        throw FileError(path: url.path, message: "cannot read the \(what) file")
     }
 }
 

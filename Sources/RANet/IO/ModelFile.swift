@@ -41,16 +41,17 @@ public enum ModelFile {
         if isDirectory.boolValue {
             return try readRunFolder(url, config: config)
         }
-        let data = try readFile(url, what: "model")
+        let file = try FileBytes(contentsOf: url, what: "model")
+        let data = file.data
         if data.starts(with: [0x50, 0x4B, 0x03, 0x04]) || data.first == 0x80 {
             let folder = runFolder(containing: url)
             guard let config = try config ?? folder.map({ try RANetConfig.load(contentsOf: $0.appendingPathComponent("args.txt")) }) else {
                 throw FileError(path: url.path, message: "a checkpoint needs a config: pass one (args.txt, JSON or preset) or keep it in its run folder beside args.txt")
             }
             let metadata = try folder.map(readPreprocessing) ?? ModelMetadata()
-            return Contents(config: config, stateDict: try TorchCheckpoint.readStateDict(data: data, path: url.path), metadata: metadata)
+            return Contents(config: config, stateDict: try TorchCheckpoint.readStateDict(file, path: url.path), metadata: metadata)
         }
-        let (stateDict, fields) = try SafetensorsFile.read(data: data, path: url.path)
+        let (stateDict, fields) = try SafetensorsFile.read(file, path: url.path)
         var metadata = ModelMetadata()
         if let classes = fields[MetadataKey.classes], case .array(let names) = try? JSONValue.parse(classes) {
             metadata.classes = names.compactMap(\.stringValue)

@@ -31,7 +31,8 @@ enum SafetensorsFile {
         try writeFileAtomically(data, to: url)
     }
 
-    static func read(data: Data, path: String) throws -> (StateDict, [String: String]) {
+    static func read(_ file: FileBytes, path: String) throws -> (StateDict, [String: String]) {
+        let data = file.data
         let bytes = ByteReader(data: data, path: path)
         guard data.count >= 8 else { throw bytes.corrupt("too short to be a safetensors file") }
         let headerLength = try bytes.integer(0, 8)
@@ -71,16 +72,8 @@ enum SafetensorsFile {
             guard !overflow, begin >= 0, begin <= end, end <= dataLength, end - begin == count * dtype.size else {
                 throw bytes.corrupt("tensor '\(key)' has data offsets that do not match its shape or the file (truncated?)")
             }
-            var values: [Float] = []
-            if dtype == .float32 {
-                values = [Float](repeating: 0, count: count)
-                values.withUnsafeMutableBytes { dst in
-                    data.withUnsafeBytes { src in
-                        dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[(dataStart + begin)..<(dataStart + end)]))
-                    }
-                }
-            }
-            tensors[key] = StoredTensor(dtype: dtype, shape: shape, values: values)
+            tensors[key] = dtype == .float32 ? StoredTensor(shape: shape, file: file, byteOffset: dataStart + begin)
+                                             : StoredTensor(dtype: dtype, shape: shape, values: [])
         }
         return (StateDict(tensors: tensors), metadata)
     }

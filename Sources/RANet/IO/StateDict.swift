@@ -49,19 +49,43 @@ public struct StoredTensor: Sendable {
     public let dtype: TensorDType
     /// The shape.
     public let shape: [Int]
-    /// Row-major values when `dtype` is float32, empty otherwise.
-    public let values: [Float]
+    private let storage: Storage
+
+    /// Where the values are: in an array, or still in the model file (see `FileBytes`).
+    private enum Storage: Sendable {
+        case array([Float])
+        case file(FileBytes, byteOffset: Int)
+        case none
+    }
 
     /// A tensor of this type and shape (values only for float32).
     public init(dtype: TensorDType, shape: [Int], values: [Float]) {
         self.dtype = dtype
         self.shape = shape
-        self.values = values
+        storage = dtype == .float32 ? .array(values) : .none
     }
 
     /// A float32 tensor.
     public init(shape: [Int], values: [Float]) {
         self.init(dtype: .float32, shape: shape, values: values)
+    }
+
+    /// A contiguous float32 tensor left in the file's bytes, read on each access.
+    init(shape: [Int], file: FileBytes, byteOffset: Int) {
+        dtype = .float32
+        self.shape = shape
+        storage = .file(file, byteOffset: byteOffset)
+    }
+
+    /// Row-major values when `dtype` is float32, empty otherwise. A tensor of a model file
+    /// is read from the file (or the page cache) on each access: keep the array rather
+    /// than asking twice.
+    public var values: [Float] {
+        switch storage {
+        case .array(let values): values
+        case .file(let file, let offset): file.floats(at: offset, count: shape.reduce(1, *))
+        case .none: []
+        }
     }
 }
 

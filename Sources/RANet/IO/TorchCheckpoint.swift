@@ -7,11 +7,11 @@ import Foundation
 public enum TorchCheckpoint {
     /// Loads the state_dict of a checkpoint file.
     public static func readStateDict(contentsOf url: URL) throws -> StateDict {
-        try readStateDict(data: readFile(url, what: "checkpoint"), path: url.path)
+        try readStateDict(FileBytes(contentsOf: url, what: "checkpoint"), path: url.path)
     }
 
-    static func readStateDict(data: Data, path: String) throws -> StateDict {
-        try read(data: data, path: path).stateDict
+    static func readStateDict(_ file: FileBytes, path: String) throws -> StateDict {
+        try read(file, path: path).stateDict
     }
 
     /// What a training checkpoint of the authors' `main.py` holds besides the weights.
@@ -40,13 +40,13 @@ public enum TorchCheckpoint {
 
     /// Reads a checkpoint with everything training needs to continue.
     public static func readContents(contentsOf url: URL) throws -> Contents {
-        try read(data: readFile(url, what: "checkpoint"), path: url.path)
+        try read(FileBytes(contentsOf: url, what: "checkpoint"), path: url.path)
     }
 
     /// Reads the tensors of a dict of tensors nested under `key` at the top of a torch
     /// file (e.g. `{"grad": {name: tensor}}`), names without `module.`.
     public static func readTensors(contentsOf url: URL, under key: String) throws -> StateDict {
-        try read(data: readFile(url, what: "checkpoint"), path: url.path, dictKey: key).stateDict
+        try read(FileBytes(contentsOf: url, what: "checkpoint"), path: url.path, dictKey: key).stateDict
     }
 
     /// Reads a file `torch.save` wrote for one 1-D int64 tensor, such as the authors'
@@ -80,8 +80,8 @@ public enum TorchCheckpoint {
         return (archive, root, try PickleReader(path: path).read(archive.contents(of: pickleEntry)))
     }
 
-    static func read(data: Data, path: String, dictKey: String = "state_dict") throws -> Contents {
-        let (archive, root, top) = try open(data: data, path: path)
+    static func read(_ file: FileBytes, path: String, dictKey: String = "state_dict") throws -> Contents {
+        let (archive, root, top) = try open(data: file.data, path: path)
         guard case .dict(let topDict) = top else { throw FileError(path: path, message: "checkpoint holds no dict") }
         var stateDict = topDict
         if let nested = topDict[dictKey] {
@@ -99,14 +99,14 @@ public enum TorchCheckpoint {
             if StateDict.isIgnorable(name), t.dtype == .int64, t.shape.isEmpty {
                 tracked[String(name.dropLast(".num_batches_tracked".count))] = try integer(t, name: name, archive: archive, root: root, path: path)
             }
-            tensors[name] = try materialize(t, name: name, archive: archive, root: root, path: path)
+            tensors[name] = try materialize(t, name: name, archive: archive, file: file, root: root, path: path)
         }
         guard !tensors.isEmpty else { throw FileError(path: path, message: "checkpoint has an empty \(dictKey)") }
         var momentum: [Int: [Float]] = [:]
         if case .dict(let optimizer)? = topDict["optimizer"], case .dict(let states)? = optimizer["state"] {
             for (key, value) in states.entries {
                 guard case .int(let index) = key, case .dict(let entry) = value, case .tensor(let t)? = entry["momentum_buffer"] else { continue }
-                momentum[index] = try materialize(t, name: "optimizer.state[\(index)]", archive: archive, root: root, path: path).values
+                momentum[index] = try materialize(t, name: "optimizer.state[\(index)]", archive: archive, file: file, root: root, path: path).values
             }
         }
         var epoch: Int?
@@ -129,7 +129,8 @@ public enum TorchCheckpoint {
         return archive.data.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: entry.range.lowerBound + t.offset * 8, as: Int64.self) }
     }
 
-    private static func materialize(_ t: PickledTensor, name: String, archive: ZipArchive, root: String, path: String) throws -> StoredTensor {
+    private static func materialize(_ t: PickledTensor, name: String, archive: ZipArchive, file: FileBytes, root: String,
+                                    path: String) throws -> StoredTensor {
         guard t.dtype == .float32 else { return StoredTensor(dtype: t.dtype, shape: t.shape, values: []) }
         guard let entry = archive.entries["\(root)data/\(t.storageKey)"] else {
             throw FileError(path: path, message: "storage '\(t.storageKey)' of '\(name)' is missing from the archive")
@@ -137,24 +138,20 @@ public enum TorchCheckpoint {
         guard t.storageCount <= entry.range.count / 4 else {
             throw FileError(path: path, message: "storage of '\(name)' is shorter than its \(t.storageCount) elements")
         }
+        if t.strides == Self.contiguousStrides(t.shape) {
+            return StoredTensor(shape: t.shape, file: file, byteOffset: entry.range.lowerBound + t.offset * 4)
+        }
         let count = t.shape.reduce(1, *)
         var values = [Float](repeating: 0, count: count)
         archive.data.withUnsafeBytes { raw in
             let base = raw.baseAddress!.advanced(by: entry.range.lowerBound)
-            let contiguous = t.strides == Self.contiguousStrides(t.shape)
-            if contiguous {
-                values.withUnsafeMutableBytes { dst in
-                    dst.copyMemory(from: UnsafeRawBufferPointer(start: base.advanced(by: t.offset * 4), count: count * 4))
+            for flat in 0..<count {
+                var rest = flat, at = t.offset
+                for d in (0..<t.shape.count).reversed() {
+                    at += (rest % t.shape[d]) * t.strides[d]
+                    rest /= t.shape[d]
                 }
-            } else {
-                for flat in 0..<count {
-                    var rest = flat, at = t.offset
-                    for d in (0..<t.shape.count).reversed() {
-                        at += (rest % t.shape[d]) * t.strides[d]
-                        rest /= t.shape[d]
-                    }
-                    values[flat] = base.loadUnaligned(fromByteOffset: at * 4, as: Float.self)
-                }
+                values[flat] = base.loadUnaligned(fromByteOffset: at * 4, as: Float.self)
             }
         }
         return StoredTensor(dtype: .float32, shape: t.shape, values: values)

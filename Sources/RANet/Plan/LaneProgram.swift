@@ -43,17 +43,39 @@ final class LaneProgram: @unchecked Sendable {
         lanes = Int(cranet_kernels_images(kernelTable))
         precondition(oneDNN == nil || lanes == 1, "oneDNN primitives take one image in NCHW: row kernels only")
         self.oneDNN = oneDNN
+        // Each convolution's packed weights then its bias: sized first, so that the array
+        // is allocated once at its final size (growing it would hold two copies at once).
+        func packedFloats(_ layer: Layer, kernel: Int, stride: Int) -> Int {
+            let (c, h, w) = network.shape(of: layer.output)
+            return Int(cranet_lane_packed_floats(kernelTable, Int32(layer.input.channels),
+                                                 cranet_shape(channels: Int32(c), height: Int32(h), width: Int32(w)), Int32(kernel), Int32(stride)))
+                + layer.output.channels
+        }
         var parameters: [Float] = []
+        parameters.reserveCapacity(network.layers.enumerated().reduce(0) { total, item in
+            guard oneDNN?.primitives[item.offset] == nil else { return total }
+            switch item.element.operation {
+            case .conv(let unit): return total + packedFloats(item.element, kernel: unit.kernel, stride: unit.stride)
+            case .linear: return total + packedFloats(item.element, kernel: 1, stride: 1)
+            case .maxPool, .avgPool, .resize: return total
+            }
+        })
         // Appends a convolution's weights (packed for the kernels) and bias.
         func convolution(_ oihw: [Float], _ bias: [Float], _ layer: Layer, kernel: Int, stride: Int, padding: Int,
                          relu: Bool) -> Kernel {
             let offset = parameters.count
             let (c, h, w) = network.shape(of: layer.output)
-            let packed = Self.packed(oihw, kernelTable: kernelTable, inputs: layer.input.channels,
-                                     output: cranet_shape(channels: Int32(c), height: Int32(h), width: Int32(w)), kernel: kernel, stride: stride)
-            parameters += packed
+            let floats = packedFloats(layer, kernel: kernel, stride: stride) - bias.count
+            parameters.append(contentsOf: repeatElement(0, count: floats))
+            oihw.withUnsafeBufferPointer { source in
+                parameters.withUnsafeMutableBufferPointer {
+                    cranet_lane_pack_conv_weights(kernelTable, source.baseAddress!, Int32(layer.input.channels),
+                                                  cranet_shape(channels: Int32(c), height: Int32(h), width: Int32(w)), Int32(kernel), Int32(stride),
+                                                  $0.baseAddress! + offset)
+                }
+            }
             parameters += bias
-            return .conv(weights: offset, bias: offset + packed.count, kernel: kernel, stride: stride, padding: padding, relu: relu)
+            return .conv(weights: offset, bias: offset + floats, kernel: kernel, stride: stride, padding: padding, relu: relu)
         }
         kernels = network.layers.enumerated().map { index, layer in
             if let op = oneDNN?.primitives[index] { return .primitive(op) }
@@ -74,16 +96,5 @@ final class LaneProgram: @unchecked Sendable {
             }
         }
         self.parameters = parameters
-    }
-
-    private static func packed(_ oihw: [Float], kernelTable: OpaquePointer, inputs: Int, output: cranet_shape, kernel: Int, stride: Int) -> [Float] {
-        let floats = cranet_lane_packed_floats(kernelTable, Int32(inputs), output, Int32(kernel), Int32(stride))
-        var packed = [Float](repeating: 0, count: floats)
-        oihw.withUnsafeBufferPointer { source in
-            packed.withUnsafeMutableBufferPointer {
-                cranet_lane_pack_conv_weights(kernelTable, source.baseAddress!, Int32(inputs), output, Int32(kernel), Int32(stride), $0.baseAddress!)
-            }
-        }
-        return packed
     }
 }

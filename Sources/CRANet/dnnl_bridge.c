@@ -5,7 +5,6 @@
 // once into the layout the primitive descriptor asks for.
 #include "cranet.h"
 #include "dnnl_common.h"
-#include "omp_runtime.h"
 
 #include <dnnl.h>
 #include <stdio.h>

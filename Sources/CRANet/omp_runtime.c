@@ -1,7 +1,6 @@
 // oneDNN in Debian runs on OpenMP; libgomp is loaded with libdnnl. Looking its
 // functions up at run time avoids depending on omp.h, which Swift's clang lacks.
 #include "cranet.h"
-#include "omp_runtime.h"
 
 #include <dlfcn.h>
 #include <pthread.h>

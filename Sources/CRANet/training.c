@@ -6,7 +6,6 @@
 // where a gradient is summed into a view.
 #include "cranet_training.h"
 #include "dnnl_common.h"
-#include "omp_runtime.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -100,6 +100,11 @@ int cranet_onednn_vector_bits(void);
 void cranet_set_num_threads(int threads);
 /// The calling thread's OpenMP setting (what cranet_set_num_threads set; 1 without OpenMP).
 int cranet_max_threads(void);
+/// Runs fn(ctx, part, parts) on every thread of an OpenMP team of the calling thread's
+/// size (cranet_set_num_threads), or once with parts = 1 where OpenMP is absent. The
+/// project's own kernels share oneDNN's thread team this way instead of starting threads
+/// of their own (two teams on two cores would only wait for each other).
+void cranet_parallel(void (*fn)(void *ctx, int part, int parts), void *ctx);
 /// Makes the calling thread treat denormal floats as zero (x86 FTZ and DAZ, arm64 FZ). Denormal
 /// arithmetic is up to a hundred times slower and changes results by less than 1e-38.
 void cranet_flush_denormals(void);

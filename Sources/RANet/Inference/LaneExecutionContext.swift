@@ -31,11 +31,17 @@ final class LaneExecutionContext: GroupExecution {
     private let scratch: UnsafeMutablePointer<Float>
     /// Threads that may help run this group (nil: it runs alone).
     var team: LaneTeam?
+    /// Without a team: how many OpenMP threads share each shareable pass (1: the calling
+    /// thread alone). An image alone on a lone worker gives its row-kernel layers the
+    /// threads its oneDNN layers use, from the same OpenMP team, which is already awake.
+    var openMPThreads = 1
     private let steps: [Step]
     private let passes: [Pass]
     /// Per pass, whether it is worth cutting into pieces for several threads: small
     /// ones cost less alone than the hand-over between threads.
     let shareable: [Bool]
+    /// The same for an image alone on OpenMP's threads (``openMPShareableWork``).
+    private let openMPShareable: [Bool]
     /// Per layer, the index of its first pass (and the pass count at the end).
     private let firstPass: [Int]
     private let input: UnsafeMutablePointer<Float>
@@ -73,7 +79,7 @@ final class LaneExecutionContext: GroupExecution {
                         target: arena + plan.offset(of: layer.output, in: network) * lanes,
                         from: from, to: shape(layer.output), staging: staging)
         }
-        var passes: [Pass] = [], firstPass: [Int] = [], shareable: [Bool] = [], scratchFloats = 0
+        var passes: [Pass] = [], firstPass: [Int] = [], shareable: [Bool] = [], openMPShareable: [Bool] = [], scratchFloats = 0
         for (i, step) in steps.enumerated() {
             firstPass.append(passes.count)
             if let staging = step.staging {
@@ -81,14 +87,17 @@ final class LaneExecutionContext: GroupExecution {
                 scratchFloats = max(scratchFloats, floats)
                 passes.append(.stage(step: i))
                 shareable.append(floats >= Self.shareableWork)
+                openMPShareable.append(floats >= Self.openMPShareableWork)
             }
             passes.append(.layer(step: i))
             // A oneDNN primitive shares its work on OpenMP's threads, never on the team's.
-            if case .primitive = step.kernel { shareable.append(false); continue }
+            if case .primitive = step.kernel { shareable.append(false); openMPShareable.append(false); continue }
             shareable.append(Self.work(of: step) * lanes >= Self.shareableWork)
+            openMPShareable.append(Self.work(of: step) * lanes >= Self.openMPShareableWork)
         }
         firstPass.append(passes.count)
         self.shareable = shareable
+        self.openMPShareable = openMPShareable
         scratch = UnsafeMutableRawPointer.allocate(byteCount: (scratchFloats + overread) * 4, alignment: 64)
             .bindMemory(to: Float.self, capacity: scratchFloats + overread)
         self.arena = arena
@@ -112,6 +121,11 @@ final class LaneExecutionContext: GroupExecution {
 
     /// Multiply-adds (or floats moved) from which a pass is shared between threads.
     static let shareableWork = 65536
+    /// The same for an image alone on OpenMP's threads (``openMPThreads``): a layer of one
+    /// image is far smaller than a group's, and below about a million multiply-adds two
+    /// threads on one layer were no faster than one (Fashion-MNIST and cifar-c1 at batch 1),
+    /// while above it imagenet-1's layers ran 1.35× faster in the row kernels.
+    static let openMPShareableWork = 1 << 20
 
     /// A layer's work per image: multiply-adds of a convolution, floats written otherwise
     /// (a staging pass's work is the floats it writes, for the whole group).
@@ -159,12 +173,28 @@ final class LaneExecutionContext: GroupExecution {
         let passes = firstPass[layers.lowerBound]..<firstPass[layers.upperBound]
         if let team {
             team.run(self, passes: passes)
+        } else if openMPThreads > 1 {
+            for pass in passes {
+                if openMPShareable[pass] { runOnOpenMPTeam(pass: pass) } else { runShare(pass: pass, part: 0, parts: 1) }
+            }
         } else {
             for pass in passes { runShare(pass: pass, part: 0, parts: 1) }
         }
         if let failure {
             self.failure = nil
             throw failure
+        }
+    }
+
+    /// Runs one pass in as many parts as the calling thread's OpenMP team has threads.
+    private func runOnOpenMPTeam(pass: Int) {
+        typealias Job = (context: Unmanaged<LaneExecutionContext>, pass: Int)
+        var job: Job = (Unmanaged.passUnretained(self), pass)
+        withUnsafeMutablePointer(to: &job) { pointer in
+            cranet_parallel({ raw, part, parts in
+                let job = raw!.assumingMemoryBound(to: Job.self).pointee
+                job.context.takeUnretainedValue().runShare(pass: job.pass, part: Int(part), parts: Int(parts))
+            }, pointer)
         }
     }
 

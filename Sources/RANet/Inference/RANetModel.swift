@@ -31,6 +31,10 @@ public final class RANetModel: @unchecked Sendable {
         /// Where ``SingleImageKernels/fastest`` keeps its measurements for the next process
         /// (nil: measure in every process).
         public var planCache: PlanCache?
+        /// Called once before ``SingleImageKernels/fastest`` measures a plan (the first image
+        /// alone, when no cached plan fits), with the number of layers it times: at ImageNet
+        /// scale the measurement takes seconds, which a command-line tool should announce.
+        public var onMeasurement: (@Sendable (_ layers: Int) -> Void)?
         /// Options for `threads` threads (default: the machine's cores), `lanes` images per
         /// lane group, the kernels that run images alone, and the plan cache.
         public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount, lanes: Int = Options.defaultLanes,
@@ -122,7 +126,7 @@ public final class RANetModel: @unchecked Sendable {
         var programs = [1: Lazy { LaneProgram(network: network, stateDict: stateDict, kernelTable: rows) }]
         if let groups { programs[options.lanes] = Lazy { LaneProgram(network: network, stateDict: stateDict, kernelTable: groups) } }
         lanePrograms = programs
-        let cache = options.planCache, lanes = options.lanes
+        let cache = options.planCache, lanes = options.lanes, notice = options.onMeasurement
         singleImagePrograms = Dictionary(uniqueKeysWithValues: threadCounts.map { threads in
             (threads, Lazy {
                 Result {
@@ -130,7 +134,7 @@ public final class RANetModel: @unchecked Sendable {
                     let groupProgram = threads == 1 && lanes > 1 ? programs[lanes] : nil
                     return try Self.fastestSingleImageProgram(network: network, stateDict: stateDict, plan: plan, rowKernels: rows,
                                                               rowWidth: rowWidth, lanes: lanes, threads: threads, cache: cache,
-                                                              groups: groupProgram)
+                                                              groups: groupProgram, notice: notice)
                 }
             })
         })
@@ -192,10 +196,11 @@ public final class RANetModel: @unchecked Sendable {
     /// threads. Whole groups of the lane width go through the lane kernels; what is
     /// left goes image by image (``Options/singleImages``) unless it fills enough of a
     /// group (``laneGrouping(batch:)``). Each worker owns its contexts; a worker left
-    /// without a group helps run the lane groups still running (``LaneTeam``). A
-    /// single image runs on one thread: its layers are too small to share (two threads
-    /// on one cifar-c1 image were slower than one), except that a lone worker lets
-    /// oneDNN use every thread inside each primitive.
+    /// without a group helps run the lane groups still running (``LaneTeam``). An image
+    /// alone on a lone worker gets every thread: oneDNN's layers use them inside each
+    /// primitive, and the row kernels' larger layers are cut into parts on the same
+    /// OpenMP team (``LaneExecutionContext/openMPThreads``); several workers run one
+    /// thread each.
     func forEachGroup(_ count: Int, _ body: @escaping (GroupExecution, Range<Int>) throws -> Void,
                       onError: @escaping (Error) -> Void) {
         guard count > 0 else { return }
@@ -224,6 +229,7 @@ public final class RANetModel: @unchecked Sendable {
                         let context = try laneContexts[lanes] ?? self.acquireLaneContext(lanes: lanes, threads: threadsPerImage)
                         laneContexts[lanes] = context
                         context.team = team
+                        context.openMPThreads = lanes == 1 ? threadsPerImage : 1
                         defer { context.team = nil }
                         try body(context, group)
                     } else {
@@ -248,17 +254,10 @@ public final class RANetModel: @unchecked Sendable {
         threadsUsed(groups: Self.groups(count: batch, laneGrouping(batch: batch)))
     }
 
-    /// Workers, or for one image with oneDNN layers the OpenMP threads inside its primitives.
+    /// Workers, or for one image on a lone worker the OpenMP threads its layers share.
     private func threadsUsed(groups: [Range<Int>]) -> Int {
         let workers = workerCount(groups: groups)
-        guard workers == 1, !groups.contains(where: { $0.count > 1 }) else { return workers }
-        switch options.singleImages {
-        case .rows: return 1
-        case .oneDNN: return options.threads
-        case .fastest:
-            let plan = try? singleImagePrograms[options.threads]!.value.get().plan
-            return plan.map { $0.count(.oneDNN) > 0 ? options.threads : 1 } ?? 1
-        }
+        return workers == 1 && !groups.contains(where: { $0.count > 1 }) ? options.threads : workers
     }
 
     private func workerCount(groups: [Range<Int>]) -> Int {
@@ -366,11 +365,14 @@ public final class RANetModel: @unchecked Sendable {
     /// `threads` OpenMP threads.
     private static func fastestSingleImageProgram(network: NetworkDescription, stateDict: StateDict, plan: ExecutionPlan,
                                                   rowKernels: OpaquePointer, rowWidth: Int, lanes: Int, threads: Int, cache: PlanCache?,
-                                                  groups: Lazy<LaneProgram>?) throws -> (program: LaneProgram, plan: SingleImagePlan) {
+                                                  groups: Lazy<LaneProgram>?, notice: (@Sendable (Int) -> Void)?)
+        throws -> (program: LaneProgram, plan: SingleImagePlan) {
         let key = PlanCache.key(network: network, rowWidth: rowWidth, lanes: lanes, threads: threads)
         var chosen: SingleImagePlan
         let primitives: OneDNNLayers
-        if let cached = cache?.load(key: key, network: network) {
+        let cached = cache?.load(key: key, network: network)
+        if cached == nil || (groups != nil && cached?.laneGroups == nil) { notice?(network.layers.count) }
+        if let cached {
             chosen = cached
             primitives = try OneDNNLayers(network: network, stateDict: stateDict, layers: cached.oneDNNLayers.sorted(), threads: threads)
         } else {
@@ -381,8 +383,12 @@ public final class RANetModel: @unchecked Sendable {
                 let rows = LaneProgram(network: network, stateDict: stateDict, kernelTable: rowKernels)
                 let probe = LaneProgram(network: network, stateDict: stateDict, kernelTable: rowKernels, oneDNN: primitives)
                 return try withOpenMPThreads(threads) {
-                    try SingleImagePlan.measure(network: network, rows: LaneExecutionContext(program: rows, network: network, plan: plan),
-                                                oneDNN: LaneExecutionContext(program: probe, network: network, plan: plan), threads: threads)
+                    // Timed as they will run: the row kernels on the same OpenMP threads as oneDNN.
+                    let rowContext = try LaneExecutionContext(program: rows, network: network, plan: plan)
+                    let probeContext = try LaneExecutionContext(program: probe, network: network, plan: plan)
+                    rowContext.openMPThreads = threads
+                    probeContext.openMPThreads = threads
+                    return try SingleImagePlan.measure(network: network, rows: rowContext, oneDNN: probeContext, threads: threads)
                 }
             }()
             primitives.keep(only: chosen.oneDNNLayers)
@@ -400,7 +406,6 @@ public final class RANetModel: @unchecked Sendable {
         if measured { cache?.store(chosen, key: key) }
         return (program, chosen)
     }
-
 }
 
 /// Hands out 0..<count to worker threads, one index at a time.

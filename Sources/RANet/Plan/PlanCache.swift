@@ -67,6 +67,10 @@ public struct PlanCache: Sendable, Equatable {
         }
     }
 
+    /// How plans are measured; a plan measured otherwise is measured again. 2: an image
+    /// alone runs its row-kernel layers on oneDNN's OpenMP threads too.
+    static let measurement = 2
+
     /// What a plan depends on, as one line.
     static func key(network: NetworkDescription, rowWidth: Int, lanes: Int, threads: Int) -> String {
         var architecture = StableHash()
@@ -74,7 +78,7 @@ public struct PlanCache: Sendable, Equatable {
             let from = network.shape(of: layer.input), to = network.shape(of: layer.output)
             architecture.add("\(layer.operation) \(from) \(to);")
         }
-        return "cpu=\(cpuModel) onednn_bits=\(cranet_onednn_vector_bits()) rows=\(rowWidth) lanes=\(lanes) threads=\(threads) layers=\(network.layers.count) architecture=\(architecture.hex)"
+        return "measurement=\(measurement) cpu=\(cpuModel) onednn_bits=\(cranet_onednn_vector_bits()) rows=\(rowWidth) lanes=\(lanes) threads=\(threads) layers=\(network.layers.count) architecture=\(architecture.hex)"
     }
 
     /// The file a key's plan lives in.

@@ -1,5 +1,5 @@
 import Foundation
-import RANet
+@testable import RANet
 import XCTest
 
 final class RANetModelTests: XCTestCase {
@@ -55,6 +55,31 @@ final class RANetModelTests: XCTestCase {
                     }
                 }
             }
+        }
+    }
+
+    /// An image alone on several threads cuts its larger row-kernel layers into parts on
+    /// OpenMP's threads: the same bits as on one thread and as in a lane group.
+    func testAnImageAloneOnSeveralThreadsKeepsItsBits() throws {
+        let cifar = try TestData.referenceModel("cifar-c1")
+        let network = try NetworkDescription(config: try RANetConfig.load(contentsOf: cifar.folder.appendingPathComponent("args.txt")))
+        let largest = network.layers.map { layer -> Int in
+            guard case .conv(let unit) = layer.operation else { return 0 }
+            let (c, h, w) = network.shape(of: layer.output)
+            return c * h * w * layer.input.channels * unit.kernel * unit.kernel
+        }.max()!
+        XCTAssertGreaterThanOrEqual(largest, LaneExecutionContext.openMPShareableWork, "some layer is cut into parts")
+        let (image, reference) = try ParityTests.repeated(cifar.input, cifar.expected, to: 1)
+        let lanes = TestData.laneWidths[0]
+        let (group, _) = try ParityTests.repeated(cifar.input, cifar.expected, to: max(2, lanes))
+        let inGroup = row(try RANetModel.load(from: cifar.folder, options: RANetModel.Options(threads: 1, lanes: lanes, singleImages: .rows))
+            .logits(for: group), image: 0)
+        for threads in [1, 2, 3] {
+            let model = try RANetModel.load(from: cifar.folder, options: RANetModel.Options(threads: threads, lanes: lanes, singleImages: .rows))
+            XCTAssertEqual(model.threadsUsed(batch: 1), threads)
+            let logits = try model.logits(for: image)
+            ParityTests.assertParity(logits, reference, "\(threads) threads")
+            XCTAssertEqual(row(logits, image: 0), inGroup, "\(threads) threads")
         }
     }
 

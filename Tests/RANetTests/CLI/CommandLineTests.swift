@@ -37,8 +37,11 @@ final class CommandLineTests: XCTestCase, CommandLineTesting {
         XCTAssertEqual(first.status, 0, first.stderr)
         XCTAssertTrue(first.stdout.contains("plan measured"), first.stdout)
         XCTAssertTrue(first.stdout.contains("scale_flows.0.0.layers.0.conv_normal.net.0"), first.stdout)
+        XCTAssertTrue(first.stderr.contains("timing the row kernels and oneDNN"), first.stderr)
+        XCTAssertTrue(first.stderr.contains(cache.path), first.stderr)
         let second = try ranet("info", "--model", folder.path, "--plan", "--plan-cache", cache.path, "--json")
         XCTAssertEqual(second.status, 0, second.stderr)
+        XCTAssertFalse(second.stderr.contains("timing"), second.stderr)
         let json = try JSONValue.parse(second.stdout)
         XCTAssertEqual(json["source"]?.stringValue, "cached")
         guard case .array(let layers) = json["layers"] else { return XCTFail("no layers") }

@@ -1,0 +1,64 @@
+// The cores' peak float32 multiply-add rate at each vector width this CPU runs, to set
+// `ranet bench`'s GFLOP/s against: independent fused multiply-adds in registers, one
+// thread per core, all cores at once (so that the clock is the all-core one).
+// Build and run: scripts/fma-peak.sh
+#include <immintrin.h>
+#include <omp.h>
+#include <stdio.h>
+#include <time.h>
+
+static double seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+// Twelve accumulators: more than latency × issue width on current x86 cores.
+#define CHAINS 12
+
+__attribute__((target("avx512f"))) static double zmm(long n) {
+    __m512 a[CHAINS], b = _mm512_set1_ps(0.999f), c = _mm512_set1_ps(1e-3f);
+    for (int i = 0; i < CHAINS; i++) a[i] = _mm512_set1_ps((float)i);
+    double t = seconds();
+    for (long k = 0; k < n; k++)
+        for (int i = 0; i < CHAINS; i++) a[i] = _mm512_fmadd_ps(a[i], b, c);
+    t = seconds() - t;
+    volatile float sink = 0;
+    for (int i = 0; i < CHAINS; i++) sink += _mm512_reduce_add_ps(a[i]);
+    return n * CHAINS * 16.0 * 2 / t;
+}
+
+__attribute__((target("avx2,fma"))) static double ymm(long n) {
+    __m256 a[CHAINS], b = _mm256_set1_ps(0.999f), c = _mm256_set1_ps(1e-3f);
+    for (int i = 0; i < CHAINS; i++) a[i] = _mm256_set1_ps((float)i);
+    double t = seconds();
+    for (long k = 0; k < n; k++)
+        for (int i = 0; i < CHAINS; i++) a[i] = _mm256_fmadd_ps(a[i], b, c);
+    t = seconds() - t;
+    volatile float sink = 0;
+    float lane[8];
+    for (int i = 0; i < CHAINS; i++) { _mm256_storeu_ps(lane, a[i]); sink += lane[0]; }
+    return n * CHAINS * 8.0 * 2 / t;
+}
+
+// Every thread runs the kernel at once; the sum of their rates, best of five rounds.
+static double all_cores(double (*kernel)(long), int threads) {
+    double best = 0;
+    for (int round = 0; round < 5; round++) {
+        double total = 0;
+        #pragma omp parallel num_threads(threads) reduction(+ : total)
+        total += kernel(100000000);
+        if (total > best) best = total;
+    }
+    return best;
+}
+
+int main(void) {
+    int threads = omp_get_max_threads();
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f"))
+        printf("AVX-512 (16 lanes): %.0f GFLOP/s on %d threads\n", all_cores(zmm, threads) / 1e9, threads);
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        printf("AVX2 (8 lanes):     %.0f GFLOP/s on %d threads\n", all_cores(ymm, threads) / 1e9, threads);
+    return 0;
+}

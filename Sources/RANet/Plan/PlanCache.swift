@@ -68,7 +68,8 @@ public struct PlanCache: Sendable, Equatable {
     }
 
     /// How plans are measured; a plan measured otherwise is measured again. 2: an image
-    /// alone runs its row-kernel layers on oneDNN's OpenMP threads too.
+    /// alone runs its row-kernel layers on oneDNN's OpenMP threads too, and lane groups are
+    /// compared with images alone over at least three rounds.
     static let measurement = 2
 
     /// What a plan depends on, as one line.

@@ -16,30 +16,22 @@ static double seconds(void) {
 // Twelve accumulators: more than latency × issue width on current x86 cores.
 #define CHAINS 12
 
-__attribute__((target("avx512f"))) static double zmm(long n) {
-    __m512 a[CHAINS], b = _mm512_set1_ps(0.999f), c = _mm512_set1_ps(1e-3f);
-    for (int i = 0; i < CHAINS; i++) a[i] = _mm512_set1_ps((float)i);
-    double t = seconds();
-    for (long k = 0; k < n; k++)
-        for (int i = 0; i < CHAINS; i++) a[i] = _mm512_fmadd_ps(a[i], b, c);
-    t = seconds() - t;
-    volatile float sink = 0;
-    for (int i = 0; i < CHAINS; i++) sink += _mm512_reduce_add_ps(a[i]);
-    return n * CHAINS * 16.0 * 2 / t;
-}
+// One kernel per width: CHAINS independent accumulators, n rounds; its FLOP/s.
+#define PEAK_KERNEL(name, isa, vec, set1, fmadd, lanes)                                  \
+    __attribute__((target(isa))) static double name(long n) {                            \
+        vec a[CHAINS], b = set1(0.999f), c = set1(1e-3f);                                \
+        for (int i = 0; i < CHAINS; i++) a[i] = set1((float)i);                          \
+        double t = seconds();                                                            \
+        for (long k = 0; k < n; k++)                                                     \
+            for (int i = 0; i < CHAINS; i++) a[i] = fmadd(a[i], b, c);                   \
+        t = seconds() - t;                                                               \
+        volatile float sink = 0; /* keeps the accumulators live */                       \
+        for (int i = 0; i < CHAINS; i++) sink += ((float *)&a[i])[0];                    \
+        return n * CHAINS * (lanes) * 2.0 / t;                                           \
+    }
 
-__attribute__((target("avx2,fma"))) static double ymm(long n) {
-    __m256 a[CHAINS], b = _mm256_set1_ps(0.999f), c = _mm256_set1_ps(1e-3f);
-    for (int i = 0; i < CHAINS; i++) a[i] = _mm256_set1_ps((float)i);
-    double t = seconds();
-    for (long k = 0; k < n; k++)
-        for (int i = 0; i < CHAINS; i++) a[i] = _mm256_fmadd_ps(a[i], b, c);
-    t = seconds() - t;
-    volatile float sink = 0;
-    float lane[8];
-    for (int i = 0; i < CHAINS; i++) { _mm256_storeu_ps(lane, a[i]); sink += lane[0]; }
-    return n * CHAINS * 8.0 * 2 / t;
-}
+PEAK_KERNEL(zmm, "avx512f", __m512, _mm512_set1_ps, _mm512_fmadd_ps, 16)
+PEAK_KERNEL(ymm, "avx2,fma", __m256, _mm256_set1_ps, _mm256_fmadd_ps, 8)
 
 // Every thread runs the kernel at once; the sum of their rates, best of five rounds.
 static double all_cores(double (*kernel)(long), int threads) {

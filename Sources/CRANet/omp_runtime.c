@@ -31,14 +31,36 @@ int cranet_max_threads(void) {
     return omp_max_threads ? omp_max_threads() : 1;
 }
 
+// libgomp is not built with ThreadSanitizer, which therefore does not see that the team
+// starts after cranet_parallel's writes and that the caller resumes after the team's: the
+// fork and the join are stated to it here.
+#if defined(__SANITIZE_THREAD__)
+#define CRANET_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define CRANET_TSAN 1
+#endif
+#endif
+#ifdef CRANET_TSAN
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+#define FORK_JOIN_RELEASE(p) __tsan_release(p)
+#define FORK_JOIN_ACQUIRE(p) __tsan_acquire(p)
+#else
+#define FORK_JOIN_RELEASE(p) ((void)(p))
+#define FORK_JOIN_ACQUIRE(p) ((void)(p))
+#endif
+
 typedef struct {
     void (*fn)(void *, int, int);
     void *ctx;
 } team_task;
 
 static void team_body(void *data) {
-    const team_task *t = data;
+    team_task *t = data;
+    FORK_JOIN_ACQUIRE(t);
     t->fn(t->ctx, omp_thread_num(), omp_threads());
+    FORK_JOIN_RELEASE(t);
 }
 
 void cranet_parallel(void (*fn)(void *ctx, int part, int parts), void *ctx) {
@@ -48,5 +70,7 @@ void cranet_parallel(void (*fn)(void *ctx, int part, int parts), void *ctx) {
         return;
     }
     team_task t = {fn, ctx};
+    FORK_JOIN_RELEASE(&t);
     gomp_parallel(team_body, &t, 0, 0);
+    FORK_JOIN_ACQUIRE(&t);
 }

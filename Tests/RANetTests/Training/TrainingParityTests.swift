@@ -50,7 +50,9 @@ final class TrainingParityTests: XCTestCase {
     /// Bounds by the vector width of oneDNN's kernels, whose convolution sums decide the last
     /// bits of a step. Measured worst (2026-12-01, AMD EPYC Zen 4; narrower widths through
     /// DNNL_MAX_CPU_ISA): weights 1.9e-6 / 2.8e-6, momentum buffers 4.2e-5 / 1.7e-4, gradients
-    /// 9.0e-4 / 1.5e-4 at 512 / 256 bits. At 128 bits (SSE4.1) one batch norm's shift gradient
+    /// 9.0e-4 / 1.5e-4 at 512 / 256 bits. The 1.7e-4 is the one-element momentum buffer of
+    /// scale_flows.3.4.layers.1.conv_up.net.1.weight, a sum that cancels to -2.42e-5 and moves
+    /// by 3e-9 (float32 rounding of the convolutions feeding it) between the two widths. At 128 bits (SSE4.1) one batch norm's shift gradient
     /// (scale_flows.3.1.layers.0.conv_up.net.4) differs by 7%: a ReLU decision on an activation
     /// at the rounding boundary goes the other way; weights then differ by 1.2e-3, step-2 losses
     /// by 3e-4, step-3 losses by 2.9e-2.

@@ -88,11 +88,6 @@ static void init_plain(dnnl_memory_desc_t *md, int ndims, const dnnl_dims_t dims
     dnnl_memory_desc_init_by_tag(md, ndims, dims, dnnl_f32, tags[ndims]);
 }
 
-static void init_image(dnnl_memory_desc_t *md, cranet_shape s) {
-    dnnl_dims_t dims = {1, s.channels, s.height, s.width};
-    init_plain(md, 4, dims);
-}
-
 static void op_free(cranet_op *op) {
     if (!op) return;
     for (int i = 0; i < op->const_count; i++) dnnl_memory_destroy(op->const_mem[i]);
@@ -203,18 +198,15 @@ static cranet_op *op_alloc(cranet_engine *engine) {
     return op;
 }
 
-static int valid_shape(cranet_shape s) {
-    return s.channels > 0 && s.height > 0 && s.width > 0;
-}
-
-int cranet_conv_create(cranet_engine *engine, cranet_shape src, cranet_shape dst,
+int cranet_conv_create(cranet_engine *engine, cranet_batch_view src, cranet_batch_view dst,
                        int kernel, int stride, int pad,
                        const float *weights, const float *bias, int relu, int blocked,
                        const cranet_op *input_from, int keep_output_blocked,
                        cranet_op **out, char *err, size_t err_len) {
     if ((input_from || keep_output_blocked) && !blocked)
         return fail(err, err_len, "convolution: only blocked convolutions chain in blocked layouts");
-    if (!valid_shape(src) || !valid_shape(dst) || kernel <= 0 || stride <= 0 || pad < 0 || !weights)
+    if (!valid_view(src) || !valid_view(dst) || src.batch != dst.batch || kernel <= 0 || stride <= 0 || pad < 0 ||
+        !weights)
         return fail(err, err_len, "convolution: invalid arguments");
     if (src.height + 2 * pad < kernel || src.width + 2 * pad < kernel ||
         (src.height + 2 * pad - kernel) / stride + 1 != dst.height ||
@@ -223,8 +215,8 @@ int cranet_conv_create(cranet_engine *engine, cranet_shape src, cranet_shape dst
                     dst.height, dst.width, src.height, src.width);
     cranet_op *op = op_alloc(engine);
     if (!op) return fail(err, err_len, "out of memory");
-    init_image(&op->src_md, src);
-    init_image(&op->dst_md, dst);
+    view_md(&op->src_md, src);
+    view_md(&op->dst_md, dst);
     dnnl_dims_t wdims = {dst.channels, src.channels, kernel, kernel};
     dnnl_dims_t bdims = {dst.channels};
     dnnl_memory_desc_t w_any, w_user, b_md;
@@ -234,7 +226,8 @@ int cranet_conv_create(cranet_engine *engine, cranet_shape src, cranet_shape dst
     dnnl_dims_t strides = {stride, stride}, padding = {pad, pad};
     dnnl_memory_desc_t src_any = op->src_md, dst_any = op->dst_md;
     if (blocked) {
-        dnnl_dims_t sdims = {1, src.channels, src.height, src.width}, ddims = {1, dst.channels, dst.height, dst.width};
+        dnnl_dims_t sdims = {src.batch, src.channels, src.height, src.width};
+        dnnl_dims_t ddims = {dst.batch, dst.channels, dst.height, dst.width};
         dnnl_memory_desc_init_by_tag(&src_any, 4, sdims, dnnl_f32, dnnl_format_tag_any);
         dnnl_memory_desc_init_by_tag(&dst_any, 4, ddims, dnnl_f32, dnnl_format_tag_any);
         if (input_from) src_any = input_from->inner_dst_md;
@@ -262,15 +255,15 @@ int cranet_conv_create(cranet_engine *engine, cranet_shape src, cranet_shape dst
     return 0;
 }
 
-int cranet_pool_create(cranet_engine *engine, cranet_pool_kind kind, cranet_shape src, cranet_shape dst,
+int cranet_pool_create(cranet_engine *engine, cranet_pool_kind kind, cranet_batch_view src, cranet_batch_view dst,
                        int kernel, int stride, int pad, cranet_op **out, char *err, size_t err_len) {
-    if (!valid_shape(src) || !valid_shape(dst) || kernel <= 0 || stride <= 0 || pad < 0 ||
-        src.channels != dst.channels)
+    if (!valid_view(src) || !valid_view(dst) || kernel <= 0 || stride <= 0 || pad < 0 ||
+        src.channels != dst.channels || src.batch != dst.batch)
         return fail(err, err_len, "pooling: invalid arguments");
     cranet_op *op = op_alloc(engine);
     if (!op) return fail(err, err_len, "out of memory");
-    init_image(&op->src_md, src);
-    init_image(&op->dst_md, dst);
+    view_md(&op->src_md, src);
+    view_md(&op->dst_md, dst);
     dnnl_dims_t strides = {stride, stride}, kernels = {kernel, kernel}, padding = {pad, pad};
     dnnl_pooling_desc_t desc;
     dnnl_alg_kind_t alg = kind == CRANET_POOL_MAX ? dnnl_pooling_max : dnnl_pooling_avg_exclude_padding;
@@ -288,17 +281,18 @@ int cranet_pool_create(cranet_engine *engine, cranet_pool_kind kind, cranet_shap
     return 0;
 }
 
-int cranet_inner_product_create(cranet_engine *engine, int in_features, int out_features,
+int cranet_inner_product_create(cranet_engine *engine, cranet_batch_view src, cranet_batch_view dst,
                                 const float *weights, const float *bias,
                                 cranet_op **out, char *err, size_t err_len) {
-    if (in_features <= 0 || out_features <= 0 || !weights)
+    if (!valid_view(src) || !valid_view(dst) || src.batch != dst.batch || src.height != 1 || src.width != 1 ||
+        dst.height != 1 || dst.width != 1 || !weights)
         return fail(err, err_len, "inner product: invalid arguments");
     cranet_op *op = op_alloc(engine);
     if (!op) return fail(err, err_len, "out of memory");
-    dnnl_dims_t sdims = {1, in_features}, ddims = {1, out_features};
+    const int in_features = src.channels, out_features = dst.channels;
     dnnl_dims_t wdims = {out_features, in_features}, bdims = {out_features};
-    init_plain(&op->src_md, 2, sdims);
-    init_plain(&op->dst_md, 2, ddims);
+    rows_md(&op->src_md, src);
+    rows_md(&op->dst_md, dst);
     dnnl_memory_desc_t w_any, w_user, b_md;
     dnnl_memory_desc_init_by_tag(&w_any, 2, wdims, dnnl_f32, dnnl_format_tag_any);
     init_plain(&w_user, 2, wdims);

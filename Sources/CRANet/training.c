@@ -108,20 +108,9 @@ size_t cranet_train_layer_bytes(const cranet_train_layer *layer) {
     return bytes;
 }
 
-static void view_md(dnnl_memory_desc_t *md, cranet_batch_view v) {
-    dnnl_dims_t dims = {v.batch, v.channels, v.height, v.width};
-    dnnl_dims_t strides = {(dnnl_dim_t)v.image_stride, (dnnl_dim_t)v.height * v.width, v.width, 1};
-    dnnl_memory_desc_init_by_strides(md, 4, dims, dnnl_f32, strides);
-}
-
 static void vector_md(dnnl_memory_desc_t *md, int n) {
     dnnl_dims_t dims = {n};
     dnnl_memory_desc_init_by_tag(md, 1, dims, dnnl_f32, dnnl_a);
-}
-
-static int valid_view(cranet_batch_view v) {
-    return v.batch > 0 && v.channels > 0 && v.height > 0 && v.width > 0 &&
-           v.image_stride >= (size_t)v.channels * v.height * v.width;
 }
 
 /// A memory object for one of the caller's buffers (its handle is set per call).
@@ -593,11 +582,9 @@ int cranet_train_linear_create(cranet_engine *engine, cranet_batch_view src, cra
     if (!L) return fail(err, err_len, "out of memory");
     int in = src.channels * src.height * src.width, classes = dst.channels;
     dnnl_memory_desc_t src_md, dst_md, w_md, b_md, s_any, d_any, w_any;
-    dnnl_dims_t sdims = {src.batch, in}, sstrides = {(dnnl_dim_t)src.image_stride, 1};
-    dnnl_dims_t ddims = {dst.batch, classes}, dstrides = {(dnnl_dim_t)dst.image_stride, 1};
-    dnnl_dims_t wdims = {classes, in};
-    dnnl_memory_desc_init_by_strides(&src_md, 2, sdims, dnnl_f32, sstrides);
-    dnnl_memory_desc_init_by_strides(&dst_md, 2, ddims, dnnl_f32, dstrides);
+    dnnl_dims_t sdims = {src.batch, in}, ddims = {dst.batch, classes}, wdims = {classes, in};
+    rows_md(&src_md, src);
+    rows_md(&dst_md, dst);
     dnnl_memory_desc_init_by_tag(&w_md, 2, wdims, dnnl_f32, dnnl_ab);
     vector_md(&b_md, classes);
     any_md(&s_any, 2, sdims);

@@ -21,6 +21,11 @@ static char err[256];
 
 static float value(int i) { return sinf((float)i * 0.731f) * 0.5f; }
 
+/// One dense image.
+static cranet_batch_view one(int channels, int height, int width) {
+    return (cranet_batch_view){1, channels, height, width, (size_t)channels * height * width};
+}
+
 static void run(cranet_engine *engine, cranet_op *op, const float *src, float *dst) {
     cranet_stream *stream = NULL;
     cranet_bound_op *bound = NULL;
@@ -54,7 +59,7 @@ static void test_conv(cranet_engine *engine, int relu, int stride, int blocked) 
                 want[(o * oh + y) * ow + x] = relu && acc < 0 ? 0.0f : (float)acc;
             }
     cranet_op *op = NULL;
-    cranet_shape s = {CI, H, W}, d = {CO, oh, ow};
+    cranet_batch_view s = one(CI, H, W), d = one(CO, oh, ow);
     if (cranet_conv_create(engine, s, d, K, stride, P, w, b, relu, blocked, NULL, 0, &op, err, sizeof err)) {
         CHECK(0, "conv create: %s", err);
         return;
@@ -74,7 +79,7 @@ static void test_chained_convs(cranet_engine *engine) {
     for (int i = 0; i < C1; i++) b1[i] = value(i + 600);
     for (int i = 0; i < C2 * C1 * 9; i++) w2[i] = value(i + 900);
     for (int i = 0; i < C2; i++) b2[i] = value(i + 1900);
-    cranet_shape s0 = {C0, H, W}, s1 = {C1, H, W}, s2 = {C2, H, W};
+    cranet_batch_view s0 = one(C0, H, W), s1 = one(C1, H, W), s2 = one(C2, H, W);
     cranet_op *a = NULL, *b = NULL, *pa = NULL, *pb = NULL;
     CHECK(!cranet_conv_create(engine, s0, s1, 1, 1, 0, w1, b1, 1, 1, NULL, 1, &a, err, sizeof err), "chain a: %s", err);
     CHECK(!cranet_conv_create(engine, s1, s2, 3, 1, 1, w2, b2, 1, 1, a, 0, &b, err, sizeof err), "chain b: %s", err);
@@ -98,7 +103,7 @@ static void test_chained_convs(cranet_engine *engine) {
 static void test_pool(cranet_engine *engine) {
     float src[2 * 4 * 4], dst[2 * 2 * 2];
     for (int i = 0; i < 32; i++) src[i] = value(i);
-    cranet_shape s = {2, 4, 4}, d = {2, 2, 2};
+    cranet_batch_view s = one(2, 4, 4), d = one(2, 2, 2);
     cranet_op *op = NULL;
     CHECK(!cranet_pool_create(engine, CRANET_POOL_AVG, s, d, 2, 2, 0, &op, err, sizeof err), "avg pool: %s", err);
     if (!op) return;
@@ -136,7 +141,7 @@ static void test_inner_product(cranet_engine *engine) {
     for (int i = 0; i < OUT; i++) b[i] = value(i + 99);
     for (int i = 0; i < IN; i++) src[i] = value(i + 5);
     cranet_op *op = NULL;
-    CHECK(!cranet_inner_product_create(engine, IN, OUT, w, b, &op, err, sizeof err), "ip: %s", err);
+    CHECK(!cranet_inner_product_create(engine, one(IN, 1, 1), one(OUT, 1, 1), w, b, &op, err, sizeof err), "ip: %s", err);
     if (!op) return;
     run(engine, op, src, dst);
     for (int o = 0; o < OUT; o++) {
@@ -147,16 +152,66 @@ static void test_inner_product(cranet_engine *engine) {
     cranet_op_destroy(op);
 }
 
+/// A batch of channel slices of wider tensors (images a wider tensor's size apart) gives, in
+/// every layer kind, what each image alone gives, and leaves the channels outside the slices alone.
+static void test_batched_slices(cranet_engine *engine) {
+    enum { N = 3, CW = 7, C0 = 2, CI = 4, H = 5, W = 5, DW = 9, D0 = 3, CO = 5 };
+    enum { SRC = CW * H * W, DST = DW * H * W };
+    float src[N * SRC], w[CO * CI * 9], b[CO], dst[N * DST], alone[CO * H * W];
+    for (int i = 0; i < N * SRC; i++) src[i] = value(i + 4000);
+    for (int i = 0; i < CO * CI * 9; i++) w[i] = value(i + 5000);
+    for (int i = 0; i < CO; i++) b[i] = value(i + 6000);
+    for (int i = 0; i < N * DST; i++) dst[i] = -7;
+    cranet_batch_view s = {N, CI, H, W, SRC}, d = {N, CO, H, W, DST};
+    cranet_op *batched = NULL, *single = NULL;
+    CHECK(!cranet_conv_create(engine, s, d, 3, 1, 1, w, b, 1, 1, NULL, 0, &batched, err, sizeof err), "batched conv: %s", err);
+    CHECK(!cranet_conv_create(engine, one(CI, H, W), one(CO, H, W), 3, 1, 1, w, b, 1, 1, NULL, 0, &single, err, sizeof err),
+          "conv: %s", err);
+    if (!batched || !single) return;
+    run(engine, batched, src + C0 * H * W, dst + D0 * H * W);
+    for (int n = 0; n < N; n++) {
+        run(engine, single, src + n * SRC + C0 * H * W, alone);
+        for (int i = 0; i < CO * H * W; i++)
+            CHECK(fabsf(dst[n * DST + D0 * H * W + i] - alone[i]) < 1e-5f, "batched conv image %d at %d", n, i);
+        for (int i = 0; i < D0 * H * W; i++) CHECK(dst[n * DST + i] == -7, "batched conv wrote outside its slice");
+        for (int i = (D0 + CO) * H * W; i < DST; i++) CHECK(dst[n * DST + i] == -7, "batched conv wrote outside its slice");
+    }
+    cranet_op_destroy(batched);
+    cranet_op_destroy(single);
+    // An exit's classifier: features a wider vector's slice, logits one exit's slice of every image's row.
+    enum { IN = 6, OUT = 3, ROW = 10, LOGITS = 8, AT = 4 };
+    float fw[OUT * IN], fb[OUT], features[N * ROW], logits[N * LOGITS];
+    for (int i = 0; i < OUT * IN; i++) fw[i] = value(i + 7000);
+    for (int i = 0; i < OUT; i++) fb[i] = value(i + 8000);
+    for (int i = 0; i < N * ROW; i++) features[i] = value(i + 9000);
+    cranet_batch_view fs = {N, IN, 1, 1, ROW}, fd = {N, OUT, 1, 1, LOGITS};
+    cranet_op *ip = NULL;
+    CHECK(!cranet_inner_product_create(engine, fs, fd, fw, fb, &ip, err, sizeof err), "batched ip: %s", err);
+    if (!ip) return;
+    run(engine, ip, features + 1, logits + AT);
+    for (int n = 0; n < N; n++)
+        for (int o = 0; o < OUT; o++) {
+            float want = fb[o];
+            for (int i = 0; i < IN; i++) want += fw[o * IN + i] * features[n * ROW + 1 + i];
+            CHECK(fabsf(logits[n * LOGITS + AT + o] - want) < 1e-5f, "batched inner product image %d output %d", n, o);
+        }
+    cranet_op_destroy(ip);
+}
+
 static void test_rejections(cranet_engine *engine) {
     float w[9] = {0};
     cranet_op *op = NULL;
-    cranet_shape s = {1, 4, 4}, bad = {1, 3, 3};
+    cranet_batch_view s = one(1, 4, 4), bad = one(1, 3, 3);
     err[0] = 0;
     CHECK(cranet_conv_create(engine, s, bad, 3, 1, 1, w, NULL, 0, 0, NULL, 0, &op, err, sizeof err) != 0, "mismatched output accepted");
     CHECK(strstr(err, "does not follow") != NULL, "message names the problem: %s", err);
-    cranet_shape zero = {0, 4, 4};
+    cranet_batch_view zero = one(0, 4, 4);
     CHECK(cranet_pool_create(engine, CRANET_POOL_MAX, zero, zero, 2, 2, 0, &op, err, sizeof err) != 0, "empty pool accepted");
-    CHECK(cranet_inner_product_create(engine, 0, 3, w, NULL, &op, err, sizeof err) != 0, "empty ip accepted");
+    CHECK(cranet_inner_product_create(engine, one(0, 1, 1), one(3, 1, 1), w, NULL, &op, err, sizeof err) != 0, "empty ip accepted");
+    cranet_batch_view two = {2, 1, 4, 4, 16}, three = {3, 1, 4, 4, 16};
+    CHECK(cranet_conv_create(engine, two, three, 3, 1, 1, w, NULL, 0, 1, NULL, 0, &op, err, sizeof err) != 0, "batches of two sizes accepted");
+    cranet_batch_view overlapping = {2, 2, 4, 4, 16};
+    CHECK(cranet_pool_create(engine, CRANET_POOL_MAX, overlapping, overlapping, 1, 1, 0, &op, err, sizeof err) != 0, "overlapping images accepted");
 }
 
 int main(void) {
@@ -173,6 +228,7 @@ int main(void) {
     test_chained_convs(engine);
     test_pool(engine);
     test_inner_product(engine);
+    test_batched_slices(engine);
     test_rejections(engine);
     cranet_engine_destroy(engine);
     printf("dnnl_bridge: %s\n", failures ? "FAILED" : "ok");

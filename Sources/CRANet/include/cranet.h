@@ -1,7 +1,9 @@
 // The C bridge of RANet: oneDNN 2.6 primitives (C API) and the small vector
-// kernels oneDNN lacks. The oneDNN side works on one image at a time in dense
-// NCHW layout (N = 1): any channel range of such a tensor is contiguous, which
-// is what lets the Swift side concatenate feature maps without copying. The lane
+// kernels oneDNN lacks. The oneDNN side works on batches of NCHW images whose
+// channels may be a slice of a wider tensor (cranet_batch_view): within an image
+// any channel range is contiguous, which is what lets the Swift side concatenate
+// feature maps without copying; images follow each other at the wider tensor's
+// size. The lane
 // kernels (cranet_lane_*) run a group of images side by side, one per vector lane,
 // in a layout that keeps channel ranges contiguous too.
 //
@@ -33,6 +35,16 @@ typedef struct {
     int width;
 } cranet_shape;
 
+/// `batch` images of channels × height × width, image n starting `image_stride` floats
+/// after image n − 1 (a slice of a wider tensor has a stride larger than its size).
+typedef struct {
+    int batch;
+    int channels;
+    int height;
+    int width;
+    size_t image_stride;
+} cranet_batch_view;
+
 /// Pooling algorithms.
 typedef enum {
     CRANET_POOL_MAX = 0,
@@ -49,7 +61,8 @@ void cranet_stream_destroy(cranet_stream *stream);
 /// (NULL for none) and an optional fused ReLU. `weights` are OIHW, dense;
 /// they are copied (and reordered) into the operation.
 ///
-/// Source and destination buffers are plain NCHW unless said otherwise. With `blocked`
+/// Source and destination are views of the same batch; their buffers are plain NCHW
+/// unless said otherwise. With `blocked`
 /// set, the convolution computes in the layouts oneDNN prefers (blocked, with its
 /// fastest kernels) and reorders from and to NCHW around it, in buffers of each binding.
 /// Two blocked convolutions in a row can skip both reorders between them: the first is
@@ -59,7 +72,7 @@ void cranet_stream_destroy(cranet_stream *stream);
 /// oneDNN fixes a convolution's thread count when it is created (its kernels split the
 /// work for that many OpenMP threads, whatever the caller sets later): create it under
 /// the cranet_set_num_threads it will run with. The weights' reorder runs on one thread.
-int cranet_conv_create(cranet_engine *engine, cranet_shape src, cranet_shape dst,
+int cranet_conv_create(cranet_engine *engine, cranet_batch_view src, cranet_batch_view dst,
                        int kernel, int stride, int pad,
                        const float *weights, const float *bias, int relu, int blocked,
                        const cranet_op *input_from, int keep_output_blocked,
@@ -70,12 +83,13 @@ size_t cranet_op_dst_bytes(const cranet_op *op);
 
 /// Square pooling window with symmetric padding.
 int cranet_pool_create(cranet_engine *engine, cranet_pool_kind kind,
-                       cranet_shape src, cranet_shape dst,
+                       cranet_batch_view src, cranet_batch_view dst,
                        int kernel, int stride, int pad,
                        cranet_op **out, char *err, size_t err_len);
 
-/// Fully connected layer: dst[out_features] = weights[out_features][in_features] · src + bias.
-int cranet_inner_product_create(cranet_engine *engine, int in_features, int out_features,
+/// Fully connected layer, per image: dst[out_features] = weights[out_features][in_features] · src
+/// + bias, where src and dst are views of 1×1 maps with in_features and out_features channels.
+int cranet_inner_product_create(cranet_engine *engine, cranet_batch_view src, cranet_batch_view dst,
                                 const float *weights, const float *bias,
                                 cranet_op **out, char *err, size_t err_len);
 

@@ -24,16 +24,6 @@
 extern "C" {
 #endif
 
-/// `batch` images of channels × height × width, image n starting `image_stride` floats
-/// after image n − 1 (a slice of a wider tensor has a stride larger than its size).
-typedef struct {
-    int batch;
-    int channels;
-    int height;
-    int width;
-    size_t image_stride;
-} cranet_batch_view;
-
 /// A layer with its training primitives and the buffers forward keeps for backward.
 typedef struct cranet_train_layer cranet_train_layer;
 

@@ -104,9 +104,9 @@ final class CompiledNetwork: @unchecked Sendable {
     /// oneDNN's blocked layouts and read and write NCHW, unless chained (`inputFrom`,
     /// `keepOutputBlocked`).
     static func makeOperation(_ layer: Layer, network: NetworkDescription, stateDict: StateDict,
-                              engine: OpaquePointer, inputFrom: OpaquePointer? = nil,
+                              engine: OpaquePointer, batch: Int = 1, inputFrom: OpaquePointer? = nil,
                               keepOutputBlocked: Bool = false) throws -> OpaquePointer? {
-        let src = shape(network.shape(of: layer.input)), dst = shape(network.shape(of: layer.output))
+        let src = view(layer.input, network: network, batch: batch), dst = view(layer.output, network: network, batch: batch)
         var op: OpaquePointer?
         switch layer.operation {
         case .conv(let unit):
@@ -123,14 +123,18 @@ final class CompiledNetwork: @unchecked Sendable {
             try bridgeCall { cranet_pool_create(engine, CRANET_POOL_AVG, src, dst, Int32(kernel), Int32(kernel), 0, &op, $0, $1) }
         case .linear(let key, _):
             let weights = stateDict.tensors[key + ".weight"]!.values, bias = stateDict.tensors[key + ".bias"]!.values
-            try bridgeCall { cranet_inner_product_create(engine, Int32(layer.input.channels), Int32(layer.output.channels), weights, bias, &op, $0, $1) }
+            try bridgeCall { cranet_inner_product_create(engine, src, dst, weights, bias, &op, $0, $1) }
         case .resize:
             return nil
         }
         return op
     }
 
-    private static func shape(_ s: (channels: Int, height: Int, width: Int)) -> cranet_shape {
-        cranet_shape(channels: Int32(s.channels), height: Int32(s.height), width: Int32(s.width))
+    /// A slice of `batch` images, each a whole tensor's size after the last
+    /// (``ExecutionPlan`` lays a batch's tensors out that way).
+    static func view(_ slice: TensorSlice, network: NetworkDescription, batch: Int) -> cranet_batch_view {
+        let t = network.tensors[slice.tensor]
+        return cranet_batch_view(batch: Int32(batch), channels: Int32(slice.channels), height: Int32(t.height),
+                                 width: Int32(t.width), image_stride: t.elementCount)
     }
 }

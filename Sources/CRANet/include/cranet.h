@@ -62,9 +62,9 @@ void cranet_stream_destroy(cranet_stream *stream);
 /// they are copied (and reordered) into the operation.
 ///
 /// Source and destination are views of the same batch; their buffers are plain NCHW
-/// unless said otherwise. With `blocked`
-/// set, the convolution computes in the layouts oneDNN prefers (blocked, with its
-/// fastest kernels) and reorders from and to NCHW around it, in buffers of each binding.
+/// unless said otherwise. With `blocked` set, the convolution computes in the layouts
+/// oneDNN prefers (blocked, with its fastest kernels) and reorders from and to NCHW
+/// around it, in buffers of each binding.
 /// Two blocked convolutions in a row can skip both reorders between them: the first is
 /// created with `keep_output_blocked` (its destination buffer then holds its blocked
 /// layout, cranet_op_dst_bytes long), the second with `input_from` set to the first.

@@ -104,9 +104,9 @@ final class CompiledNetwork: @unchecked Sendable {
     /// oneDNN's blocked layouts and read and write NCHW, unless chained (`inputFrom`,
     /// `keepOutputBlocked`).
     static func makeOperation(_ layer: Layer, network: NetworkDescription, stateDict: StateDict,
-                              engine: OpaquePointer, batch: Int = 1, inputFrom: OpaquePointer? = nil,
+                              engine: OpaquePointer, inputFrom: OpaquePointer? = nil,
                               keepOutputBlocked: Bool = false) throws -> OpaquePointer? {
-        let src = view(layer.input, network: network, batch: batch), dst = view(layer.output, network: network, batch: batch)
+        let src = view(layer.input, network: network), dst = view(layer.output, network: network)
         var op: OpaquePointer?
         switch layer.operation {
         case .conv(let unit):
@@ -130,11 +130,10 @@ final class CompiledNetwork: @unchecked Sendable {
         return op
     }
 
-    /// A slice of `batch` images, each a whole tensor's size after the last
-    /// (``ExecutionPlan`` lays a batch's tensors out that way).
-    static func view(_ slice: TensorSlice, network: NetworkDescription, batch: Int) -> cranet_batch_view {
+    /// One image's slice, as the bridge's batch view of one.
+    private static func view(_ slice: TensorSlice, network: NetworkDescription) -> cranet_batch_view {
         let t = network.tensors[slice.tensor]
-        return cranet_batch_view(batch: Int32(batch), channels: Int32(slice.channels), height: Int32(t.height),
+        return cranet_batch_view(batch: 1, channels: Int32(slice.channels), height: Int32(t.height),
                                  width: Int32(t.width), image_stride: t.elementCount)
     }
 }

@@ -48,7 +48,7 @@ final class TrainingParityTests: XCTestCase {
     func testStepsMatchTheAuthorsOnTwoThreads() throws { try assertStepsMatchTheAuthors(threads: 2) }
 
     /// Bounds by the vector width of oneDNN's kernels, whose convolution sums decide the last
-    /// bits of a step. Measured worst (2026-12-01, AMD EPYC Zen 4; narrower widths through
+    /// bits of a step. Measured worst (2026-12-01, AMD EPYC family 26, Zen 5; narrower widths through
     /// DNNL_MAX_CPU_ISA): weights 1.9e-6 / 2.8e-6, momentum buffers 4.2e-5 / 1.7e-4, gradients
     /// 9.0e-4 / 1.5e-4 at 512 / 256 bits. The 1.7e-4 is the one-element momentum buffer of
     /// scale_flows.3.4.layers.1.conv_up.net.1.weight, a sum that cancels to -2.42e-5 and moves

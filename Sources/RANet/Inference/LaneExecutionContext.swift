@@ -31,17 +31,17 @@ final class LaneExecutionContext: GroupExecution {
     private let scratch: UnsafeMutablePointer<Float>
     /// Threads that may help run this group (nil: it runs alone).
     var team: LaneTeam?
-    /// Without a team: how many OpenMP threads share each shareable pass (1: the calling
-    /// thread alone). An image alone on a lone worker gives its row-kernel layers the
-    /// threads its oneDNN layers use, from the same OpenMP team, which is already awake.
-    var openMPThreads = 1
+    /// Without a team: whether the larger passes are cut into parts on the calling
+    /// thread's OpenMP team. An image alone on a lone worker gives its row-kernel layers
+    /// the threads its oneDNN layers use, from the same team, which is already awake.
+    var sharesOnOpenMP = false
     private let steps: [Step]
     private let passes: [Pass]
-    /// Per pass, whether it is worth cutting into pieces for several threads: small
-    /// ones cost less alone than the hand-over between threads.
-    let shareable: [Bool]
-    /// The same for an image alone on OpenMP's threads (``openMPShareableWork``).
-    private let openMPShareable: [Bool]
+    /// Per pass, the work it does for the whole group (``work(of:)``), against which
+    /// ``shareableWork`` and ``openMPShareableWork`` decide whether it is worth cutting
+    /// into pieces: small ones cost less alone than the hand-over between threads. Zero
+    /// for a oneDNN primitive, which shares its work on OpenMP's threads, never on the team's.
+    private let passWork: [Int]
     /// Per layer, the index of its first pass (and the pass count at the end).
     private let firstPass: [Int]
     private let input: UnsafeMutablePointer<Float>
@@ -79,25 +79,20 @@ final class LaneExecutionContext: GroupExecution {
                         target: arena + plan.offset(of: layer.output, in: network) * lanes,
                         from: from, to: shape(layer.output), staging: staging)
         }
-        var passes: [Pass] = [], firstPass: [Int] = [], shareable: [Bool] = [], openMPShareable: [Bool] = [], scratchFloats = 0
+        var passes: [Pass] = [], firstPass: [Int] = [], passWork: [Int] = [], scratchFloats = 0
         for (i, step) in steps.enumerated() {
             firstPass.append(passes.count)
             if let staging = step.staging {
                 let floats = cranet_lane_staged_floats(program.kernelTable, step.from, staging.padding, staging.stride)
                 scratchFloats = max(scratchFloats, floats)
                 passes.append(.stage(step: i))
-                shareable.append(floats >= Self.shareableWork)
-                openMPShareable.append(floats >= Self.openMPShareableWork)
+                passWork.append(floats)
             }
             passes.append(.layer(step: i))
-            // A oneDNN primitive shares its work on OpenMP's threads, never on the team's.
-            if case .primitive = step.kernel { shareable.append(false); openMPShareable.append(false); continue }
-            shareable.append(Self.work(of: step) * lanes >= Self.shareableWork)
-            openMPShareable.append(Self.work(of: step) * lanes >= Self.openMPShareableWork)
+            if case .primitive = step.kernel { passWork.append(0) } else { passWork.append(Self.work(of: step) * lanes) }
         }
         firstPass.append(passes.count)
-        self.shareable = shareable
-        self.openMPShareable = openMPShareable
+        self.passWork = passWork
         scratch = UnsafeMutableRawPointer.allocate(byteCount: (scratchFloats + overread) * 4, alignment: 64)
             .bindMemory(to: Float.self, capacity: scratchFloats + overread)
         self.arena = arena
@@ -119,13 +114,16 @@ final class LaneExecutionContext: GroupExecution {
         }
     }
 
-    /// Multiply-adds (or floats moved) from which a pass is shared between threads.
+    /// Multiply-adds (or floats moved) from which a pass is shared between a team's threads.
     static let shareableWork = 65536
-    /// The same for an image alone on OpenMP's threads (``openMPThreads``): a layer of one
+    /// The same for an image alone on OpenMP's threads (``sharesOnOpenMP``): a layer of one
     /// image is far smaller than a group's, and below about a million multiply-adds two
     /// threads on one layer were no faster than one (Fashion-MNIST and cifar-c1 at batch 1),
     /// while above it imagenet-1's layers ran 1.35× faster in the row kernels.
     static let openMPShareableWork = 1 << 20
+
+    /// Whether a team's threads share this pass (``LaneTeam``).
+    func isShareable(pass: Int) -> Bool { passWork[pass] >= Self.shareableWork }
 
     /// A layer's work per image: multiply-adds of a convolution, floats written otherwise
     /// (a staging pass's work is the floats it writes, for the whole group).
@@ -173,9 +171,9 @@ final class LaneExecutionContext: GroupExecution {
         let passes = firstPass[layers.lowerBound]..<firstPass[layers.upperBound]
         if let team {
             team.run(self, passes: passes)
-        } else if openMPThreads > 1 {
+        } else if sharesOnOpenMP {
             for pass in passes {
-                if openMPShareable[pass] { runOnOpenMPTeam(pass: pass) } else { runShare(pass: pass, part: 0, parts: 1) }
+                if passWork[pass] >= Self.openMPShareableWork { runOnOpenMPTeam(pass: pass) } else { runShare(pass: pass, part: 0, parts: 1) }
             }
         } else {
             for pass in passes { runShare(pass: pass, part: 0, parts: 1) }
@@ -221,7 +219,7 @@ final class LaneExecutionContext: GroupExecution {
                 case .resize:
                     cranet_lane_resize_bilinear_align_corners(table, step.source, step.from, step.target, step.to, part, parts)
                 case .primitive:
-                    // Never shared (see `shareable`): this is the whole layer, on OpenMP's threads.
+                    // Never shared (see `passWork`): this is the whole layer, on OpenMP's threads.
                     do {
                         try bridgeCall { cranet_bound_op_execute(bound[i]!, stream, $0, $1) }
                     } catch {

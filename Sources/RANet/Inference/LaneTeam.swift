@@ -41,7 +41,7 @@ final class LaneTeam: @unchecked Sendable {
             return
         }
         for pass in passes {
-            guard context.shareable[pass] else {
+            guard context.isShareable(pass: pass) else {
                 context.runShare(pass: pass, part: 0, parts: 1)
                 continue
             }

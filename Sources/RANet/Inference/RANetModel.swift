@@ -199,7 +199,7 @@ public final class RANetModel: @unchecked Sendable {
     /// without a group helps run the lane groups still running (``LaneTeam``). An image
     /// alone on a lone worker gets every thread: oneDNN's layers use them inside each
     /// primitive, and the row kernels' larger layers are cut into parts on the same
-    /// OpenMP team (``LaneExecutionContext/openMPThreads``); several workers run one
+    /// OpenMP team (``LaneExecutionContext/sharesOnOpenMP``); several workers run one
     /// thread each.
     func forEachGroup(_ count: Int, _ body: @escaping (GroupExecution, Range<Int>) throws -> Void,
                       onError: @escaping (Error) -> Void) {
@@ -229,7 +229,7 @@ public final class RANetModel: @unchecked Sendable {
                         let context = try laneContexts[lanes] ?? self.acquireLaneContext(lanes: lanes, threads: threadsPerImage)
                         laneContexts[lanes] = context
                         context.team = team
-                        context.openMPThreads = lanes == 1 ? threadsPerImage : 1
+                        context.sharesOnOpenMP = lanes == 1 && threadsPerImage > 1
                         defer { context.team = nil }
                         try body(context, group)
                     } else {
@@ -386,8 +386,8 @@ public final class RANetModel: @unchecked Sendable {
                     // Timed as they will run: the row kernels on the same OpenMP threads as oneDNN.
                     let rowContext = try LaneExecutionContext(program: rows, network: network, plan: plan)
                     let probeContext = try LaneExecutionContext(program: probe, network: network, plan: plan)
-                    rowContext.openMPThreads = threads
-                    probeContext.openMPThreads = threads
+                    rowContext.sharesOnOpenMP = threads > 1
+                    probeContext.sharesOnOpenMP = threads > 1
                     return try SingleImagePlan.measure(network: network, rows: rowContext, oneDNN: probeContext, threads: threads)
                 }
             }()

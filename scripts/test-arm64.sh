@@ -39,5 +39,5 @@ fi
 export CRANET_ARM64_SYSROOT="$sysroot"
 cmake -S . -B "$build/c" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake >/dev/null
 cmake --build "$build/c" -j 2
-file "$build/c/lanes_test" | grep -q aarch64 || { echo "lanes_test is not an arm64 binary" >&2; exit 1; }
+file "$build/c/kernel_table_test" | grep -q aarch64 || { echo "kernel_table_test is not an arm64 binary" >&2; exit 1; }
 cd "$build/c" && ctest --output-on-failure

@@ -1,11 +1,15 @@
-// The C bridge of RANet: oneDNN 2.6 primitives (C API) and the small vector
-// kernels oneDNN lacks. The oneDNN side works on batches of NCHW images whose
-// channels may be a slice of a wider tensor (cranet_batch_view): within an image
-// any channel range is contiguous, which is what lets the Swift side concatenate
-// feature maps without copying; images follow each other at the wider tensor's
-// size. The lane
-// kernels (cranet_lane_*) run a group of images side by side, one per vector lane,
-// in a layout that keeps channel ranges contiguous too.
+// The C bridge of RANet: oneDNN 2.6 primitives (C API) and the vector kernels of the
+// project's own. The oneDNN side works on batches of NCHW images whose channels may
+// be a slice of a wider tensor (cranet_batch_view): within an image any channel range
+// is contiguous, which is what lets the Swift side concatenate feature maps without
+// copying; images follow each other at the wider tensor's size. The lane kernels
+// (cranet_lane_*) run a group of images side by side, one per vector lane, in a layout
+// that keeps channel ranges contiguous too; the row kernels run one image.
+//
+// Where each part lives: onednn/ (primitives.c, and training.c for cranet_training.h),
+// kernel_table.c (the per-CPU tables of lanes/ and rows/), lanes/lane_layout.c (packing
+// images into lanes), resize.c (the align-corners resize oneDNN lacks), threads.c
+// (OpenMP's team, shared by every backend).
 //
 // Functions that can fail return 0 on success and a non-zero status otherwise,
 // with a one-line message written into `err` (at most `err_len` bytes).

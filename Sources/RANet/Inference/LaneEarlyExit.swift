@@ -24,7 +24,7 @@ extension RANetModel {
 /// group to take helps run one that is running (``LaneTeam``).
 final class LaneExitSchedule {
     private struct Group {
-        let context: LaneExecutionContext
+        let context: LaneExecution
         /// The image in each lane (nil: none).
         var slots: [Int?]
         /// The stage it runs next.
@@ -55,7 +55,7 @@ final class LaneExitSchedule {
     private let team: LaneTeam
     private var failure: Error?
     /// Every context used, to return to the model's pool at the end.
-    private(set) var contexts: [LaneExecutionContext] = []
+    private(set) var contexts: [LaneExecution] = []
 
     init(model: RANetModel, thresholds: ExitThresholds, top: Int) {
         self.model = model

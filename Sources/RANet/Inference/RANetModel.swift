@@ -91,7 +91,7 @@ public final class RANetModel: @unchecked Sendable {
     let plan: ExecutionPlan
     /// The oneDNN network (``SingleImageKernels/oneDNN``) by the OpenMP threads its
     /// primitives are planned for, each built on the first image that needs it.
-    private let compiledStorage: [Int: Lazy<Result<CompiledNetwork, Error>>]
+    private let oneDNNNetworks: [Int: Lazy<Result<OneDNNNetwork, Error>>]
     /// The lane program of each width used (``Options/lanes``, and 1 for the row
     /// kernels of the same instruction set), each built on the first batch that needs it.
     private let lanePrograms: [Int: Lazy<LaneProgram>]
@@ -101,9 +101,9 @@ public final class RANetModel: @unchecked Sendable {
     let fingerprintStorage: Lazy<String>
     private let pool = NSLock()
     /// By the threads their primitives are planned for.
-    private var idleContexts: [Int: [ExecutionContext]] = [:]
+    private var idleContexts: [Int: [OneDNNExecution]] = [:]
     /// By program.
-    private var idleLaneContexts: [ObjectIdentifier: [LaneExecutionContext]] = [:]
+    private var idleLaneContexts: [ObjectIdentifier: [LaneExecution]] = [:]
 
     /// Builds a model from a config and a state_dict, checking that they fit each other.
     public init(config: RANetConfig, stateDict: StateDict, metadata: ModelMetadata = ModelMetadata(),
@@ -117,8 +117,8 @@ public final class RANetModel: @unchecked Sendable {
         let plan = ExecutionPlan(network: network)
         self.plan = plan
         let threadCounts = Set([1, options.threads])
-        compiledStorage = Dictionary(uniqueKeysWithValues: threadCounts.map { threads in
-            (threads, Lazy { Result { try CompiledNetwork(network: network, stateDict: stateDict, threads: threads) } })
+        oneDNNNetworks = Dictionary(uniqueKeysWithValues: threadCounts.map { threads in
+            (threads, Lazy { Result { try OneDNNNetwork(network: network, stateDict: stateDict, threads: threads) } })
         })
         let rowWidth = LaneWidth.rowWidth(lanes: options.lanes)
         let rows = cranet_row_kernels(Int32(rowWidth))!
@@ -199,7 +199,7 @@ public final class RANetModel: @unchecked Sendable {
     /// without a group helps run the lane groups still running (``LaneTeam``). An image
     /// alone on a lone worker gets every thread: oneDNN's layers use them inside each
     /// primitive, and the row kernels' larger layers are cut into parts on the same
-    /// OpenMP team (``LaneExecutionContext/sharesOnOpenMP``); several workers run one
+    /// OpenMP team (``LaneExecution/sharesOnOpenMP``); several workers run one
     /// thread each.
     func forEachGroup(_ count: Int, _ body: @escaping (GroupExecution, Range<Int>) throws -> Void,
                       onError: @escaping (Error) -> Void) {
@@ -214,8 +214,8 @@ public final class RANetModel: @unchecked Sendable {
         let team = shared && workers > 1 ? LaneTeam(shares: 2 * workers) : nil
         let unfinished = Counter(groups.count)
         let work: (Int) -> Void = { _ in
-            var single: ExecutionContext?
-            var laneContexts: [Int: LaneExecutionContext] = [:]
+            var single: OneDNNExecution?
+            var laneContexts: [Int: LaneExecution] = [:]
             defer { self.release(single: single, lanes: Array(laneContexts.values)) }
             do {
                 cranet_set_num_threads(Int32(threadsPerImage))
@@ -312,19 +312,19 @@ public final class RANetModel: @unchecked Sendable {
     }
 
     /// A oneDNN context whose primitives run on `threads` OpenMP threads (1 or ``Options/threads``).
-    private func acquireContext(threads: Int) throws -> ExecutionContext {
+    private func acquireContext(threads: Int) throws -> OneDNNExecution {
         pool.lock()
         if let context = idleContexts[threads]?.popLast() {
             pool.unlock()
             return context
         }
         pool.unlock()
-        return try ExecutionContext(compiled: compiledStorage[threads]!.value.get())
+        return try OneDNNExecution(primitives: oneDNNNetworks[threads]!.value.get())
     }
 
     /// A lane context of this width (``Options/lanes``, or 1 for an image alone, whose
     /// oneDNN layers then run on `threads` OpenMP threads) from the pool, or a new one.
-    func acquireLaneContext(lanes: Int, threads: Int = 1) throws -> LaneExecutionContext {
+    func acquireLaneContext(lanes: Int, threads: Int = 1) throws -> LaneExecution {
         let program = try self.program(lanes: lanes, threads: threads)
         pool.lock()
         if let context = idleLaneContexts[ObjectIdentifier(program)]?.popLast() {
@@ -332,7 +332,7 @@ public final class RANetModel: @unchecked Sendable {
             return context
         }
         pool.unlock()
-        return try LaneExecutionContext(program: program, network: network, plan: plan)
+        return try LaneExecution(program: program, network: network, plan: plan)
     }
 
     /// The program of a lane group, or of an image alone as ``Options/singleImages`` says.
@@ -341,9 +341,9 @@ public final class RANetModel: @unchecked Sendable {
         return lanePrograms[lanes]!.value
     }
 
-    func release(single: ExecutionContext? = nil, lanes laneContexts: [LaneExecutionContext]) {
+    func release(single: OneDNNExecution? = nil, lanes laneContexts: [LaneExecution]) {
         pool.lock()
-        if let single { idleContexts[single.compiled.threads, default: []].append(single) }
+        if let single { idleContexts[single.primitives.threads, default: []].append(single) }
         for context in laneContexts { idleLaneContexts[ObjectIdentifier(context.program), default: []].append(context) }
         pool.unlock()
     }
@@ -384,8 +384,8 @@ public final class RANetModel: @unchecked Sendable {
                 let probe = LaneProgram(network: network, stateDict: stateDict, kernelTable: rowKernels, oneDNN: primitives)
                 return try withOpenMPThreads(threads) {
                     // Timed as they will run: the row kernels on the same OpenMP threads as oneDNN.
-                    let rowContext = try LaneExecutionContext(program: rows, network: network, plan: plan)
-                    let probeContext = try LaneExecutionContext(program: probe, network: network, plan: plan)
+                    let rowContext = try LaneExecution(program: rows, network: network, plan: plan)
+                    let probeContext = try LaneExecution(program: probe, network: network, plan: plan)
                     rowContext.sharesOnOpenMP = threads > 1
                     probeContext.sharesOnOpenMP = threads > 1
                     return try SingleImagePlan.measure(network: network, rows: rowContext, oneDNN: probeContext, threads: threads)
@@ -399,8 +399,8 @@ public final class RANetModel: @unchecked Sendable {
         if let groups, chosen.laneGroups == nil {
             measured = true
             chosen.laneGroups = try withOpenMPThreads(threads) {
-                try SingleImagePlan.compare(group: LaneExecutionContext(program: groups.value, network: network, plan: plan),
-                                            alone: LaneExecutionContext(program: program, network: network, plan: plan), network: network)
+                try SingleImagePlan.compare(group: LaneExecution(program: groups.value, network: network, plan: plan),
+                                            alone: LaneExecution(program: program, network: network, plan: plan), network: network)
             }
         }
         if measured { cache?.store(chosen, key: key) }

@@ -113,7 +113,7 @@ public struct SingleImagePlan: Sendable, Equatable {
     /// the faster. `rows` runs every layer in the row kernels, `oneDNN` every candidate
     /// layer through oneDNN (planned for `threads`); the caller runs this on a thread whose
     /// OpenMP count is `threads`.
-    static func measure(network: NetworkDescription, rows: LaneExecutionContext, oneDNN: LaneExecutionContext,
+    static func measure(network: NetworkDescription, rows: LaneExecution, oneDNN: LaneExecution,
                         threads: Int) throws -> SingleImagePlan {
         try probeImage(network).withUnsafeBufferPointer { p in
             for context in [rows, oneDNN] {
@@ -145,7 +145,7 @@ public struct SingleImagePlan: Sendable, Equatable {
 
     /// Times a whole pass of a full lane group (`group`) and of an image alone (`alone`, this
     /// plan's program), one thread each, the faster of two after a warm-up.
-    static func compare(group: LaneExecutionContext, alone: LaneExecutionContext, network: NetworkDescription) throws -> LaneGroupComparison {
+    static func compare(group: LaneExecution, alone: LaneExecution, network: NetworkDescription) throws -> LaneGroupComparison {
         var best = (group: Double.infinity, alone: Double.infinity)
         try probeImage(network).withUnsafeBufferPointer { p in
             group.load([UnsafePointer<Float>](repeating: p.baseAddress!, count: group.capacity))
@@ -175,7 +175,7 @@ public struct SingleImagePlan: Sendable, Equatable {
     }
 
     /// The fastest of `repeats` runs of some layers, in milliseconds.
-    private static func time(_ context: LaneExecutionContext, layers: Range<Int>, repeats: Int) throws -> Double {
+    private static func time(_ context: LaneExecution, layers: Range<Int>, repeats: Int) throws -> Double {
         var best = Double.infinity
         for _ in 0..<repeats {
             let start = DispatchTime.now().uptimeNanoseconds

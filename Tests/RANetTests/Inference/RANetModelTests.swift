@@ -68,7 +68,7 @@ final class RANetModelTests: XCTestCase {
             let (c, h, w) = network.shape(of: layer.output)
             return c * h * w * layer.input.channels * unit.kernel * unit.kernel
         }.max()!
-        XCTAssertGreaterThanOrEqual(largest, LaneExecutionContext.openMPShareableWork, "some layer is cut into parts")
+        XCTAssertGreaterThanOrEqual(largest, LaneExecution.openMPShareableWork, "some layer is cut into parts")
         let (image, reference) = try ParityTests.repeated(cifar.input, cifar.expected, to: 1)
         let lanes = TestData.laneWidths[0]
         let (group, _) = try ParityTests.repeated(cifar.input, cifar.expected, to: max(2, lanes))

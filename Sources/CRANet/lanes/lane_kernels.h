@@ -1,4 +1,4 @@
-// The lane kernels for one vector width, included by lanes.c once per width.
+// The lane kernels for one vector width, included by kernel_table.c once per width.
 //
 // Layout: a tensor of C×H×W for a group of LANES images is stored as [C][H][W][LANES]:
 // every scalar of the per-image NCHW tensor becomes one vector holding that scalar
@@ -60,7 +60,7 @@ static inline __attribute__((always_inline)) TARGET void NAME(conv_tile)(
 }
 
 // Every output channel of one tile of pixels, in blocks of at most OB
-// (output_blocks, in lanes.c). The tile's input stays in cache while the weights stream past.
+// (output_blocks, in kernel_table.c). The tile's input stays in cache while the weights stream past.
 static inline __attribute__((always_inline)) TARGET void NAME(conv_pixels)(
     const int P, const float *const *base, cranet_shape s, float *dst, cranet_shape d, int k, const float *packed,
     const float *bias, int relu, const size_t *out_pixel, int first) {

@@ -1,4 +1,4 @@
-// The row kernels for one vector width, included by lanes.c once per width: the lane
+// The row kernels for one vector width, included by kernel_table.c once per width: the lane
 // layout's width 1, one image stored [C][H][W], with vectors along the rows of a map.
 //
 // A convolution reads its input staged (NAME(stage)): padded, and for a stride s > 1
@@ -15,7 +15,7 @@
 // input (cranet_lane_overread_floats). Where such placements would leave most lanes
 // idle and there are more output channels than pixels (an exit's 4×4 and 2×2 maps of
 // 128 channels, a classifier's 1×1), vectors run along output channels instead
-// (row_by_channels in lanes.c): each input value is broadcast, and the weights are
+// (row_by_channels in row_common.h): each input value is broadcast, and the weights are
 // packed in blocks of VF output channels.
 //
 // The includer defines VF (floats per vector), OB and PB (output channels and vectors

@@ -231,6 +231,6 @@ int main(void) {
     test_batched_slices(engine);
     test_rejections(engine);
     cranet_engine_destroy(engine);
-    printf("dnnl_bridge: %s\n", failures ? "FAILED" : "ok");
+    printf("onednn_primitives: %s\n", failures ? "FAILED" : "ok");
     return failures ? 1 : 0;
 }

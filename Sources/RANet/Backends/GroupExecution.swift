@@ -1,6 +1,7 @@
-/// What runs the network on a group of images, owned by one thread at a time:
-/// ``ExecutionContext`` takes one image through oneDNN's primitives,
-/// ``LaneExecutionContext`` a vector's width of images through the lane kernels.
+/// The backends' common face: what runs the network on a group of images, owned by
+/// one thread at a time. ``OneDNNExecution`` takes one image through oneDNN's
+/// primitives; ``LaneExecution`` a vector's width of images through the lane kernels,
+/// or one image through the row kernels (with oneDNN for the layers its plan gives it).
 protocol GroupExecution: AnyObject {
     /// Images one run computes.
     var capacity: Int { get }

@@ -4,7 +4,7 @@ import CRANet
 /// through the lane kernels: the plan's arena with every float widened to a vector of
 /// ``LaneProgram/lanes`` floats (one per image), and each layer's call with its
 /// pointers resolved. Used by one thread at a time.
-final class LaneExecutionContext: GroupExecution {
+final class LaneExecution: GroupExecution {
     private struct Step {
         let kernel: LaneProgram.Kernel
         let source: UnsafeMutablePointer<Float>
@@ -160,7 +160,7 @@ final class LaneExecutionContext: GroupExecution {
     /// Copies images from `other` into this context's lanes: `sources[l]` is the lane
     /// of `other` whose image goes to lane l, or -1 to leave lane l alone. Only `state`
     /// (see ``ExecutionPlan/liveState(after:in:)``) is copied: all an image needs to go on.
-    func takeImages(from other: LaneExecutionContext, sources: [Int32], state: [(tensor: Int, floats: Int)]) {
+    func takeImages(from other: LaneExecution, sources: [Int32], state: [(tensor: Int, floats: Int)]) {
         for (t, floats) in state {
             let offset = plan.tensorOffsets[t] * program.lanes
             cranet_lane_gather(Int32(program.lanes), other.arena + offset, sources, arena + offset, floats)
@@ -186,7 +186,7 @@ final class LaneExecutionContext: GroupExecution {
 
     /// Runs one pass in as many parts as the calling thread's OpenMP team has threads.
     private func runOnOpenMPTeam(pass: Int) {
-        typealias Job = (context: Unmanaged<LaneExecutionContext>, pass: Int)
+        typealias Job = (context: Unmanaged<LaneExecution>, pass: Int)
         var job: Job = (Unmanaged.passUnretained(self), pass)
         withUnsafeMutablePointer(to: &job) { pointer in
             cranet_parallel({ raw, part, parts in

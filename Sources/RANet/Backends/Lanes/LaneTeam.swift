@@ -4,7 +4,7 @@ import Synchronization
 
 /// Lets idle worker threads help run one lane group, pass by pass (a pass: a layer, or
 /// the staging of a convolution's input). The group's owner publishes each pass as
-/// `shares` pieces (``LaneExecutionContext/runShare(pass:part:parts:)``); whoever is
+/// `shares` pieces (``LaneExecution/runShare(pass:part:parts:)``); whoever is
 /// idle claims pieces too; the owner goes on to the next pass once every piece is
 /// done. The owner never waits for a helper to arrive, so nothing can stall when none
 /// does, and only one group at a time is published.
@@ -25,7 +25,7 @@ final class LaneTeam: @unchecked Sendable {
     private let owned = Atomic<Int>(0)
     /// The published pass (guarded by `lock`): its group and pass index.
     private let lock = NSLock()
-    private var job: (context: LaneExecutionContext, pass: Int)?
+    private var job: (context: LaneExecution, pass: Int)?
     private static let shareBits = 16
 
     init(shares: Int) {
@@ -35,7 +35,7 @@ final class LaneTeam: @unchecked Sendable {
 
     /// Runs passes of `context`, with the help of any thread that calls ``help()``
     /// meanwhile; alone when another group is being published.
-    func run(_ context: LaneExecutionContext, passes: Range<Int>) {
+    func run(_ context: LaneExecution, passes: Range<Int>) {
         guard owned.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged else {
             for pass in passes { context.runShare(pass: pass, part: 0, parts: 1) }
             return

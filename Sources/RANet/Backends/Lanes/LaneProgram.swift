@@ -3,9 +3,9 @@ import CRANet
 /// The network for the lane kernels, which compute a group of images side by side,
 /// one image per vector lane (`cranet_lane_*` in the C bridge): per layer, the
 /// kernel to call and its folded, repacked weights. Immutable once built; shared by
-/// every lane execution context.
+/// every ``LaneExecution``.
 ///
-/// Why a second representation next to ``CompiledNetwork``: oneDNN 2.6 runs these
+/// Why a second representation next to ``OneDNNNetwork``: oneDNN 2.6 runs these
 /// layers one image at a time (a channel slice of a batched tensor is a strided
 /// descriptor, which only its reference kernels take), and on RANet's convolutions
 /// of a few channels over small maps its per-image kernels keep the vector units

@@ -3,14 +3,14 @@ import CRANet
 /// Everything one thread needs to run the network through oneDNN on one image after
 /// another: an arena laid out by the plan, a scratchpad, a stream, and every
 /// primitive bound to its slices of the arena. Used by one thread at a time.
-final class ExecutionContext: GroupExecution {
+final class OneDNNExecution: GroupExecution {
     private enum Step {
         case primitive(OpaquePointer)
         case resize(source: UnsafeMutablePointer<Float>, channels: Int32, height: Int32, width: Int32,
                     target: UnsafeMutablePointer<Float>, targetHeight: Int32, targetWidth: Int32)
     }
 
-    let compiled: CompiledNetwork
+    let primitives: OneDNNNetwork
     private let arena: UnsafeMutablePointer<Float>
     private let scratchpad: UnsafeMutableRawPointer?
     private let stream: OpaquePointer
@@ -19,15 +19,15 @@ final class ExecutionContext: GroupExecution {
     private let input: UnsafeMutablePointer<Float>
     private let logits: UnsafeMutablePointer<Float>
 
-    init(compiled: CompiledNetwork) throws {
-        self.compiled = compiled
-        let network = compiled.network, plan = compiled.plan
+    init(primitives: OneDNNNetwork) throws {
+        self.primitives = primitives
+        let network = primitives.network, plan = primitives.plan
         arena = .allocate(capacity: max(plan.arenaFloats, 1))
         arena.initialize(repeating: 0, count: max(plan.arenaFloats, 1))
-        scratchpad = compiled.scratchpadBytes > 0 ? .allocate(byteCount: compiled.scratchpadBytes, alignment: 64) : nil
+        scratchpad = primitives.scratchpadBytes > 0 ? .allocate(byteCount: primitives.scratchpadBytes, alignment: 64) : nil
         var stream: OpaquePointer?
         do {
-            try bridgeCall { cranet_stream_create(compiled.engine, &stream, $0, $1) }
+            try bridgeCall { cranet_stream_create(primitives.engine, &stream, $0, $1) }
         } catch {
             arena.deallocate()
             scratchpad?.deallocate()
@@ -36,7 +36,7 @@ final class ExecutionContext: GroupExecution {
         self.stream = stream!
         input = arena + plan.tensorOffsets[network.inputTensor]
         logits = arena + plan.tensorOffsets[network.logitsTensor]
-        for (layer, op) in zip(network.layers, compiled.operations) {
+        for (layer, op) in zip(network.layers, primitives.operations) {
             let source = arena + plan.offset(of: layer.input, in: network)
             let target = arena + plan.offset(of: layer.output, in: network)
             if let op {
@@ -63,11 +63,11 @@ final class ExecutionContext: GroupExecution {
     var layerCount: Int { steps.count }
 
     func load(_ images: [UnsafePointer<Float>]) {
-        input.update(from: images[0], count: compiled.network.tensors[compiled.network.inputTensor].elementCount)
+        input.update(from: images[0], count: primitives.network.tensors[primitives.network.inputTensor].elementCount)
     }
 
     func copyLogits(slot: Int, exit: Int, to target: UnsafeMutablePointer<Float>) {
-        let classes = compiled.network.config.numClasses
+        let classes = primitives.network.config.numClasses
         target.update(from: logits + exit * classes, count: classes)
     }
 

@@ -21,7 +21,7 @@ final class OneDNNLayers: @unchecked Sendable {
         do {
             try withOpenMPThreads(threads) {
                 for index in layers {
-                    if let op = try CompiledNetwork.makeOperation(network.layers[index], network: network, stateDict: stateDict, engine: engine!) {
+                    if let op = try OneDNNNetwork.makeOperation(network.layers[index], network: network, stateDict: stateDict, engine: engine!) {
                         primitives[index] = op
                     }
                 }

@@ -1,11 +1,12 @@
-// Lane kernels: RANet's layers computed for a group of images side by side, one
-// image per vector lane (layout in lane_kernels.h). oneDNN computes one image at a
-// time here (a channel slice of a batched tensor is a strided descriptor, which
-// sends oneDNN 2.6 to its reference kernels) and its per-image kernels reach only a
-// fraction of the vector units on RANet's convolutions of a few channels over small
-// maps; with the batch in the lanes every layer is dense vector work.
-//
-// The kernels are compiled once per vector width and picked by the caller.
+// The project's kernel tables, one per family and vector width, each width compiled
+// with its own target attribute and the table chosen for this CPU at run time
+// (cranet_lane_kernels, cranet_row_kernels). Lane kernels (lanes/lane_kernels.h)
+// compute RANet's layers for a group of images side by side, one image per vector
+// lane: oneDNN's per-image kernels reach only a fraction of the vector units on
+// RANet's convolutions of a few channels over small maps, and a channel slice of a
+// batched tensor is a strided descriptor, which sends oneDNN 2.6 to its reference
+// kernels; with the batch in the lanes every layer is dense vector work. Row kernels
+// (rows/row_kernels.h) compute one image with vectors along its rows.
 #include "cranet.h"
 #include "resize_index.h"
 
@@ -59,7 +60,7 @@ struct cranet_kernels {
 #define PB 4
 #define TARGET __attribute__((target("avx512f")))
 #define MADD MADD_AVX512
-#include "lane_kernels.h"
+#include "lanes/lane_kernels.h"
 
 #define NAME(x) x##_8
 #define LANES 8
@@ -67,7 +68,7 @@ struct cranet_kernels {
 #define PB 3
 #define TARGET __attribute__((target("avx2,fma")))
 #define MADD MADD_AVX2
-#include "lane_kernels.h"
+#include "lanes/lane_kernels.h"
 #endif
 
 #define NAME(x) x##_4
@@ -76,46 +77,9 @@ struct cranet_kernels {
 #define PB 3
 #define TARGET
 #define MADD MADD_PORTABLE
-#include "lane_kernels.h"
+#include "lanes/lane_kernels.h"
 
-// Whether the row kernels (vectors of `vf` floats) compute a convolution with output
-// `d` by vectors of output channels rather than of pixels: when that leaves fewer
-// lanes idle. Pixel vectors span rows of the staged input's pitch (row_kernels.h):
-// width + (k − 1) / stride with RANet's paddings.
-static int row_by_channels(int vf, cranet_shape d, int k, int stride) {
-    if (d.width >= vf) return 0;
-    const int pitch = d.width + (k - 1) / stride;
-    const int span = (d.height - 1) * pitch + d.width, pixel_lanes = (span + vf - 1) / vf * vf;
-    const int channel_lanes = (d.channels + vf - 1) / vf * vf;
-    return (double)d.channels / channel_lanes > (double)d.height * d.width / pixel_lanes;
-}
-
-// Width 1 (one image): pooling and resizing are a small share of its time.
-static void pool_rows(cranet_pool_kind kind, const float *src, cranet_shape s, float *dst, cranet_shape d, int k,
-                      int stride, int pad, int part, int parts) {
-    for (int c = part * d.channels / parts; c < (part + 1) * d.channels / parts; c++) {
-        const float *plane = src + (size_t)c * s.height * s.width;
-        for (int y = 0; y < d.height; y++)
-            for (int x = 0; x < d.width; x++) {
-                const int iy = y * stride - pad, ix = x * stride - pad;
-                float acc = kind == CRANET_POOL_MAX ? -__builtin_inff() : 0.0f;
-                int count = 0;
-                for (int ky = iy < 0 ? -iy : 0; ky < k && iy + ky < s.height; ky++)
-                    for (int kx = ix < 0 ? -ix : 0; kx < k && ix + kx < s.width; kx++) {
-                        const float v = plane[(size_t)(iy + ky) * s.width + ix + kx];
-                        acc = kind == CRANET_POOL_MAX ? (v > acc ? v : acc) : acc + v;
-                        count++;
-                    }
-                dst[((size_t)c * d.height + y) * d.width + x] = kind == CRANET_POOL_AVG ? acc / (float)count : acc;
-            }
-    }
-}
-
-static void resize_rows(const float *src, cranet_shape s, float *dst, cranet_shape d, int part, int parts) {
-    const int c0 = part * d.channels / parts, c1 = (part + 1) * d.channels / parts;
-    cranet_resize_bilinear_align_corners(src + (size_t)c0 * s.height * s.width, c1 - c0, s.height, s.width,
-                                         dst + (size_t)c0 * d.height * d.width, d.height, d.width);
-}
+#include "rows/row_common.h"
 
 #ifdef CRANET_X86
 #define NAME(x) x##_rows16
@@ -124,7 +88,7 @@ static void resize_rows(const float *src, cranet_shape s, float *dst, cranet_sha
 #define PB 3
 #define TARGET __attribute__((target("avx512f")))
 #define MADD MADD_AVX512
-#include "row_kernels.h"
+#include "rows/row_kernels.h"
 
 #define NAME(x) x##_rows8
 #define VF 8
@@ -132,7 +96,7 @@ static void resize_rows(const float *src, cranet_shape s, float *dst, cranet_sha
 #define PB 3
 #define TARGET __attribute__((target("avx2,fma")))
 #define MADD MADD_AVX2
-#include "row_kernels.h"
+#include "rows/row_kernels.h"
 #endif
 
 #define NAME(x) x##_rows4
@@ -141,7 +105,7 @@ static void resize_rows(const float *src, cranet_shape s, float *dst, cranet_sha
 #define PB 3
 #define TARGET
 #define MADD MADD_PORTABLE
-#include "row_kernels.h"
+#include "rows/row_kernels.h"
 
 // Whether this CPU runs the instructions of vector width 16, 8 or 4.
 static int width_supported(int width) {
@@ -246,76 +210,4 @@ void cranet_lane_pool(const cranet_kernels *k, cranet_pool_kind kind, const floa
 void cranet_lane_resize_bilinear_align_corners(const cranet_kernels *k, const float *src, cranet_shape s, float *dst,
                                                cranet_shape d, int part, int parts) {
     k->resize(src, s, dst, d, part, parts);
-}
-
-void cranet_lane_pack(int lanes, const float *const *images, int count, size_t floats, float *dst) {
-    for (size_t e = 0; e < floats; e++) {
-        float *v = dst + e * lanes;
-        for (int l = 0; l < count; l++) v[l] = images[l][e];
-        for (int l = count; l < lanes; l++) v[l] = 0.0f;
-    }
-}
-
-void cranet_lane_unpack(int lanes, const float *src, size_t floats, int lane, float *dst) {
-    for (size_t e = 0; e < floats; e++) dst[e] = src[e * lanes + lane];
-}
-
-#ifdef CRANET_X86
-// Vector by vector: each element vector is permuted so that lane l holds source lane
-// sources[l], then blended into the destination where sources[l] >= 0.
-__attribute__((target("avx512f"))) static void gather_16(const float *src, const int *sources, float *dst,
-                                                         size_t floats) {
-    int index[16];
-    __mmask16 take = 0;
-    for (int l = 0; l < 16; l++) {
-        index[l] = sources[l] >= 0 ? sources[l] : 0;
-        if (sources[l] >= 0) take |= (__mmask16)(1u << l);
-    }
-    const __m512i permutation = _mm512_loadu_si512(index);
-    for (size_t e = 0; e < floats; e++) {
-        __m512 kept = _mm512_loadu_ps(dst + e * 16);
-        _mm512_storeu_ps(dst + e * 16, _mm512_mask_permutexvar_ps(kept, take, permutation, _mm512_loadu_ps(src + e * 16)));
-    }
-}
-
-__attribute__((target("avx2"))) static void gather_8(const float *src, const int *sources, float *dst, size_t floats) {
-    int index[8], mask[8];
-    for (int l = 0; l < 8; l++) {
-        index[l] = sources[l] >= 0 ? sources[l] : 0;
-        mask[l] = sources[l] >= 0 ? -1 : 0;
-    }
-    const __m256i permutation = _mm256_loadu_si256((const __m256i *)index);
-    const __m256 take = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)mask));
-    for (size_t e = 0; e < floats; e++) {
-        __m256 moved = _mm256_permutevar8x32_ps(_mm256_loadu_ps(src + e * 8), permutation);
-        _mm256_storeu_ps(dst + e * 8, _mm256_blendv_ps(_mm256_loadu_ps(dst + e * 8), moved, take));
-    }
-}
-
-#endif
-
-void cranet_lane_gather(int lanes, const float *src, const int *sources, float *dst, size_t floats) {
-#ifdef CRANET_X86
-    if (lanes == 16) {
-        gather_16(src, sources, dst, floats);
-        return;
-    }
-    if (lanes == 8) {
-        gather_8(src, sources, dst, floats);
-        return;
-    }
-#endif
-    for (size_t e = 0; e < floats; e++)
-        for (int l = 0; l < lanes; l++)
-            if (sources[l] >= 0) dst[e * lanes + l] = src[e * lanes + sources[l]];
-}
-
-void cranet_spin_pause(int iterations) {
-    for (int i = 0; i < iterations; i++) {
-#ifdef CRANET_X86
-        _mm_pause();
-#elif defined(__aarch64__)
-        __asm__ volatile("yield");
-#endif
-    }
 }

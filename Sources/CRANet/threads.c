@@ -1,9 +1,15 @@
-// oneDNN in Debian runs on OpenMP; libgomp is loaded with libdnnl. Looking its
-// functions up at run time avoids depending on omp.h, which Swift's clang lacks.
+// The threads every backend runs on. oneDNN in Debian runs on OpenMP; libgomp is
+// loaded with libdnnl, and the project's kernels share its team (cranet_parallel).
+// Looking its functions up at run time avoids depending on omp.h, which Swift's clang
+// lacks. Also the floating-point mode every worker sets, and the pause of a spinning one.
 #include "cranet.h"
 
 #include <dlfcn.h>
 #include <pthread.h>
+#if defined(__x86_64__) || defined(__i386__)
+#define CRANET_X86 1
+#include <immintrin.h>
+#endif
 
 static void (*omp_set_threads)(int);
 static int (*omp_thread_num)(void);
@@ -73,4 +79,28 @@ void cranet_parallel(void (*fn)(void *ctx, int part, int parts), void *ctx) {
     FORK_JOIN_RELEASE(&t);
     gomp_parallel(team_body, &t, 0, 0);
     FORK_JOIN_ACQUIRE(&t);
+}
+
+void cranet_flush_denormals(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    unsigned int csr;
+    __asm__ volatile("stmxcsr %0" : "=m"(csr));
+    csr |= 0x8040;  // flush-to-zero and denormals-are-zero
+    __asm__ volatile("ldmxcsr %0" : : "m"(csr));
+#elif defined(__aarch64__)
+    unsigned long fpcr;
+    __asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
+    fpcr |= 1ul << 24;  // FZ: flush denormal inputs and results to zero
+    __asm__ volatile("msr fpcr, %0" : : "r"(fpcr));
+#endif
+}
+
+void cranet_spin_pause(int iterations) {
+    for (int i = 0; i < iterations; i++) {
+#ifdef CRANET_X86
+        _mm_pause();
+#elif defined(__aarch64__)
+        __asm__ volatile("yield");
+#endif
+    }
 }

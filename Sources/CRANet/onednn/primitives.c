@@ -389,18 +389,3 @@ int cranet_onednn_vector_bits(void) {
     if ((isa & dnnl_cpu_isa_sse41) == dnnl_cpu_isa_sse41) return 128;
     return 0;
 }
-
-void cranet_flush_denormals(void) {
-#if defined(__x86_64__) || defined(__i386__)
-    unsigned int csr;
-    __asm__ volatile("stmxcsr %0" : "=m"(csr));
-    csr |= 0x8040;  // flush-to-zero and denormals-are-zero
-    __asm__ volatile("ldmxcsr %0" : : "m"(csr));
-#elif defined(__aarch64__)
-    unsigned long fpcr;
-    __asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
-    fpcr |= 1ul << 24;  // FZ: flush denormal inputs and results to zero
-    __asm__ volatile("msr fpcr, %0" : : "r"(fpcr));
-#endif
-}
-

@@ -1,36 +1,9 @@
 import CRANet
 
-/// An error reported by oneDNN or the C bridge.
-public struct EngineError: Error, CustomStringConvertible {
-    /// What failed, in one line.
-    public let message: String
-    /// `inference engine: message`.
-    public var description: String { "inference engine: \(message)" }
-}
-
-/// Calls a bridge function that reports failure through a message buffer.
-func bridgeCall(_ body: (UnsafeMutablePointer<CChar>, Int) -> Int32) throws {
-    var buffer = [CChar](repeating: 0, count: 256)
-    let status = buffer.withUnsafeMutableBufferPointer { body($0.baseAddress!, $0.count) }
-    if status != 0 {
-        throw EngineError(message: String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
-    }
-}
-
-/// Runs `body` with the calling thread's OpenMP count at `threads`, then puts it back:
-/// oneDNN fixes a primitive's thread count when it is created, so primitives are created
-/// (and timed) under the count they will run with.
-func withOpenMPThreads<T>(_ threads: Int, _ body: () throws -> T) rethrows -> T {
-    let previous = cranet_max_threads()
-    cranet_set_num_threads(Int32(threads))
-    defer { cranet_set_num_threads(previous) }
-    return try body()
-}
-
 /// The network as oneDNN primitives, one per layer (resizes run the bridge's own
 /// kernel), with batch norm folded and weights in the layouts the primitives want.
-/// Immutable once built; shared by every execution context.
-final class CompiledNetwork: @unchecked Sendable {
+/// Immutable once built; shared by every ``OneDNNExecution``.
+final class OneDNNNetwork: @unchecked Sendable {
     let network: NetworkDescription
     let plan: ExecutionPlan
     let engine: OpaquePointer

@@ -1,0 +1,48 @@
+// What the row kernels of every width share, included once before row_kernels.h:
+// the choice between vectors of pixels and vectors of output channels, and the
+// pooling and resizing of an image alone.
+#ifndef CRANET_ROW_COMMON_H
+#define CRANET_ROW_COMMON_H
+
+#include "cranet.h"
+
+// Whether the row kernels (vectors of `vf` floats) compute a convolution with output
+// `d` by vectors of output channels rather than of pixels: when that leaves fewer
+// lanes idle. Pixel vectors span rows of the staged input's pitch (row_kernels.h):
+// width + (k − 1) / stride with RANet's paddings.
+static int row_by_channels(int vf, cranet_shape d, int k, int stride) {
+    if (d.width >= vf) return 0;
+    const int pitch = d.width + (k - 1) / stride;
+    const int span = (d.height - 1) * pitch + d.width, pixel_lanes = (span + vf - 1) / vf * vf;
+    const int channel_lanes = (d.channels + vf - 1) / vf * vf;
+    return (double)d.channels / channel_lanes > (double)d.height * d.width / pixel_lanes;
+}
+
+// Width 1 (one image): pooling and resizing are a small share of its time.
+static void pool_rows(cranet_pool_kind kind, const float *src, cranet_shape s, float *dst, cranet_shape d, int k,
+                      int stride, int pad, int part, int parts) {
+    for (int c = part * d.channels / parts; c < (part + 1) * d.channels / parts; c++) {
+        const float *plane = src + (size_t)c * s.height * s.width;
+        for (int y = 0; y < d.height; y++)
+            for (int x = 0; x < d.width; x++) {
+                const int iy = y * stride - pad, ix = x * stride - pad;
+                float acc = kind == CRANET_POOL_MAX ? -__builtin_inff() : 0.0f;
+                int count = 0;
+                for (int ky = iy < 0 ? -iy : 0; ky < k && iy + ky < s.height; ky++)
+                    for (int kx = ix < 0 ? -ix : 0; kx < k && ix + kx < s.width; kx++) {
+                        const float v = plane[(size_t)(iy + ky) * s.width + ix + kx];
+                        acc = kind == CRANET_POOL_MAX ? (v > acc ? v : acc) : acc + v;
+                        count++;
+                    }
+                dst[((size_t)c * d.height + y) * d.width + x] = kind == CRANET_POOL_AVG ? acc / (float)count : acc;
+            }
+    }
+}
+
+static void resize_rows(const float *src, cranet_shape s, float *dst, cranet_shape d, int part, int parts) {
+    const int c0 = part * d.channels / parts, c1 = (part + 1) * d.channels / parts;
+    cranet_resize_bilinear_align_corners(src + (size_t)c0 * s.height * s.width, c1 - c0, s.height, s.width,
+                                         dst + (size_t)c0 * d.height * d.width, d.height, d.width);
+}
+
+#endif

@@ -154,7 +154,8 @@ int cranet_kernels_images(const cranet_kernels *k) { return k->images; }
 
 int cranet_lanes_best(void) { return width_supported(16) ? 16 : width_supported(8) ? 8 : 4; }
 
-size_t cranet_lane_packed_floats(const cranet_kernels *k, int in_channels, cranet_shape out, int kernel, int stride) {
+// Floats of a convolution's packed weights: row kernels by output channels pad them to whole vectors.
+static size_t packed_floats(const cranet_kernels *k, int in_channels, cranet_shape out, int kernel, int stride) {
     const int vf = k->row_vector;
     const int channels = vf && row_by_channels(vf, out, kernel, stride) ? (out.channels + vf - 1) / vf * vf : out.channels;
     return (size_t)channels * in_channels * kernel * kernel;
@@ -183,10 +184,27 @@ void cranet_lane_pack_conv_weights(const cranet_kernels *k, const float *oihw, i
     }
 }
 
-size_t cranet_lane_staged_floats(const cranet_kernels *k, cranet_shape s, int pad, int stride) {
+// Floats of an input of shape `s` staged with this padding and stride: the padded map, which
+// the row kernels split into stride × stride phase planes of whole rows and columns.
+static size_t staged_floats(const cranet_kernels *k, cranet_shape s, int pad, int stride) {
     const size_t h = (size_t)s.height + 2 * pad, w = (size_t)s.width + 2 * pad;
     if (k->images > 1) return (size_t)s.channels * h * w * k->images;
     return (size_t)s.channels * stride * stride * ((h + stride - 1) / stride) * ((w + stride - 1) / stride);
+}
+
+cranet_conv_layout cranet_lane_conv_layout(const cranet_kernels *k, cranet_shape in, cranet_shape out, int kernel,
+                                           int stride, int pad) {
+    cranet_conv_layout layout = {0};
+    // Without padding or stride the input is already what the kernels read: no copy.
+    layout.staged = pad > 0 || stride > 1;
+    layout.read_shape = in;
+    if (layout.staged) {
+        layout.read_shape.height += 2 * pad;
+        layout.read_shape.width += 2 * pad;
+        layout.staged_floats = staged_floats(k, in, pad, stride);
+    }
+    layout.packed_floats = packed_floats(k, in.channels, out, kernel, stride);
+    return layout;
 }
 
 // One vector of the widest row kernels.

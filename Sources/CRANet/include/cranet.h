@@ -167,15 +167,27 @@ int cranet_kernels_images(const cranet_kernels *k);
 /// The widest lane width this CPU runs (16, 8 or 4).
 int cranet_lanes_best(void);
 
-/// Floats of a convolution's weights packed for cranet_lane_conv with these kernels:
-/// its output shape, kernel and stride decide how (row kernels may pad the output channels).
-size_t cranet_lane_packed_floats(const cranet_kernels *k, int in_channels, cranet_shape out, int kernel, int stride);
+/// How these kernels run one convolution, decided here once so that callers store it
+/// rather than re-derive it.
+typedef struct cranet_conv_layout {
+    /// 1 when the input is first staged by cranet_lane_stage (it has padding or a
+    /// stride); 0 when the convolution reads the input where it is.
+    int staged;
+    /// The shape cranet_lane_conv reads: the input's, padded when staged.
+    cranet_shape read_shape;
+    /// Floats of the staged input (0 when not staged), over-read not included.
+    size_t staged_floats;
+    /// Floats of the weights packed by cranet_lane_pack_conv_weights (bias not included;
+    /// row kernels may pad the output channels to whole vectors).
+    size_t packed_floats;
+} cranet_conv_layout;
+/// The layout of a convolution from `in` to `out` with these kernels.
+cranet_conv_layout cranet_lane_conv_layout(const cranet_kernels *k, cranet_shape in, cranet_shape out, int kernel,
+                                           int stride, int pad);
 /// Repacks OIHW convolution weights (out.channels × in × k × k) for cranet_lane_conv
-/// with these kernels, into cranet_lane_packed_floats floats.
+/// with these kernels, into the layout's packed_floats floats.
 void cranet_lane_pack_conv_weights(const cranet_kernels *k, const float *oihw, int in_channels, cranet_shape out,
                                    int kernel, int stride, float *packed);
-/// Floats of a tensor of shape `s` staged by cranet_lane_stage.
-size_t cranet_lane_staged_floats(const cranet_kernels *k, cranet_shape s, int pad, int stride);
 /// Stages a convolution's input: a copy with `pad` rows and columns of zeros around
 /// each channel (its inner loops then never test for edges), in the arrangement the
 /// convolution of this stride reads (row kernels split a strided input into phase
@@ -186,10 +198,9 @@ void cranet_lane_stage(const cranet_kernels *k, const float *src, cranet_shape s
 /// kernels read whole vectors even for a map smaller than one. Buffers that inputs
 /// live in (staged or not) need this many more floats at their end.
 size_t cranet_lane_overread_floats(const cranet_kernels *k);
-/// Square convolution, bias and optional ReLU. `src` is the input staged by
-/// cranet_lane_stage, and `s` its padded shape; an input with neither padding nor
-/// stride is read as it is. `dst` must not overlap `src`. Row kernels take kernels
-/// up to 8×8.
+/// Square convolution, bias and optional ReLU. `src` is the input, staged by
+/// cranet_lane_stage where the layout says so, and `s` the layout's read_shape. `dst`
+/// must not overlap `src`. Row kernels take kernels up to 8×8.
 void cranet_lane_conv(const cranet_kernels *k, const float *src, cranet_shape s, float *dst, cranet_shape d,
                       int kernel, int stride, const float *packed, const float *bias, int relu, int part, int parts);
 /// Square pooling window with symmetric padding (average: padding excluded).

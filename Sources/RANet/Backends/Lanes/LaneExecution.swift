@@ -11,9 +11,9 @@ final class LaneExecution: GroupExecution {
         let target: UnsafeMutablePointer<Float>
         let from: cranet_shape
         let to: cranet_shape
-        /// For a padded or strided convolution, the padding and stride its input is
-        /// staged with (`cranet_lane_stage`) and the shape it then reads.
-        let staging: (padding: Int32, stride: Int32, shape: cranet_shape)?
+        /// For a convolution whose input is staged first (`cranet_lane_stage`): the padding
+        /// and stride it is staged with, and its layout (the shape it then reads).
+        let staging: (padding: Int32, stride: Int32, layout: cranet_conv_layout)?
     }
 
     /// The unit of work threads share (``LaneTeam``): a layer, or the staging of a
@@ -69,10 +69,9 @@ final class LaneExecution: GroupExecution {
                 return cranet_shape(channels: Int32(c), height: Int32(h), width: Int32(w))
             }
             let from = shape(layer.input)
-            var staging: (padding: Int32, stride: Int32, shape: cranet_shape)?
-            if case let .conv(_, _, _, stride, padding, _) = kernel, padding > 0 || stride > 1 {
-                staging = (Int32(padding), Int32(stride),
-                           cranet_shape(channels: from.channels, height: from.height + Int32(2 * padding), width: from.width + Int32(2 * padding)))
+            var staging: (padding: Int32, stride: Int32, layout: cranet_conv_layout)?
+            if case let .conv(_, _, _, stride, padding, _, layout) = kernel, layout.staged != 0 {
+                staging = (Int32(padding), Int32(stride), layout)
             }
             return Step(kernel: kernel,
                         source: arena + plan.offset(of: layer.input, in: network) * lanes,
@@ -83,7 +82,7 @@ final class LaneExecution: GroupExecution {
         for (i, step) in steps.enumerated() {
             firstPass.append(passes.count)
             if let staging = step.staging {
-                let floats = cranet_lane_staged_floats(program.kernelTable, step.from, staging.padding, staging.stride)
+                let floats = staging.layout.staged_floats
                 scratchFloats = max(scratchFloats, floats)
                 passes.append(.stage(step: i))
                 passWork.append(floats)
@@ -130,7 +129,7 @@ final class LaneExecution: GroupExecution {
     private static func work(of step: Step) -> Int {
         let (from, to) = (step.from, step.to)
         let written = Int(to.channels) * Int(to.height) * Int(to.width)
-        if case let .conv(_, _, kernel, _, _, _) = step.kernel { return written * Int(from.channels) * kernel * kernel }
+        if case let .conv(_, _, kernel, _, _, _, _) = step.kernel { return written * Int(from.channels) * kernel * kernel }
         return written
     }
 
@@ -209,9 +208,9 @@ final class LaneExecution: GroupExecution {
             program.parameters.withUnsafeBufferPointer { parameters in
                 let p = parameters.baseAddress!
                 switch step.kernel {
-                case let .conv(weights, bias, kernel, stride, _, relu):
+                case let .conv(weights, bias, kernel, stride, _, relu, layout):
                     let source = step.staging == nil ? UnsafePointer(step.source) : UnsafePointer(scratch)
-                    cranet_lane_conv(table, source, step.staging?.shape ?? step.from, step.target, step.to, Int32(kernel), Int32(stride), p + weights,
+                    cranet_lane_conv(table, source, layout.read_shape, step.target, step.to, Int32(kernel), Int32(stride), p + weights,
                                      p + bias, relu ? 1 : 0, part, parts)
                 case let .pool(kind, kernel, stride, padding):
                     cranet_lane_pool(table, kind, step.source, step.from, step.target, step.to, Int32(kernel), Int32(stride),

@@ -16,8 +16,9 @@ import CRANet
 /// (``SingleImagePlan``).
 final class LaneProgram: @unchecked Sendable {
     enum Kernel {
-        /// Weights and bias at these float offsets of ``parameters``.
-        case conv(weights: Int, bias: Int, kernel: Int, stride: Int, padding: Int, relu: Bool)
+        /// Weights and bias at these float offsets of ``parameters``; `layout` is the C
+        /// side's: whether the input is staged first, and the shape the kernel reads.
+        case conv(weights: Int, bias: Int, kernel: Int, stride: Int, padding: Int, relu: Bool, layout: cranet_conv_layout)
         case pool(cranet_pool_kind, kernel: Int, stride: Int, padding: Int)
         case resize
         /// A oneDNN primitive of ``oneDNN``, reading and writing the arena's NCHW slices.
@@ -43,20 +44,23 @@ final class LaneProgram: @unchecked Sendable {
         lanes = Int(cranet_kernels_images(kernelTable))
         precondition(oneDNN == nil || lanes == 1, "oneDNN primitives take one image in NCHW: row kernels only")
         self.oneDNN = oneDNN
+        func shape(_ slice: TensorSlice) -> cranet_shape {
+            let (c, h, w) = network.shape(of: slice)
+            return cranet_shape(channels: Int32(c), height: Int32(h), width: Int32(w))
+        }
+        func layout(_ layer: Layer, kernel: Int, stride: Int, padding: Int) -> cranet_conv_layout {
+            cranet_lane_conv_layout(kernelTable, shape(layer.input), shape(layer.output), Int32(kernel), Int32(stride), Int32(padding))
+        }
         // Each convolution's packed weights then its bias: sized first, so that the array
         // is allocated once at its final size (growing it would hold two copies at once).
-        func packedFloats(_ layer: Layer, kernel: Int, stride: Int) -> Int {
-            let (c, h, w) = network.shape(of: layer.output)
-            return Int(cranet_lane_packed_floats(kernelTable, Int32(layer.input.channels),
-                                                 cranet_shape(channels: Int32(c), height: Int32(h), width: Int32(w)), Int32(kernel), Int32(stride)))
-                + layer.output.channels
-        }
         var parameters: [Float] = []
         parameters.reserveCapacity(network.layers.enumerated().reduce(0) { total, item in
             guard oneDNN?.primitives[item.offset] == nil else { return total }
             switch item.element.operation {
-            case .conv(let unit): return total + packedFloats(item.element, kernel: unit.kernel, stride: unit.stride)
-            case .linear: return total + packedFloats(item.element, kernel: 1, stride: 1)
+            case .conv(let unit):
+                return total + layout(item.element, kernel: unit.kernel, stride: unit.stride, padding: unit.padding).packed_floats
+                    + item.element.output.channels
+            case .linear: return total + layout(item.element, kernel: 1, stride: 1, padding: 0).packed_floats + item.element.output.channels
             case .maxPool, .avgPool, .resize: return total
             }
         })
@@ -64,18 +68,18 @@ final class LaneProgram: @unchecked Sendable {
         func convolution(_ oihw: [Float], _ bias: [Float], _ layer: Layer, kernel: Int, stride: Int, padding: Int,
                          relu: Bool) -> Kernel {
             let offset = parameters.count
-            let (c, h, w) = network.shape(of: layer.output)
-            let floats = packedFloats(layer, kernel: kernel, stride: stride) - bias.count
+            let layout = layout(layer, kernel: kernel, stride: stride, padding: padding)
+            let floats = layout.packed_floats
             parameters.append(contentsOf: repeatElement(0, count: floats))
             oihw.withUnsafeBufferPointer { source in
                 parameters.withUnsafeMutableBufferPointer {
-                    cranet_lane_pack_conv_weights(kernelTable, source.baseAddress!, Int32(layer.input.channels),
-                                                  cranet_shape(channels: Int32(c), height: Int32(h), width: Int32(w)), Int32(kernel), Int32(stride),
-                                                  $0.baseAddress! + offset)
+                    cranet_lane_pack_conv_weights(kernelTable, source.baseAddress!, Int32(layer.input.channels), shape(layer.output),
+                                                  Int32(kernel), Int32(stride), $0.baseAddress! + offset)
                 }
             }
             parameters += bias
-            return .conv(weights: offset, bias: offset + floats, kernel: kernel, stride: stride, padding: padding, relu: relu)
+            return .conv(weights: offset, bias: offset + floats, kernel: kernel, stride: stride, padding: padding, relu: relu,
+                         layout: layout)
         }
         kernels = network.layers.enumerated().map { index, layer in
             if let op = oneDNN?.primitives[index] { return .primitive(op) }

@@ -39,8 +39,9 @@ extension RANetModel {
     public func classify(_ images: Tensor, thresholds: ExitThresholds, top: Int = 1) throws -> [Prediction] {
         try thresholds.check(for: self)
         let batch = try checkBatch(images)
-        let grouping = laneGrouping(batch: batch)
-        if grouping.lanes > 1, batch >= grouping.minimum {
+        // Lane groups merge as their images leave (``LaneExitSchedule``), so the batch's
+        // last images join a group too; images alone run exit by exit.
+        if imageGroups(batch: batch).contains(where: { $0.backend == .laneGroup }) {
             return try classifyInLaneGroups(images, thresholds: thresholds, top: top)
         }
         let imageFloats = imageShape.reduce(1, *)

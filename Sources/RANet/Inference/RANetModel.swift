@@ -97,7 +97,7 @@ public final class RANetModel: @unchecked Sendable {
     private let lanePrograms: [Int: Lazy<LaneProgram>]
     /// With ``SingleImageKernels/fastest``: the program of an image alone, with the plan it
     /// follows, by the OpenMP threads its oneDNN layers run on.
-    private let singleImagePrograms: [Int: Lazy<Result<(program: LaneProgram, plan: SingleImagePlan), Error>>]
+    let singleImagePrograms: [Int: Lazy<Result<(program: LaneProgram, plan: SingleImagePlan), Error>>]
     let fingerprintStorage: Lazy<String>
     private let pool = NSLock()
     /// By the threads their primitives are planned for.
@@ -192,10 +192,8 @@ public final class RANetModel: @unchecked Sendable {
         return images.shape[0]
     }
 
-    /// Runs `body` on groups of images covering 0..<count, spread over the worker
-    /// threads. Whole groups of the lane width go through the lane kernels; what is
-    /// left goes image by image (``Options/singleImages``) unless it fills enough of a
-    /// group (``laneGrouping(batch:)``). Each worker owns its contexts; a worker left
+    /// Runs `body` on the groups of ``imageGroups(batch:)`` covering 0..<count, each on
+    /// its backend's context, spread over the worker threads. Each worker owns its contexts; a worker left
     /// without a group helps run the lane groups still running (``LaneTeam``). An image
     /// alone on a lone worker gets every thread: oneDNN's layers use them inside each
     /// primitive, and the row kernels' larger layers are cut into parts on the same
@@ -204,9 +202,8 @@ public final class RANetModel: @unchecked Sendable {
     func forEachGroup(_ count: Int, _ body: @escaping (GroupExecution, Range<Int>) throws -> Void,
                       onError: @escaping (Error) -> Void) {
         guard count > 0 else { return }
-        let groups = Self.groups(count: count, laneGrouping(batch: count))
-        let rows = options.singleImages != .oneDNN
-        let shared = groups.contains { $0.count > 1 }
+        let groups = imageGroups(batch: count)
+        let shared = groups.contains { $0.backend == .laneGroup }
         let workers = workerCount(groups: groups)
         // A lone worker gives oneDNN's layers every thread; several run one thread each.
         let threadsPerImage = workers == 1 ? options.threads : 1
@@ -224,17 +221,18 @@ public final class RANetModel: @unchecked Sendable {
                 while let g = queue.next() {
                     defer { unfinished.decrement() }
                     let group = groups[g]
-                    if group.count > 1 || rows {
-                        let lanes = group.count > 1 ? self.options.lanes : 1
+                    switch group.backend {
+                    case .laneGroup, .rowKernels:
+                        let lanes = group.backend == .laneGroup ? self.options.lanes : 1
                         let context = try laneContexts[lanes] ?? self.acquireLaneContext(lanes: lanes, threads: threadsPerImage)
                         laneContexts[lanes] = context
                         context.team = team
                         context.sharesOnOpenMP = lanes == 1 && threadsPerImage > 1
                         defer { context.team = nil }
-                        try body(context, group)
-                    } else {
+                        try body(context, group.images)
+                    case .oneDNN:
                         if single == nil { single = try self.acquireContext(threads: threadsPerImage) }
-                        try body(single!, group)
+                        try body(single!, group.images)
                     }
                 }
                 if let team {
@@ -251,64 +249,17 @@ public final class RANetModel: @unchecked Sendable {
 
     /// Threads a batch of `batch` images runs on (``Options/threads`` at most).
     public func threadsUsed(batch: Int) -> Int {
-        threadsUsed(groups: Self.groups(count: batch, laneGrouping(batch: batch)))
+        threadsUsed(groups: imageGroups(batch: batch))
     }
 
     /// Workers, or for one image on a lone worker the OpenMP threads its layers share.
-    private func threadsUsed(groups: [Range<Int>]) -> Int {
+    private func threadsUsed(groups: [ImageGroup]) -> Int {
         let workers = workerCount(groups: groups)
-        return workers == 1 && !groups.contains(where: { $0.count > 1 }) ? options.threads : workers
+        return workers == 1 && !groups.contains(where: { $0.backend == .laneGroup }) ? options.threads : workers
     }
 
-    private func workerCount(groups: [Range<Int>]) -> Int {
-        groups.contains { $0.count > 1 } ? options.threads : min(options.threads, groups.count)
-    }
-
-    /// How a batch is split into lane groups: their width, and the fewest images a partly
-    /// filled group takes (fewer run alone; a width of 1: every image alone).
-    struct LaneGrouping: Equatable {
-        let lanes: Int
-        let minimum: Int
-    }
-
-    /// Images from which a partly filled lane group is faster than running them one
-    /// by one through oneDNN. Measured with 16 lanes: one cifar-c1 image alone takes
-    /// about 3.5 ms, a group about 21 ms; a Fashion-MNIST image 1.4 ms, a group 6.4 ms.
-    /// ``SingleImageKernels/fastest`` measures instead (``laneGrouping(batch:)``).
-    static func laneGroupMinimum(_ lanes: Int) -> Int { max(2, lanes * 3 / 8) }
-
-    /// The grouping of a batch of `batch` images. With ``SingleImageKernels/fastest``, from
-    /// the measured cost of a full group against images alone (``SingleImagePlan/laneGroups``):
-    /// a group costs the same however few images it holds, so it takes at least
-    /// lanes × (group cost per image ÷ cost alone) of them, and none at all where images
-    /// alone are faster even in full groups (wide ImageNet layers on some CPUs).
-    func laneGrouping(batch: Int) -> LaneGrouping {
-        let lanes = options.lanes
-        guard lanes > 1 else { return LaneGrouping(lanes: 1, minimum: 2) }
-        guard options.singleImages == .fastest, batch >= 2,
-              let comparison = try? singleImagePrograms[1]!.value.get().plan.laneGroups, comparison.lanes == lanes else {
-            return LaneGrouping(lanes: lanes, minimum: Self.laneGroupMinimum(lanes))
-        }
-        guard comparison.prefersLaneGroups else { return LaneGrouping(lanes: 1, minimum: 2) }
-        let minimum = Int((Double(lanes) * comparison.groupMillisecondsPerImage / comparison.aloneMilliseconds).rounded(.up))
-        return LaneGrouping(lanes: lanes, minimum: max(2, minimum))
-    }
-
-    /// Splits 0..<count into lane groups (more than one image) and single images.
-    static func groups(count: Int, _ grouping: LaneGrouping) -> [Range<Int>] {
-        let lanes = grouping.lanes
-        var groups: [Range<Int>] = []
-        var start = 0
-        while count - start >= lanes && lanes > 1 {
-            groups.append(start..<(start + lanes))
-            start += lanes
-        }
-        if lanes > 1 && count - start >= grouping.minimum {
-            groups.append(start..<count)
-        } else {
-            groups += (start..<count).map { $0..<($0 + 1) }
-        }
-        return groups
+    private func workerCount(groups: [ImageGroup]) -> Int {
+        groups.contains { $0.backend == .laneGroup } ? options.threads : min(options.threads, groups.count)
     }
 
     /// A oneDNN context whose primitives run on `threads` OpenMP threads (1 or ``Options/threads``).

@@ -1,0 +1,37 @@
+import XCTest
+@testable import RANet
+
+final class ImageGroupsTests: XCTestCase {
+    private typealias Group = RANetModel.ImageGroup
+
+    /// Whole lane groups first; a rest of at least the minimum is one partly filled
+    /// group, a smaller one runs image by image on the kernels for images alone.
+    func testABatchSplitsIntoWholeGroupsThenTheRest() {
+        let grouping = RANetModel.LaneGrouping(lanes: 16, minimum: 6)
+        XCTAssertEqual(RANetModel.imageGroups(batch: 38, grouping, alone: .rowKernels),
+                       [Group(images: 0..<16, backend: .laneGroup), Group(images: 16..<32, backend: .laneGroup),
+                        Group(images: 32..<38, backend: .laneGroup)])
+        XCTAssertEqual(RANetModel.imageGroups(batch: 37, grouping, alone: .oneDNN),
+                       [Group(images: 0..<16, backend: .laneGroup), Group(images: 16..<32, backend: .laneGroup)]
+                           + (32..<37).map { Group(images: $0..<($0 + 1), backend: .oneDNN) })
+        XCTAssertEqual(RANetModel.imageGroups(batch: 0, grouping, alone: .rowKernels), [])
+    }
+
+    /// A width of 1 (or a CPU where images alone beat lane groups) puts every image alone.
+    func testWidthOneRunsEveryImageAlone() {
+        let groups = RANetModel.imageGroups(batch: 20, RANetModel.LaneGrouping(lanes: 1, minimum: 2), alone: .rowKernels)
+        XCTAssertEqual(groups, (0..<20).map { Group(images: $0..<($0 + 1), backend: .rowKernels) })
+    }
+
+    /// The model's own split follows its options: the lane width, and oneDNN or the row
+    /// kernels for the images left alone.
+    func testTheModelsSplitFollowsItsOptions() throws {
+        let cifar = try TestData.referenceModel("cifar-c1")
+        for lanes in TestData.laneWidths.filter({ $0 > 1 }) {
+            let model = try RANetModel.load(from: cifar.folder, options: RANetModel.Options(threads: 1, lanes: lanes, singleImages: .oneDNN))
+            let groups = model.imageGroups(batch: lanes + 1)
+            XCTAssertEqual(groups.first, Group(images: 0..<lanes, backend: .laneGroup), "\(lanes) lanes")
+            XCTAssertEqual(groups.last, Group(images: lanes..<(lanes + 1), backend: .oneDNN), "\(lanes) lanes")
+        }
+    }
+}

@@ -1,5 +1,4 @@
 import CRANet
-import Dispatch
 import Foundation
 import Synchronization
 
@@ -81,13 +80,13 @@ final class LaneExitSchedule {
             }
         }
         groupsAt[0] = ready.count
-        DispatchQueue.concurrentPerform(iterations: model.options.threads) { _ in work() }
+        // Lane groups run no oneDNN layer: one OpenMP thread each.
+        runOnWorkers(model.options.threads, openMPThreads: 1) { _ in self.work() }
         if let failure { throw failure }
         return results.map { $0! }
     }
 
     private func work() {
-        cranet_flush_denormals()
         var logits = [Float](repeating: 0, count: model.numClasses)
         condition.lock()
         while failure == nil {

@@ -1,7 +1,5 @@
 import CRANet
-import Dispatch
 import Foundation
-import Synchronization
 
 /// A RANet ready to run: its weights checked against its config, folded and packed
 /// for the kernels that run it on the first batch that needs them.
@@ -215,8 +213,6 @@ public final class RANetModel: @unchecked Sendable {
             var laneContexts: [Int: LaneExecution] = [:]
             defer { self.release(single: single, lanes: Array(laneContexts.values)) }
             do {
-                cranet_set_num_threads(Int32(threadsPerImage))
-                cranet_flush_denormals()
                 // Groups are handed out one by one: with early exit they cost very different amounts.
                 while let g = queue.next() {
                     defer { unfinished.decrement() }
@@ -244,7 +240,7 @@ public final class RANetModel: @unchecked Sendable {
                 onError(error)
             }
         }
-        if workers == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: work) }
+        runOnWorkers(workers, openMPThreads: threadsPerImage, work)
     }
 
     /// Threads a batch of `batch` images runs on (``Options/threads`` at most).
@@ -356,47 +352,5 @@ public final class RANetModel: @unchecked Sendable {
         }
         if measured { cache?.store(chosen, key: key) }
         return (program, chosen)
-    }
-}
-
-/// Hands out 0..<count to worker threads, one index at a time.
-final class WorkQueue: @unchecked Sendable {
-    private let lock = NSLock()
-    private var position = 0
-    private let count: Int
-    init(count: Int) { self.count = count }
-
-    func next() -> Int? {
-        lock.lock()
-        defer { lock.unlock() }
-        guard position < count else { return nil }
-        position += 1
-        return position - 1
-    }
-
-    /// Ends the work early (after an error).
-    func stop() {
-        lock.lock()
-        position = count
-        lock.unlock()
-    }
-}
-
-/// A count several threads decrement.
-final class Counter: @unchecked Sendable {
-    private let atomic: Atomic<Int>
-    init(_ value: Int) { atomic = Atomic(value) }
-    var value: Int { atomic.load(ordering: .acquiring) }
-    func decrement() { atomic.subtract(1, ordering: .releasing) }
-}
-
-/// The first error of several threads.
-final class ErrorBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private(set) var error: Error?
-    func set(_ e: Error) {
-        lock.lock()
-        if error == nil { error = e }
-        lock.unlock()
     }
 }

@@ -7,11 +7,24 @@ extension RANetModel {
     /// they hold an image or not, so the images still running after an exit are moved
     /// (their live tensors copied lane by lane) into as few groups as hold them, and a
     /// leaving image really stops costing work. See ``LaneExitSchedule``.
+    ///
+    /// The batch runs in chunks of ``earlyExitChunkGroups`` groups, one schedule after
+    /// another: a schedule holds a context for each of its groups until its last stage,
+    /// so without chunks memory would grow with the batch.
     func classifyInLaneGroups(_ images: Tensor, thresholds: ExitThresholds, top: Int) throws -> [Prediction] {
-        let schedule = LaneExitSchedule(model: self, thresholds: thresholds, top: top)
-        defer { release(lanes: schedule.contexts) }
-        return try schedule.run(images)
+        let batch = images.shape[0], chunk = Self.earlyExitChunkGroups * options.lanes
+        var predictions: [Prediction] = []
+        predictions.reserveCapacity(batch)
+        for start in stride(from: 0, to: batch, by: chunk) {
+            let schedule = LaneExitSchedule(model: self, thresholds: thresholds, top: top)
+            defer { release(lanes: schedule.contexts) }
+            predictions += try schedule.run(images, start..<min(start + chunk, batch))
+        }
+        return predictions
     }
+
+    /// Lane groups one early-exit schedule takes at most.
+    static let earlyExitChunkGroups = 16
 }
 
 /// Runs a batch's lane groups stage by stage (a stage: the layers up to the next exit)
@@ -67,14 +80,16 @@ final class LaneExitSchedule {
         team = LaneTeam(shares: 2 * model.options.threads)
     }
 
-    func run(_ images: Tensor) throws -> [Prediction] {
-        let batch = images.shape[0], imageFloats = model.imageShape.reduce(1, *)
+    /// The predictions of `range`'s images of the batch, in order (run once per schedule).
+    func run(_ images: Tensor, _ range: Range<Int>) throws -> [Prediction] {
+        let batch = range.count, imageFloats = model.imageShape.reduce(1, *)
         results = [Prediction?](repeating: nil, count: batch)
-        try images.values.withUnsafeBufferPointer { source in
+        try images.values.withUnsafeBufferPointer { values in
+            let source = values.baseAddress! + range.lowerBound * imageFloats
             for start in stride(from: 0, to: batch, by: lanes) {
                 let members = Array(start..<min(start + lanes, batch))
                 let context = try model.acquireLaneContext(lanes: lanes)
-                context.load(members.map { source.baseAddress! + $0 * imageFloats })
+                context.load(members.map { source + $0 * imageFloats })
                 contexts.append(context)
                 ready.append(Group(context: context, slots: members + [Int?](repeating: nil, count: lanes - members.count), stage: 0))
             }

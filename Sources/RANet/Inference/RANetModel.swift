@@ -288,6 +288,13 @@ public final class RANetModel: @unchecked Sendable {
         return lanePrograms[lanes]!.value
     }
 
+    /// Idle lane contexts in the pool: how many a model's batches have needed at once.
+    var pooledLaneContexts: Int {
+        pool.lock()
+        defer { pool.unlock() }
+        return idleLaneContexts.values.reduce(0) { $0 + $1.count }
+    }
+
     func release(single: OneDNNExecution? = nil, lanes laneContexts: [LaneExecution]) {
         pool.lock()
         if let single { idleContexts[single.primitives.threads, default: []].append(single) }

@@ -1,5 +1,5 @@
 import Foundation
-import RANet
+@testable import RANet
 import XCTest
 
 /// Early exit must decide exactly as computing every exit and then applying the same
@@ -49,11 +49,37 @@ final class EarlyExitTests: XCTestCase {
         let images = try fortyEightImages()
         for lanes in TestData.laneWidths {
             for threads in [1, 2] where threads == 2 || lanes == TestData.laneWidths[0] {
-                let model = try RANetModel.bundled(options: RANetModel.Options(threads: threads, lanes: lanes))
+                // The row kernels for images alone: `.fastest` measures, and in a debug build
+                // (unoptimized C kernels) it finds images alone faster than lane groups.
+                let model = try RANetModel.bundled(options: RANetModel.Options(threads: threads, lanes: lanes, singleImages: .rows))
+                XCTAssertEqual(model.imageGroups(batch: images.shape[0]).first?.backend, lanes > 1 ? .laneGroup : .rowKernels)
                 let mixed = try check(model, images, [0.999, 0.99, 0.97, 0.95, 0.9, 0])
                 XCTAssertGreaterThan(Set(mixed.map(\.exit)).count, 2, "the mixed thresholds should spread the images")
                 _ = try check(model, images, [0.9, 0.9, 0.9, 0.9, 0.9, 0.9])
             }
+        }
+    }
+
+    /// A batch of more than one early-exit chunk (``RANetModel/earlyExitChunkGroups``
+    /// groups) runs chunk after chunk: every image keeps its place and its decision,
+    /// the last chunk partly filled, and one chunk's contexts serve the next.
+    func testBatchesOfSeveralChunksMatchTheSimulatedPath() throws {
+        let samples = try samples()
+        for lanes in TestData.laneWidths where lanes > 1 {
+            let count = 2 * RANetModel.earlyExitChunkGroups * lanes + lanes / 2 + 1
+            let per = samples.shape.dropFirst().reduce(1, *), n = samples.shape[0]
+            var values: [Float] = []
+            for i in 0..<count {
+                let scale: Float = 1 + 0.01 * Float(i / n)
+                values += samples.values[(i % n * per)..<((i % n + 1) * per)].map { $0 * scale }
+            }
+            let images = try Tensor(shape: [count] + samples.shape.dropFirst(), values: values)
+            let model = try RANetModel.bundled(options: RANetModel.Options(threads: 2, lanes: lanes, singleImages: .rows))
+            XCTAssertEqual(model.imageGroups(batch: count).first?.backend, .laneGroup, "\(lanes) lanes")
+            let mixed = try check(model, images, [0.999, 0.99, 0.97, 0.95, 0.9, 0])
+            XCTAssertGreaterThan(Set(mixed.map(\.exit)).count, 2, "\(lanes) lanes: the mixed thresholds should spread the images")
+            XCTAssertLessThanOrEqual(model.pooledLaneContexts, RANetModel.earlyExitChunkGroups,
+                                     "\(lanes) lanes: contexts of one chunk, reused by the next")
         }
     }
 

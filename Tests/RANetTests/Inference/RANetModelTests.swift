@@ -91,7 +91,9 @@ final class RANetModelTests: XCTestCase {
             let lanes = TestData.laneWidths[0]
             guard lanes > 1 else { continue }
             let (images, _) = try ParityTests.repeated(input, expected, to: lanes)
-            let groups = try RANetModel.load(from: folder, options: RANetModel.Options(threads: 2, lanes: lanes)).logits(for: images)
+            let groupModel = try RANetModel.load(from: folder, options: RANetModel.Options(threads: 2, lanes: lanes, singleImages: .rows))
+            XCTAssertEqual(groupModel.imageGroups(batch: lanes), [.init(images: 0..<lanes, backend: .laneGroup)], name)
+            let groups = try groupModel.logits(for: images)
             let oneDNN = try RANetModel.load(from: folder, options: RANetModel.Options(threads: 2, lanes: 1, singleImages: .oneDNN))
             let alone = try oneDNN.logits(for: input)
             let scale = max(1, groups.values.map(abs).max() ?? 0)

@@ -11,9 +11,12 @@ final class LaneExecution: GroupExecution {
         let target: UnsafeMutablePointer<Float>
         let from: cranet_shape
         let to: cranet_shape
-        /// For a convolution whose input is staged first (`cranet_lane_stage`): the padding
-        /// and stride it is staged with, and its layout (the shape it then reads).
-        let staging: (padding: Int32, stride: Int32, layout: cranet_conv_layout)?
+
+        /// The layout of a convolution whose input is staged first (`cranet_lane_stage`).
+        var stagedLayout: cranet_conv_layout? {
+            guard case let .conv(_, _, _, _, _, _, layout) = kernel, layout.staged != 0 else { return nil }
+            return layout
+        }
     }
 
     /// The unit of work threads share (``LaneTeam``): a layer, or the staging of a
@@ -68,21 +71,16 @@ final class LaneExecution: GroupExecution {
                 let (c, h, w) = network.shape(of: s)
                 return cranet_shape(channels: Int32(c), height: Int32(h), width: Int32(w))
             }
-            let from = shape(layer.input)
-            var staging: (padding: Int32, stride: Int32, layout: cranet_conv_layout)?
-            if case let .conv(_, _, _, stride, padding, _, layout) = kernel, layout.staged != 0 {
-                staging = (Int32(padding), Int32(stride), layout)
-            }
             return Step(kernel: kernel,
                         source: arena + plan.offset(of: layer.input, in: network) * lanes,
                         target: arena + plan.offset(of: layer.output, in: network) * lanes,
-                        from: from, to: shape(layer.output), staging: staging)
+                        from: shape(layer.input), to: shape(layer.output))
         }
         var passes: [Pass] = [], firstPass: [Int] = [], passWork: [Int] = [], scratchFloats = 0
         for (i, step) in steps.enumerated() {
             firstPass.append(passes.count)
-            if let staging = step.staging {
-                let floats = staging.layout.staged_floats
+            if let layout = step.stagedLayout {
+                let floats = layout.staged_floats
                 scratchFloats = max(scratchFloats, floats)
                 passes.append(.stage(step: i))
                 passWork.append(floats)
@@ -201,15 +199,15 @@ final class LaneExecution: GroupExecution {
         switch passes[pass] {
         case .stage(let i):
             let step = steps[i]
-            guard let staging = step.staging else { return }
-            cranet_lane_stage(table, step.source, step.from, staging.padding, staging.stride, scratch, part, parts)
+            guard case let .conv(_, _, _, stride, padding, _, _) = step.kernel else { return }
+            cranet_lane_stage(table, step.source, step.from, Int32(padding), Int32(stride), scratch, part, parts)
         case .layer(let i):
             let step = steps[i]
             program.parameters.withUnsafeBufferPointer { parameters in
                 let p = parameters.baseAddress!
                 switch step.kernel {
                 case let .conv(weights, bias, kernel, stride, _, relu, layout):
-                    let source = step.staging == nil ? UnsafePointer(step.source) : UnsafePointer(scratch)
+                    let source = layout.staged == 0 ? UnsafePointer(step.source) : UnsafePointer(scratch)
                     cranet_lane_conv(table, source, layout.read_shape, step.target, step.to, Int32(kernel), Int32(stride), p + weights,
                                      p + bias, relu ? 1 : 0, part, parts)
                 case let .pool(kind, kernel, stride, padding):

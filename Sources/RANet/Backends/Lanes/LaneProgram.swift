@@ -48,27 +48,29 @@ final class LaneProgram: @unchecked Sendable {
             let (c, h, w) = network.shape(of: slice)
             return cranet_shape(channels: Int32(c), height: Int32(h), width: Int32(w))
         }
-        func layout(_ layer: Layer, kernel: Int, stride: Int, padding: Int) -> cranet_conv_layout {
-            cranet_lane_conv_layout(kernelTable, shape(layer.input), shape(layer.output), Int32(kernel), Int32(stride), Int32(padding))
+        // Each convolution (a fully connected layer on a 1×1 map is a 1×1 convolution) as
+        // the kernel table lays it out, once per layer: for sizing, packing and running.
+        let layouts = network.layers.enumerated().map { index, layer -> cranet_conv_layout? in
+            guard oneDNN?.primitives[index] == nil else { return nil }
+            let (kernel, stride, padding): (Int, Int, Int)
+            switch layer.operation {
+            case .conv(let unit): (kernel, stride, padding) = (unit.kernel, unit.stride, unit.padding)
+            case .linear: (kernel, stride, padding) = (1, 1, 0)
+            case .maxPool, .avgPool, .resize: return nil
+            }
+            return cranet_lane_conv_layout(kernelTable, shape(layer.input), shape(layer.output), Int32(kernel), Int32(stride), Int32(padding))
         }
         // Each convolution's packed weights then its bias: sized first, so that the array
         // is allocated once at its final size (growing it would hold two copies at once).
         var parameters: [Float] = []
-        parameters.reserveCapacity(network.layers.enumerated().reduce(0) { total, item in
-            guard oneDNN?.primitives[item.offset] == nil else { return total }
-            switch item.element.operation {
-            case .conv(let unit):
-                return total + layout(item.element, kernel: unit.kernel, stride: unit.stride, padding: unit.padding).packed_floats
-                    + item.element.output.channels
-            case .linear: return total + layout(item.element, kernel: 1, stride: 1, padding: 0).packed_floats + item.element.output.channels
-            case .maxPool, .avgPool, .resize: return total
-            }
+        parameters.reserveCapacity(zip(network.layers, layouts).reduce(0) { total, item in
+            guard let layout = item.1 else { return total }
+            return total + layout.packed_floats + item.0.output.channels
         })
         // Appends a convolution's weights (packed for the kernels) and bias.
-        func convolution(_ oihw: [Float], _ bias: [Float], _ layer: Layer, kernel: Int, stride: Int, padding: Int,
-                         relu: Bool) -> Kernel {
+        func convolution(_ oihw: [Float], _ bias: [Float], _ layer: Layer, layout: cranet_conv_layout, kernel: Int, stride: Int,
+                         padding: Int, relu: Bool) -> Kernel {
             let offset = parameters.count
-            let layout = layout(layer, kernel: kernel, stride: stride, padding: padding)
             let floats = layout.packed_floats
             parameters.append(contentsOf: repeatElement(0, count: floats))
             oihw.withUnsafeBufferPointer { source in
@@ -86,11 +88,12 @@ final class LaneProgram: @unchecked Sendable {
             switch layer.operation {
             case .conv(let unit):
                 let (weights, bias) = WeightFolding.fold(unit, outputs: layer.output.channels, stateDict: stateDict)
-                return convolution(weights, bias, layer, kernel: unit.kernel, stride: unit.stride, padding: unit.padding, relu: true)
+                return convolution(weights, bias, layer, layout: layouts[index]!, kernel: unit.kernel, stride: unit.stride,
+                                   padding: unit.padding, relu: true)
             case .linear(let key, _):
-                // A fully connected layer on a 1×1 map is a 1×1 convolution without ReLU.
+                // A 1×1 convolution without ReLU.
                 return convolution(stateDict.tensors[key + ".weight"]!.values, stateDict.tensors[key + ".bias"]!.values, layer,
-                                   kernel: 1, stride: 1, padding: 0, relu: false)
+                                   layout: layouts[index]!, kernel: 1, stride: 1, padding: 0, relu: false)
             case .maxPool(let kernel, let stride, let padding):
                 return .pool(CRANET_POOL_MAX, kernel: kernel, stride: stride, padding: padding)
             case .avgPool(let kernel):

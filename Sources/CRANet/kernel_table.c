@@ -38,6 +38,9 @@ struct cranet_kernels {
     void (*stage)(const float *src, cranet_shape s, int pad, int stride, float *dst, int c0, int c1);
     void (*conv)(const float *src, cranet_shape s, float *dst, cranet_shape d, int k, int stride,
                  const float *packed, const float *bias, int relu, int part, int parts);
+    // Row kernels: a convolution by output channels over several images (NULL for lanes).
+    void (*conv_images)(const float *const *src, cranet_shape s, float *const *dst, cranet_shape d, int images, int k,
+                        int stride, const float *packed, const float *bias, int relu, int part, int parts);
     void (*pool)(cranet_pool_kind kind, const float *src, cranet_shape s, float *dst, cranet_shape d, int k,
                  int stride, int pad, int part, int parts);
     void (*resize)(const float *src, cranet_shape s, float *dst, cranet_shape d, int part, int parts);
@@ -204,6 +207,7 @@ cranet_conv_layout cranet_lane_conv_layout(const cranet_kernels *k, cranet_shape
         layout.staged_floats = staged_floats(k, in, pad, stride);
     }
     layout.packed_floats = packed_floats(k, in.channels, out, kernel, stride);
+    layout.by_channels = k->row_vector && row_by_channels(k->row_vector, out, kernel, stride);
     return layout;
 }
 
@@ -218,6 +222,12 @@ void cranet_lane_stage(const cranet_kernels *k, const float *src, cranet_shape s
 void cranet_lane_conv(const cranet_kernels *k, const float *src, cranet_shape s, float *dst, cranet_shape d,
                       int kernel, int stride, const float *packed, const float *bias, int relu, int part, int parts) {
     k->conv(src, s, dst, d, kernel, stride, packed, bias, relu, part, parts);
+}
+
+void cranet_row_conv_images(const cranet_kernels *k, const float *const *src, cranet_shape s, float *const *dst,
+                            cranet_shape d, int images, int kernel, int stride, const float *packed, const float *bias,
+                            int relu, int part, int parts) {
+    k->conv_images(src, s, dst, d, images, kernel, stride, packed, bias, relu, part, parts);
 }
 
 void cranet_lane_pool(const cranet_kernels *k, cranet_pool_kind kind, const float *src, cranet_shape s, float *dst,

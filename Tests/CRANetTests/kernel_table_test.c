@@ -252,6 +252,60 @@ static void test_rows_match_lanes(int width) {
     for (int i = 0; i < 2; i++) expect_identical("resize", lane, row, resize_shapes[i][0], resize_shapes[i][1], lane_resize, NULL);
 }
 
+// Row kernels by output channels over several images at once give each image the bits
+// it gets alone (cranet_row_conv_images against cranet_lane_conv).
+static void test_row_conv_images(int width) {
+    const cranet_kernels *row = cranet_row_kernels(width);
+    enum { images = 3 };
+    int tested = 0;
+    for (int t = 0; t < conv_case_count; t++) {
+        const int *c = conv_cases[t];
+        cranet_shape s, d;
+        conv_shapes(c, &s, &d);
+        const cranet_conv_layout layout = cranet_lane_conv_layout(row, s, d, c[3], c[4], c[5]);
+        if (!layout.by_channels) continue;
+        tested++;
+        float *weights = random_floats((size_t)c[0] * c[1] * c[3] * c[3], 17), *bias = random_floats(c[1], 5);
+        float *packed = malloc(sizeof(float) * layout.packed_floats);
+        cranet_lane_pack_conv_weights(row, weights, s.channels, d, c[3], c[4], packed);
+        const size_t staged_floats = layout.staged ? layout.staged_floats : floats(s);
+        const float *in[images];
+        float *staged[images], *alone[images], *out[images];
+        for (int j = 0; j < images; j++) {
+            float *src = random_floats(floats(s), 40 + j);
+            staged[j] = calloc(staged_floats + cranet_lane_overread_floats(row), sizeof(float));
+            if (layout.staged)
+                cranet_lane_stage(row, src, s, c[5], c[4], staged[j], 0, 1);
+            else
+                memcpy(staged[j], src, sizeof(float) * floats(s));
+            free(src);
+            in[j] = staged[j];
+            alone[j] = malloc(sizeof(float) * floats(d));
+            out[j] = malloc(sizeof(float) * floats(d));
+            cranet_lane_conv(row, in[j], layout.read_shape, alone[j], d, c[3], c[4], packed, bias, 1, 0, 1);
+        }
+        for (int part = 0; part < 3; part++)
+            cranet_row_conv_images(row, in, layout.read_shape, out, d, images, c[3], c[4], packed, bias, 1, part, 3);
+        for (int j = 0; j < images; j++) {
+            if (memcmp(alone[j], out[j], sizeof(float) * floats(d)) != 0) {
+                printf("FAIL row convolution of %d images, width %d, case %d: image %d differs from its run alone\n",
+                       images, width, t, j);
+                failures++;
+            }
+            free(staged[j]);
+            free(alone[j]);
+            free(out[j]);
+        }
+        free(packed);
+        free(weights);
+        free(bias);
+    }
+    if (tested == 0) {
+        printf("FAIL width %d: no convolution case runs by channels\n", width);
+        failures++;
+    }
+}
+
 static void test_partial_group_is_zero(int lanes) {
     if (lanes == 1) return;
     const float a[3] = {1, 2, 3};
@@ -314,6 +368,7 @@ int main(void) {
             test_resize(k);
         }
         test_rows_match_lanes(width);
+        test_row_conv_images(width);
         test_partial_group_is_zero(width);
         test_gather(width);
     }

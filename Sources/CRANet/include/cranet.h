@@ -180,6 +180,9 @@ typedef struct cranet_conv_layout {
     /// Floats of the weights packed by cranet_lane_pack_conv_weights (bias not included;
     /// row kernels may pad the output channels to whole vectors).
     size_t packed_floats;
+    /// Row kernels: 1 when vectors run along output channels (small maps of many
+    /// channels); cranet_row_conv_images then computes several images at once.
+    int by_channels;
 } cranet_conv_layout;
 /// The layout of a convolution from `in` to `out` with these kernels.
 cranet_conv_layout cranet_lane_conv_layout(const cranet_kernels *k, cranet_shape in, cranet_shape out, int kernel,
@@ -203,6 +206,15 @@ size_t cranet_lane_overread_floats(const cranet_kernels *k);
 /// must not overlap `src`. Row kernels take kernels up to 8×8.
 void cranet_lane_conv(const cranet_kernels *k, const float *src, cranet_shape s, float *dst, cranet_shape d,
                       int kernel, int stride, const float *packed, const float *bias, int relu, int part, int parts);
+/// cranet_lane_conv of row kernels over `images` images at once, for a layout with
+/// by_channels: src[j] and dst[j] are image j's input (staged where the layout says so)
+/// and output. Each weight block is used for every image while it is in cache, so a
+/// layer whose weights outweigh an image's map (an ImageNet exit's 3×3 convolutions
+/// on 7×7 and 4×4 maps) reads them once for all the images; each image gets the bits
+/// cranet_lane_conv gives it alone. Share `part` of `parts`.
+void cranet_row_conv_images(const cranet_kernels *k, const float *const *src, cranet_shape s, float *const *dst,
+                            cranet_shape d, int images, int kernel, int stride, const float *packed, const float *bias,
+                            int relu, int part, int parts);
 /// Square pooling window with symmetric padding (average: padding excluded).
 void cranet_lane_pool(const cranet_kernels *k, cranet_pool_kind kind, const float *src, cranet_shape s, float *dst,
                       cranet_shape d, int kernel, int stride, int pad, int part, int parts);

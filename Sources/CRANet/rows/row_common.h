@@ -18,6 +18,22 @@ static int row_by_channels(int vf, cranet_shape d, int k, int stride) {
     return (double)d.channels / channel_lanes > (double)d.height * d.width / pixel_lanes;
 }
 
+// Where each of a k×k kernel's taps reads in a staged input of shape `s` (the padded
+// map, split into stride × stride phase planes: row_kernels.h), relative to the output
+// pixel's spot, and the floats of one staged channel. Returns the tap count, at most 64
+// (cranet.h); `tap` is a fixed array, since a variable one breaks the stack alignment
+// vectors need.
+static int staged_taps(cranet_shape s, int k, int stride, size_t tap[64], size_t *in_plane) {
+    const int rows = (s.height + stride - 1) / stride, pitch = (s.width + stride - 1) / stride;
+    const size_t phase = (size_t)rows * pitch;
+    *in_plane = phase * stride * stride;
+    for (int t = 0; t < k * k; t++) {
+        const int ky = t / k, kx = t % k;
+        tap[t] = (size_t)(ky % stride * stride + kx % stride) * phase + (size_t)(ky / stride) * pitch + kx / stride;
+    }
+    return k * k;
+}
+
 // Width 1 (one image): pooling and resizing are a small share of its time.
 static void pool_rows(cranet_pool_kind kind, const float *src, cranet_shape s, float *dst, cranet_shape d, int k,
                       int stride, int pad, int part, int parts) {

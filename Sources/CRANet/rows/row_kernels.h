@@ -135,10 +135,12 @@ static inline TARGET struct NAME(spot) NAME(place)(int i, cranet_shape d, size_t
 }
 
 // One register tile by channels: C vectors of VF output channels × P output pixels.
+// Pixel p is read from in[p] (its spot in a staged input, of any image) and written
+// to out[p] (its spot in the output's first channel).
 static inline __attribute__((always_inline)) TARGET void NAME(channel_tile)(
-    const int C, const int P, const int T, const float *src, int channels, size_t in_plane, const size_t *tap,
-    const size_t *in, const float *w, size_t w_block, const float *bias, int o0, int outputs, float *dst,
-    const size_t *out, size_t out_plane, int relu) {
+    const int C, const int P, const int T, int channels, size_t in_plane, const size_t *tap,
+    const float *const *in, const float *w, size_t w_block, const float *bias, int o0, int outputs,
+    float *const *out, size_t out_plane, int relu) {
     V acc[2][8];
     for (int c = 0; c < C; c++) {
         float b[VF];
@@ -146,46 +148,51 @@ static inline __attribute__((always_inline)) TARGET void NAME(channel_tile)(
         for (int p = 0; p < P; p++) acc[c][p] = *(const V *)b;
     }
     for (int i = 0; i < channels; i++) {
-        const float *plane = src + (size_t)i * in_plane;
+        const size_t plane = (size_t)i * in_plane;
         for (int t = 0; t < T; t++) {
             V wv[2];
             for (int c = 0; c < C; c++) wv[c] = *(const V *)(w + (size_t)c * w_block + ((size_t)i * T + t) * VF);
             for (int p = 0; p < P; p++) {
-                const V x = NAME(splat)(plane[in[p] + tap[t]]);
+                const V x = NAME(splat)(in[p][plane + tap[t]]);
                 for (int c = 0; c < C; c++) acc[c][p] = MADD(wv[c], x, acc[c][p]);
             }
         }
     }
     for (int c = 0; c < C; c++) {
         const int n = outputs - (o0 + c * VF) < VF ? outputs - (o0 + c * VF) : VF;
-        float *base = dst + (size_t)(o0 + c * VF) * out_plane;
+        const size_t base = (size_t)(o0 + c * VF) * out_plane;
         for (int p = 0; p < P; p++) {
             float v[VF];
             *(V *)v = relu ? NAME(relu)(acc[c][p]) : acc[c][p];
-            for (int l = 0; l < n; l++) base[(size_t)l * out_plane + out[p]] = v[l];
+            for (int l = 0; l < n; l++) out[p][base + (size_t)l * out_plane] = v[l];
         }
     }
 }
 
-// Share `part` of `parts` of a convolution by channels: a range of tiles of up to two
-// blocks of output channels × up to 8 pixels.
-static TARGET void NAME(conv_channels)(const float *src, cranet_shape s, float *dst, cranet_shape d, int k,
-                                       size_t pitch, size_t in_plane, const size_t *tap, const float *packed,
-                                       const float *bias, int relu, int part, int parts) {
+// Share `part` of `parts` of a convolution by channels, over `images` images at once
+// (src[j] and dst[j]: image j's staged input and output): a range of tiles of up to
+// two blocks of output channels × up to 8 pixels, the images' pixels one after
+// another, so that a block's weights serve every image while they are in cache. A
+// tile is the same sums whichever image its pixels come from: each image gets the
+// bits it gets alone.
+static TARGET void NAME(conv_channels)(const float *const *src, cranet_shape s, float *const *dst, cranet_shape d,
+                                       int images, int k, size_t pitch, size_t in_plane, const size_t *tap,
+                                       const float *packed, const float *bias, int relu, int part, int parts) {
     const int T = k * k, blocks = (d.channels + VF - 1) / VF, pixels = d.height * d.width;
-    const int pairs = (blocks + 1) / 2, tiles = (pixels + 7) / 8;
+    const int pairs = (blocks + 1) / 2, all = images * pixels, tiles = (all + 7) / 8;
     const size_t w_block = (size_t)s.channels * T * VF;
-    for (int item = part * pairs * tiles / parts; item < (part + 1) * pairs * tiles / parts; item++) {
+    for (int item = (int)((long)part * pairs * tiles / parts); item < (int)((long)(part + 1) * pairs * tiles / parts); item++) {
         const int b0 = item / tiles * 2, q0 = item % tiles * 8;
-        const int C = blocks - b0 < 2 ? 1 : 2, P = pixels - q0 < 8 ? pixels - q0 : 8;
-        size_t in[8], out[8];
+        const int C = blocks - b0 < 2 ? 1 : 2, P = all - q0 < 8 ? all - q0 : 8;
+        const float *in[8];
+        float *out[8];
         for (int p = 0; p < P; p++) {
-            const int y = (q0 + p) / d.width, x = (q0 + p) % d.width;
-            in[p] = (size_t)y * pitch + x;
-            out[p] = (size_t)(q0 + p);
+            const int image = (q0 + p) / pixels, q = (q0 + p) % pixels, y = q / d.width, x = q % d.width;
+            in[p] = src[image] + (size_t)y * pitch + x;
+            out[p] = dst[image] + q;
         }
         const float *w = packed + (size_t)b0 * w_block;
-#define TILE(c, p, t) NAME(channel_tile)(c, p, t, src, s.channels, in_plane, tap, in, w, w_block, bias, b0 * VF, d.channels, dst, out, d.height * (size_t)d.width, relu)
+#define TILE(c, p, t) NAME(channel_tile)(c, p, t, s.channels, in_plane, tap, in, w, w_block, bias, b0 * VF, d.channels, out, d.height * (size_t)d.width, relu)
 #define PIXELS(c, t)                                      \
     switch (P) {                                          \
     case 1: TILE(c, 1, t); break;                         \
@@ -219,16 +226,11 @@ static TARGET void NAME(conv_channels)(const float *src, cranet_shape s, float *
 // size): a range of tiles of vectors.
 static TARGET void NAME(conv)(const float *src, cranet_shape s, float *dst, cranet_shape d, int k, int stride,
                               const float *packed, const float *bias, int relu, int part, int parts) {
-    const int rows = (s.height + stride - 1) / stride, pitch = (s.width + stride - 1) / stride;
-    const size_t phase = (size_t)rows * pitch, in_plane = phase * stride * stride;
-    const int T = k * k;  // at most 64 (cranet.h); a fixed array, since a variable one breaks the stack alignment vectors need
-    size_t tap[64];
-    for (int t = 0; t < T; t++) {
-        const int ky = t / k, kx = t % k;
-        tap[t] = (size_t)(ky % stride * stride + kx % stride) * phase + (size_t)(ky / stride) * pitch + kx / stride;
-    }
+    const int pitch = (s.width + stride - 1) / stride;
+    size_t tap[64], in_plane;
+    const int T = staged_taps(s, k, stride, tap, &in_plane);
     if (row_by_channels(VF, d, k, stride)) {
-        NAME(conv_channels)(src, s, dst, d, k, pitch, in_plane, tap, packed, bias, relu, part, parts);
+        NAME(conv_channels)(&src, s, &dst, d, 1, k, pitch, in_plane, tap, packed, bias, relu, part, parts);
         return;
     }
     const size_t span = (size_t)(d.height - 1) * pitch + d.width;
@@ -255,6 +257,16 @@ static TARGET void NAME(conv)(const float *src, cranet_shape s, float *dst, cran
         }
 #undef VECTORS
     }
+}
+
+// A convolution by channels (row_by_channels) of several images at once.
+static TARGET void NAME(conv_images)(const float *const *src, cranet_shape s, float *const *dst, cranet_shape d, int images,
+                                     int k, int stride, const float *packed, const float *bias, int relu, int part,
+                                     int parts) {
+    size_t tap[64], in_plane;
+    staged_taps(s, k, stride, tap, &in_plane);
+    NAME(conv_channels)(src, s, dst, d, images, k, (s.width + stride - 1) / stride, in_plane, tap, packed, bias, relu,
+                        part, parts);
 }
 
 // `n` floats of `src` to `dst`, whole vectors and then what is left.
@@ -342,7 +354,7 @@ static TARGET void NAME(stage)(const float *src, cranet_shape s, int pad, int st
         NAME(stage_channels)(src, s, pad, stride, dst, c0, c1);
 }
 
-static const struct cranet_kernels NAME(kernels) = {1, VF, OB, NAME(stage), NAME(conv), pool_rows, resize_rows};
+static const struct cranet_kernels NAME(kernels) = {1, VF, OB, NAME(stage), NAME(conv), NAME(conv_images), pool_rows, resize_rows};
 
 #undef V
 #undef VI

@@ -62,6 +62,7 @@ extension RANetModel {
                         waiting.removeAll { slot, i in
                             context.copyLogits(slot: slot, exit: k, to: &scratch)
                             dst[i] = self.prediction(scratch, exit: k, thresholds: thresholds, top: top)
+                            if dst[i] != nil { context.retire(slot: slot) }
                             return dst[i] != nil
                         }
                     }

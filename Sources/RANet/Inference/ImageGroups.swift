@@ -1,6 +1,7 @@
 /// The one place that decides which backend computes each image of a batch: lane
 /// groups of ``RANetModel/Options/lanes`` images, or images alone in the row kernels
-/// (with oneDNN for the layers a measured plan gives it) or in oneDNN.
+/// (with oneDNN for the layers a measured plan gives it; several of them together where
+/// some layers' weights outweigh an image's map) or in oneDNN.
 extension RANetModel {
     /// What computes one group of a batch.
     enum GroupBackend: Equatable {
@@ -11,6 +12,11 @@ extension RANetModel {
         case rowKernels
         /// One image through every layer's oneDNN primitive (``OneDNNExecution``).
         case oneDNN
+        /// Images alone in the row kernels, run together layer by layer (``RowBatchExecution``).
+        case rowBatch
+
+        /// Whether idle threads help compute the group (``PassTeam``).
+        var sharesPasses: Bool { self == .laneGroup || self == .rowBatch }
     }
 
     /// Consecutive images of a batch and what computes them.
@@ -49,14 +55,28 @@ extension RANetModel {
         return LaneGrouping(lanes: lanes, minimum: max(2, minimum))
     }
 
+    /// Images a row batch holds at most: its batched layers then read their weights a
+    /// sixteenth as often as images alone; more would hold more arenas (9.2 MB an image
+    /// at ImageNet scale) for little.
+    static let rowBatchLimit = 16
+
     /// The groups of a batch of `batch` images, in order: whole lane groups, then the
     /// rest as one partly filled group if it holds enough images (``laneGrouping(batch:)``),
-    /// or image by image on ``Options/singleImages``' kernels.
+    /// or image by image on ``Options/singleImages``' kernels: in the row kernels, in row
+    /// batches where the row program has layers to batch (``RowBatchExecution/batchedLayers(of:)``).
     func imageGroups(batch: Int) -> [ImageGroup] {
-        Self.imageGroups(batch: batch, laneGrouping(batch: batch), alone: options.singleImages == .oneDNN ? .oneDNN : .rowKernels)
+        let grouping = laneGrouping(batch: batch), alone: GroupBackend = options.singleImages == .oneDNN ? .oneDNN : .rowKernels
+        let groups = Self.imageGroups(batch: batch, grouping, alone: alone)
+        guard groups.filter({ $0.backend == .rowKernels }).count >= 2,
+              let program = try? program(lanes: 1, threads: 1), RowBatchExecution.batchedLayers(of: program).contains(true) else {
+            return groups
+        }
+        return Self.imageGroups(batch: batch, grouping, alone: alone, rowBatch: Self.rowBatchLimit)
     }
 
-    static func imageGroups(batch: Int, _ grouping: LaneGrouping, alone: GroupBackend) -> [ImageGroup] {
+    /// The same, images alone in the row kernels run `rowBatch` at most together (1: each
+    /// on its own), in batches as even as can be.
+    static func imageGroups(batch: Int, _ grouping: LaneGrouping, alone: GroupBackend, rowBatch: Int = 1) -> [ImageGroup] {
         let lanes = grouping.lanes
         var groups: [ImageGroup] = []
         var start = 0
@@ -66,6 +86,11 @@ extension RANetModel {
         }
         if lanes > 1 && batch - start >= grouping.minimum {
             groups.append(ImageGroup(images: start..<batch, backend: .laneGroup))
+        } else if alone == .rowKernels && rowBatch > 1 && batch - start >= 2 {
+            let rest = batch - start, batches = (rest + rowBatch - 1) / rowBatch
+            groups += (0..<batches).map {
+                ImageGroup(images: (start + $0 * rest / batches)..<(start + ($0 + 1) * rest / batches), backend: .rowBatch)
+            }
         } else {
             groups += (start..<batch).map { ImageGroup(images: $0..<($0 + 1), backend: alone) }
         }

@@ -33,7 +33,7 @@ extension RANetModel {
 /// forming for the next stage, filling it; a forming group starts when it is full or
 /// when no group that could still add to it remains. Threads take the ready group of
 /// the earliest stage first, which fills forming groups soonest; a thread with no
-/// group to take helps run one that is running (``LaneTeam``).
+/// group to take helps run one that is running (``PassTeam``).
 final class LaneExitSchedule {
     private struct Group {
         let context: LaneExecution
@@ -64,7 +64,7 @@ final class LaneExitSchedule {
     /// Changes whenever a group finishes a stage: a helping thread then looks again for
     /// work of its own.
     private let progress = Atomic<Int>(0)
-    private let team: LaneTeam
+    private let team: PassTeam
     private var failure: Error?
     /// Every context used, to return to the model's pool at the end.
     private(set) var contexts: [LaneExecution] = []
@@ -77,7 +77,7 @@ final class LaneExitSchedule {
         exitLayers = model.exitLayers
         stateBefore = exitLayers.indices.map { $0 == 0 ? [] : model.plan.liveState(after: model.exitLayers[$0 - 1], in: model.network) }
         groupsAt = [Int](repeating: 0, count: exitLayers.count)
-        team = LaneTeam(shares: 2 * model.options.threads)
+        team = PassTeam(shares: 2 * model.options.threads)
     }
 
     /// The predictions of `range`'s images of the batch, in order (run once per schedule).

@@ -132,7 +132,7 @@ public final class RANetModel: @unchecked Sendable {
                     let groupProgram = threads == 1 && lanes > 1 ? programs[lanes] : nil
                     return try Self.fastestSingleImageProgram(network: network, stateDict: stateDict, plan: plan, rowKernels: rows,
                                                               rowWidth: rowWidth, lanes: lanes, threads: threads, cache: cache,
-                                                              groups: groupProgram, notice: notice)
+                                                              groups: groupProgram, teamThreads: options.threads, notice: notice)
                 }
             })
         })
@@ -192,7 +192,7 @@ public final class RANetModel: @unchecked Sendable {
 
     /// Runs `body` on the groups of ``imageGroups(batch:)`` covering 0..<count, each on
     /// its backend's context, spread over the worker threads. Each worker owns its contexts; a worker left
-    /// without a group helps run the lane groups still running (``LaneTeam``). An image
+    /// without a group helps run the lane groups still running (``PassTeam``). An image
     /// alone on a lone worker gets every thread: oneDNN's layers use them inside each
     /// primitive, and the row kernels' larger layers are cut into parts on the same
     /// OpenMP team (``LaneExecution/sharesOnOpenMP``); several workers run one
@@ -201,17 +201,18 @@ public final class RANetModel: @unchecked Sendable {
                       onError: @escaping (Error) -> Void) {
         guard count > 0 else { return }
         let groups = imageGroups(batch: count)
-        let shared = groups.contains { $0.backend == .laneGroup }
+        let shared = groups.contains { $0.backend.sharesPasses }
         let workers = workerCount(groups: groups)
         // A lone worker gives oneDNN's layers every thread; several run one thread each.
         let threadsPerImage = workers == 1 ? options.threads : 1
         let queue = WorkQueue(count: groups.count)
-        let team = shared && workers > 1 ? LaneTeam(shares: 2 * workers) : nil
+        let team = shared && workers > 1 ? PassTeam(shares: 2 * workers) : nil
         let unfinished = Counter(groups.count)
         let work: (Int) -> Void = { _ in
             var single: OneDNNExecution?
             var laneContexts: [Int: LaneExecution] = [:]
-            defer { self.release(single: single, lanes: Array(laneContexts.values)) }
+            var rowBatch: RowBatchExecution?
+            defer { self.release(single: single, lanes: Array(laneContexts.values) + (rowBatch?.images ?? [])) }
             do {
                 // Groups are handed out one by one: with early exit they cost very different amounts.
                 while let g = queue.next() {
@@ -229,6 +230,15 @@ public final class RANetModel: @unchecked Sendable {
                     case .oneDNN:
                         if single == nil { single = try self.acquireContext(threads: threadsPerImage) }
                         try body(single!, group.images)
+                    case .rowBatch:
+                        if rowBatch == nil {
+                            let size = groups.filter { $0.backend == .rowBatch }.map(\.images.count).max()!
+                            rowBatch = RowBatchExecution(images: try (0..<size).map { _ in try self.acquireLaneContext(lanes: 1) })
+                        }
+                        let context = rowBatch!
+                        context.team = team
+                        defer { context.team = nil }
+                        try body(context, group.images)
                     }
                 }
                 if let team {
@@ -251,11 +261,11 @@ public final class RANetModel: @unchecked Sendable {
     /// Workers, or for one image on a lone worker the OpenMP threads its layers share.
     private func threadsUsed(groups: [ImageGroup]) -> Int {
         let workers = workerCount(groups: groups)
-        return workers == 1 && !groups.contains(where: { $0.backend == .laneGroup }) ? options.threads : workers
+        return workers == 1 && !groups.contains(where: { $0.backend.sharesPasses }) ? options.threads : workers
     }
 
     private func workerCount(groups: [ImageGroup]) -> Int {
-        groups.contains { $0.backend == .laneGroup } ? options.threads : min(options.threads, groups.count)
+        groups.contains { $0.backend.sharesPasses } ? options.threads : min(options.threads, groups.count)
     }
 
     /// A oneDNN context whose primitives run on `threads` OpenMP threads (1 or ``Options/threads``).
@@ -283,7 +293,7 @@ public final class RANetModel: @unchecked Sendable {
     }
 
     /// The program of a lane group, or of an image alone as ``Options/singleImages`` says.
-    private func program(lanes: Int, threads: Int) throws -> LaneProgram {
+    func program(lanes: Int, threads: Int) throws -> LaneProgram {
         if lanes == 1, options.singleImages == .fastest { return try singleImagePrograms[threads]!.value.get().program }
         return lanePrograms[lanes]!.value
     }
@@ -316,12 +326,13 @@ public final class RANetModel: @unchecked Sendable {
 
     /// The plan of ``SingleImageKernels/fastest`` (cached, or measured and then cached) and
     /// the row program with its oneDNN layers swapped in. Runs the measurement under
-    /// `threads` OpenMP threads.
+    /// `threads` OpenMP threads; with `groups`, compares them with images alone, a row
+    /// batch against them on `teamThreads` threads.
     private static func fastestSingleImageProgram(network: NetworkDescription, stateDict: StateDict, plan: ExecutionPlan,
                                                   rowKernels: OpaquePointer, rowWidth: Int, lanes: Int, threads: Int, cache: PlanCache?,
-                                                  groups: Lazy<LaneProgram>?, notice: (@Sendable (Int) -> Void)?)
+                                                  groups: Lazy<LaneProgram>?, teamThreads: Int, notice: (@Sendable (Int) -> Void)?)
         throws -> (program: LaneProgram, plan: SingleImagePlan) {
-        let key = PlanCache.key(network: network, rowWidth: rowWidth, lanes: lanes, threads: threads)
+        let key = PlanCache.key(network: network, rowWidth: rowWidth, lanes: lanes, threads: threads, teamThreads: teamThreads)
         var chosen: SingleImagePlan
         let primitives: OneDNNLayers
         let cached = cache?.load(key: key, network: network)
@@ -353,8 +364,13 @@ public final class RANetModel: @unchecked Sendable {
         if let groups, chosen.laneGroups == nil {
             measured = true
             chosen.laneGroups = try withOpenMPThreads(threads) {
-                try SingleImagePlan.compare(group: LaneExecution(program: groups.value, network: network, plan: plan),
-                                            alone: LaneExecution(program: program, network: network, plan: plan), network: network)
+                // Against images alone as a batch would run them: in a row batch of a group's width where it has one.
+                let alone = try (0..<(RowBatchExecution.batchedLayers(of: program).contains(true) ? lanes : 1)).map { _ in
+                    try LaneExecution(program: program, network: network, plan: plan)
+                }
+                return try SingleImagePlan.compare(group: LaneExecution(program: groups.value, network: network, plan: plan),
+                                                   alone: alone.count > 1 ? RowBatchExecution(images: alone) : alone[0],
+                                                   threads: teamThreads, network: network)
             }
         }
         if measured { cache?.store(chosen, key: key) }

@@ -69,17 +69,21 @@ public struct PlanCache: Sendable, Equatable {
 
     /// How plans are measured; a plan measured otherwise is measured again. 2: an image
     /// alone runs its row-kernel layers on oneDNN's OpenMP threads too, and lane groups are
-    /// compared with images alone over at least three rounds.
-    static let measurement = 2
+    /// compared with images alone over at least three rounds. 3: against images alone in
+    /// a row batch where the network has layers to batch.
+    static let measurement = 3
 
-    /// What a plan depends on, as one line.
-    static func key(network: NetworkDescription, rowWidth: Int, lanes: Int, threads: Int) -> String {
+    /// What a plan depends on, as one line. `teamThreads`: the threads a batch shares,
+    /// on which a row batch is compared with lane groups (only the plan of images on one
+    /// thread each, with lanes wider than 1, holds that comparison).
+    static func key(network: NetworkDescription, rowWidth: Int, lanes: Int, threads: Int, teamThreads: Int) -> String {
+        let team = lanes > 1 && threads == 1 ? " team=\(teamThreads)" : ""
         var architecture = StableHash()
         for layer in network.layers {
             let from = network.shape(of: layer.input), to = network.shape(of: layer.output)
             architecture.add("\(layer.operation) \(from) \(to);")
         }
-        return "measurement=\(measurement) cpu=\(cpuModel) onednn_bits=\(cranet_onednn_vector_bits()) rows=\(rowWidth) lanes=\(lanes) threads=\(threads) layers=\(network.layers.count) architecture=\(architecture.hex)"
+        return "measurement=\(measurement) cpu=\(cpuModel) onednn_bits=\(cranet_onednn_vector_bits()) rows=\(rowWidth) lanes=\(lanes) threads=\(threads)\(team) layers=\(network.layers.count) architecture=\(architecture.hex)"
     }
 
     /// The file a key's plan lives in.

@@ -55,7 +55,8 @@ public struct SingleImagePlan: Sendable, Equatable {
         public let lanes: Int
         /// Milliseconds per image in a full lane group.
         public let groupMillisecondsPerImage: Double
-        /// Milliseconds per image alone, through this plan's backends.
+        /// Milliseconds per image alone, through this plan's backends (run `lanes` together
+        /// where the row program has layers a row batch runs for all its images at once).
         public let aloneMilliseconds: Double
         /// Whether batches go in lane groups (their images alone otherwise).
         public var prefersLaneGroups: Bool { groupMillisecondsPerImage <= aloneMilliseconds }
@@ -143,13 +144,18 @@ public struct SingleImagePlan: Sendable, Equatable {
         return SingleImagePlan(layers: layers, threads: threads, source: .measured)
     }
 
-    /// Times a whole pass of a full lane group (`group`) and of an image alone (`alone`, this
-    /// plan's program), one thread each, the faster of two after a warm-up.
-    static func compare(group: LaneExecution, alone: LaneExecution, network: NetworkDescription) throws -> LaneGroupComparison {
+    /// Times a whole pass of a full lane group (`group`) and of images alone (`alone`, this
+    /// plan's program: an image, or a row batch of a group's width), the fastest of
+    /// alternating rounds after a warm-up. On one thread each, as a batch runs groups and
+    /// images alone side by side, one per worker; a row batch against a lane group on
+    /// `threads` threads, both shared through a ``PassTeam`` as a batch shares them.
+    static func compare(group: LaneExecution, alone: GroupExecution & SharedPasses, threads: Int,
+                        network: NetworkDescription) throws -> LaneGroupComparison {
+        let threads = alone is RowBatchExecution ? threads : 1
         var best = (group: Double.infinity, alone: Double.infinity)
         try probeImage(network).withUnsafeBufferPointer { p in
             group.load([UnsafePointer<Float>](repeating: p.baseAddress!, count: group.capacity))
-            alone.load([p.baseAddress!])
+            alone.load([UnsafePointer<Float>](repeating: p.baseAddress!, count: alone.capacity))
             try group.run()
             try alone.run()
             // The fastest of alternating rounds: at least three, and until each side has run
@@ -158,14 +164,35 @@ public struct SingleImagePlan: Sendable, Equatable {
             var spent = (group: 0.0, alone: 0.0)
             for round in 0..<20 {
                 if round >= 3 && spent.group >= 30 && spent.alone >= 30 { break }
-                let g = try time(group, layers: 0..<group.layerCount, repeats: 1)
-                let a = try time(alone, layers: 0..<alone.layerCount, repeats: 1)
+                let g = try time(group, threads: threads)
+                let a = try time(alone, threads: threads)
                 best = (min(best.group, g), min(best.alone, a))
                 spent = (spent.group + g, spent.alone + a)
             }
         }
         return LaneGroupComparison(lanes: group.capacity, groupMillisecondsPerImage: best.group / Double(group.capacity),
-                                   aloneMilliseconds: best.alone)
+                                   aloneMilliseconds: best.alone / Double(alone.capacity))
+    }
+
+    /// Milliseconds of one whole pass of `context` on `threads` threads: the caller runs it,
+    /// the others help through a team.
+    private static func time(_ context: GroupExecution & SharedPasses, threads: Int) throws -> Double {
+        guard threads > 1 else { return try time(context, layers: 0..<context.layerCount, repeats: 1) }
+        let team = PassTeam(shares: 2 * threads), running = Counter(1), failure = ErrorBox()
+        context.team = team
+        defer { context.team = nil }
+        var milliseconds = 0.0
+        runOnWorkers(threads, openMPThreads: 1) { worker in
+            guard worker == 0 else {
+                var idle = 0
+                while running.value > 0 { team.helpOrWait(idle: &idle) }
+                return
+            }
+            defer { running.decrement() }
+            do { milliseconds = try time(context, layers: 0..<context.layerCount, repeats: 1) } catch { failure.set(error) }
+        }
+        if let error = failure.error { throw error }
+        return milliseconds
     }
 
     /// The synthetic image the timings run on: values of a normalized image's range (any
@@ -175,7 +202,7 @@ public struct SingleImagePlan: Sendable, Equatable {
     }
 
     /// The fastest of `repeats` runs of some layers, in milliseconds.
-    private static func time(_ context: LaneExecution, layers: Range<Int>, repeats: Int) throws -> Double {
+    private static func time(_ context: GroupExecution, layers: Range<Int>, repeats: Int) throws -> Double {
         var best = Double.infinity
         for _ in 0..<repeats {
             let start = DispatchTime.now().uptimeNanoseconds

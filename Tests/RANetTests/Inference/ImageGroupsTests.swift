@@ -23,6 +23,31 @@ final class ImageGroupsTests: XCTestCase {
         XCTAssertEqual(groups, (0..<20).map { Group(images: $0..<($0 + 1), backend: .rowKernels) })
     }
 
+    /// Images alone in the row kernels go in row batches of at most the limit, as even
+    /// as can be; a single image stays alone, and oneDNN's images are never batched.
+    func testImagesAloneGoInEvenRowBatches() {
+        let width1 = RANetModel.LaneGrouping(lanes: 1, minimum: 2)
+        XCTAssertEqual(RANetModel.imageGroups(batch: 40, width1, alone: .rowKernels, rowBatch: 16),
+                       [Group(images: 0..<13, backend: .rowBatch), Group(images: 13..<26, backend: .rowBatch),
+                        Group(images: 26..<40, backend: .rowBatch)])
+        XCTAssertEqual(RANetModel.imageGroups(batch: 1, width1, alone: .rowKernels, rowBatch: 16),
+                       [Group(images: 0..<1, backend: .rowKernels)])
+        XCTAssertEqual(RANetModel.imageGroups(batch: 3, width1, alone: .oneDNN, rowBatch: 16),
+                       (0..<3).map { Group(images: $0..<($0 + 1), backend: .oneDNN) })
+        let grouping = RANetModel.LaneGrouping(lanes: 16, minimum: 6)
+        XCTAssertEqual(RANetModel.imageGroups(batch: 20, grouping, alone: .rowKernels, rowBatch: 16),
+                       [Group(images: 0..<16, backend: .laneGroup), Group(images: 16..<20, backend: .rowBatch)])
+        XCTAssertEqual(RANetModel.imageGroups(batch: 17, grouping, alone: .rowKernels, rowBatch: 16),
+                       [Group(images: 0..<16, backend: .laneGroup), Group(images: 16..<17, backend: .rowKernels)])
+    }
+
+    /// A network whose weights fit in cache (cifar-c1) runs its images alone one by one.
+    func testASmallNetworkHasNoRowBatches() throws {
+        let cifar = try TestData.referenceModel("cifar-c1")
+        let model = try RANetModel.load(from: cifar.folder, options: RANetModel.Options(threads: 2, lanes: 1, singleImages: .rows))
+        XCTAssertEqual(model.imageGroups(batch: 3), (0..<3).map { Group(images: $0..<($0 + 1), backend: .rowKernels) })
+    }
+
     /// The model's own split follows its options: the lane width, and oneDNN or the row
     /// kernels for the images left alone.
     func testTheModelsSplitFollowsItsOptions() throws {

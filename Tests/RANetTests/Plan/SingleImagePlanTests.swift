@@ -18,7 +18,7 @@ final class SingleImagePlanTests: XCTestCase {
             return .init(name: SingleImagePlan.name(of: model.network.layers[i]), backend: k.map { $0 % 2 == 0 ? .oneDNN : .rows } ?? .rows,
                          rowsMilliseconds: 1, oneDNNMilliseconds: 1)
         }, threads: threads, source: .measured)
-        let key = PlanCache.key(network: model.network, rowWidth: LaneWidth.rowWidth(lanes: 1), lanes: 1, threads: threads)
+        let key = PlanCache.key(network: model.network, rowWidth: LaneWidth.rowWidth(lanes: 1), lanes: 1, threads: threads, teamThreads: model.options.threads)
         XCTAssertTrue(PlanCache(directory: folder).store(plan, key: key))
     }
 
@@ -101,7 +101,7 @@ final class SingleImagePlanTests: XCTestCase {
         let reference = try TestData.referenceModel("tiny-c3")
         let folder = try TestData.temporaryFolder()
         let model = try RANetModel.load(from: reference.folder, options: options(threads: 2, cache: folder))
-        let key = PlanCache.key(network: model.network, rowWidth: LaneWidth.rowWidth(lanes: 1), lanes: 1, threads: 2)
+        let key = PlanCache.key(network: model.network, rowWidth: LaneWidth.rowWidth(lanes: 1), lanes: 1, threads: 2, teamThreads: 2)
         let file = PlanCache(directory: folder).file(for: key)
         for garbage in ["{not json", #"{"key": "x", "threads": 2, "layers": []}"#] {
             try Data(garbage.utf8).write(to: file)

@@ -4,7 +4,7 @@ import CRANet
 /// through the lane kernels: the plan's arena with every float widened to a vector of
 /// ``LaneProgram/lanes`` floats (one per image), and each layer's call with its
 /// pointers resolved. Used by one thread at a time.
-final class LaneExecution: GroupExecution {
+final class LaneExecution: GroupExecution, SharedPasses {
     private struct Step {
         let kernel: LaneProgram.Kernel
         let source: UnsafeMutablePointer<Float>
@@ -19,7 +19,7 @@ final class LaneExecution: GroupExecution {
         }
     }
 
-    /// The unit of work threads share (``LaneTeam``): a layer, or the staging of a
+    /// The unit of work threads share (``PassTeam``): a layer, or the staging of a
     /// convolution's input before it, each cut into pieces.
     private enum Pass {
         case stage(step: Int)
@@ -33,7 +33,7 @@ final class LaneExecution: GroupExecution {
     /// Where convolutions' staged inputs go.
     private let scratch: UnsafeMutablePointer<Float>
     /// Threads that may help run this group (nil: it runs alone).
-    var team: LaneTeam?
+    var team: PassTeam?
     /// Without a team: whether the larger passes are cut into parts on the calling
     /// thread's OpenMP team. An image alone on a lone worker gives its row-kernel layers
     /// the threads its oneDNN layers use, from the same team, which is already awake.
@@ -119,7 +119,7 @@ final class LaneExecution: GroupExecution {
     /// while above it imagenet-1's layers ran 1.35× faster in the row kernels.
     static let openMPShareableWork = 1 << 20
 
-    /// Whether a team's threads share this pass (``LaneTeam``).
+    /// Whether a team's threads share this pass (``PassTeam``).
     func isShareable(pass: Int) -> Bool { passWork[pass] >= Self.shareableWork }
 
     /// A layer's work per image: multiply-adds of a convolution, floats written otherwise
@@ -181,6 +181,20 @@ final class LaneExecution: GroupExecution {
         }
     }
 
+    /// Stages convolution `layer`'s input where its kernel reads it staged (a no-op where
+    /// it reads the arena in place): the first half of ``convolutionOperands(layer:)``.
+    func stageInput(layer: Int) {
+        if steps[layer].stagedLayout != nil { runShare(pass: firstPass[layer], part: 0, parts: 1) }
+    }
+
+    /// Where convolution `layer` reads (its staged input, once ``stageInput(layer:)`` has
+    /// run) and writes: what ``RowBatchExecution`` hands the row kernels for several
+    /// images at once.
+    func convolutionOperands(layer: Int) -> (source: UnsafePointer<Float>, target: UnsafeMutablePointer<Float>, output: cranet_shape) {
+        let step = steps[layer]
+        return (UnsafePointer(step.stagedLayout != nil ? scratch : step.source), step.target, step.to)
+    }
+
     /// Runs one pass in as many parts as the calling thread's OpenMP team has threads.
     private func runOnOpenMPTeam(pass: Int) {
         typealias Job = (context: Unmanaged<LaneExecution>, pass: Int)
@@ -193,7 +207,7 @@ final class LaneExecution: GroupExecution {
         }
     }
 
-    /// Computes share `part` of `parts` of one pass (see ``LaneTeam``).
+    /// Computes share `part` of `parts` of one pass (see ``PassTeam``).
     func runShare(pass: Int, part: Int, parts: Int) {
         let table = program.kernelTable, (part, parts) = (Int32(part), Int32(parts))
         switch passes[pass] {

@@ -2,16 +2,28 @@ import CRANet
 import Foundation
 import Synchronization
 
-/// Lets idle worker threads help run one lane group, pass by pass (a pass: a layer, or
-/// the staging of a convolution's input). The group's owner publishes each pass as
-/// `shares` pieces (``LaneExecution/runShare(pass:part:parts:)``); whoever is
+/// Work that threads can share, pass by pass: each pass cut into any number of parts.
+protocol SharedPasses: AnyObject {
+    /// Threads that help run the passes (nil: the caller runs them alone).
+    var team: PassTeam? { get set }
+    /// Whether a pass is worth cutting into parts (small ones cost less whole than the
+    /// hand-over between threads).
+    func isShareable(pass: Int) -> Bool
+    /// Computes part `part` of `parts` of a pass.
+    func runShare(pass: Int, part: Int, parts: Int)
+}
+
+/// Lets idle worker threads help run one group, pass by pass (a lane group's pass: a
+/// layer, or the staging of a convolution's input; a ``RowBatchExecution``'s: layers of
+/// some of its images, or one layer of all of them). The group's owner publishes each
+/// pass as `shares` pieces (``SharedPasses/runShare(pass:part:parts:)``); whoever is
 /// idle claims pieces too; the owner goes on to the next pass once every piece is
 /// done. The owner never waits for a helper to arrive, so nothing can stall when none
 /// does, and only one group at a time is published.
 ///
 /// Used when a batch has fewer groups than threads, at the tail of a batch, by early
-/// exit when one group runs a stage alone, and by a single image on the row kernels.
-final class LaneTeam: @unchecked Sendable {
+/// exit when one group runs a stage alone, and by images alone run together.
+final class PassTeam: @unchecked Sendable {
     /// Pieces each pass is cut into.
     let shares: Int
     /// The published pass's round number in the high bits, the next unclaimed piece in
@@ -25,7 +37,7 @@ final class LaneTeam: @unchecked Sendable {
     private let owned = Atomic<Int>(0)
     /// The published pass (guarded by `lock`): its group and pass index.
     private let lock = NSLock()
-    private var job: (context: LaneExecution, pass: Int)?
+    private var job: (context: SharedPasses, pass: Int)?
     private static let shareBits = 16
 
     init(shares: Int) {
@@ -35,7 +47,7 @@ final class LaneTeam: @unchecked Sendable {
 
     /// Runs passes of `context`, with the help of any thread that calls ``help()``
     /// meanwhile; alone when another group is being published.
-    func run(_ context: LaneExecution, passes: Range<Int>) {
+    func run(_ context: SharedPasses, passes: Range<Int>) {
         guard owned.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged else {
             for pass in passes { context.runShare(pass: pass, part: 0, parts: 1) }
             return

@@ -63,7 +63,7 @@ extension RANetModel {
     /// The groups of a batch of `batch` images, in order: whole lane groups, then the
     /// rest as one partly filled group if it holds enough images (``laneGrouping(batch:)``),
     /// or image by image on ``Options/singleImages``' kernels: in the row kernels, in row
-    /// batches where the row program has layers to batch (``RowBatchExecution/batchedLayers(of:)``).
+    /// batches where the row program has layers to batch (``RowBatchExecution/batchedLayers(of:layerFloats:programFloats:)``).
     func imageGroups(batch: Int) -> [ImageGroup] {
         let grouping = laneGrouping(batch: batch), alone: GroupBackend = options.singleImages == .oneDNN ? .oneDNN : .rowKernels
         let groups = Self.imageGroups(batch: batch, grouping, alone: alone)

@@ -4,12 +4,12 @@ import CRANet
 /// whose weights outweigh an image's map read them once for all the images instead of
 /// once per image.
 ///
-/// At ImageNet scale an exit's two 3×3 convolutions hold 15–51 MB of weights for maps
-/// of 4×4 and 2×2 outputs: an image alone streams its 0.47 GB of exit weights from
+/// At ImageNet scale an exit's two 3×3 convolutions hold 12–51 MB of weights for maps
+/// of 4×4 and 2×2 outputs: an image alone streams their 0.44 GB from
 /// memory, and images alone on both cores ran at the memory's pace. Here each image has
 /// its own ``LaneExecution`` of width 1 (its arena, its plan's oneDNN layers); the runs
 /// of other layers go image by image, each image on one thread; each of
-/// ``batchedLayers(of:)`` runs for every image at once (`cranet_row_conv_images`), its
+/// ``batchedLayers(of:layerFloats:programFloats:)`` runs for every image at once (`cranet_row_conv_images`), its
 /// threads cutting it by output channels. Every image gets the bits it gets alone.
 final class RowBatchExecution: GroupExecution, SharedPasses {
     /// The unit of work threads share (``PassTeam``).

@@ -89,6 +89,7 @@ struct cranet_kernels {
 #define VF 16
 #define OB 8
 #define PB 3
+#define CP 8
 #define TARGET __attribute__((target("avx512f")))
 #define MADD MADD_AVX512
 #include "rows/row_kernels.h"
@@ -97,6 +98,7 @@ struct cranet_kernels {
 #define VF 8
 #define OB 4
 #define PB 3
+#define CP 6
 #define TARGET __attribute__((target("avx2,fma")))
 #define MADD MADD_AVX2
 #include "rows/row_kernels.h"
@@ -106,6 +108,11 @@ struct cranet_kernels {
 #define VF 4
 #define OB 4
 #define PB 3
+#ifdef __aarch64__
+#define CP 8
+#else
+#define CP 6
+#endif
 #define TARGET
 #define MADD MADD_PORTABLE
 #include "rows/row_kernels.h"

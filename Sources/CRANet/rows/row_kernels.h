@@ -19,7 +19,10 @@
 // packed in blocks of VF output channels.
 //
 // The includer defines VF (floats per vector), OB and PB (output channels and vectors
-// per register tile), NAME(x), TARGET, MADD (a·b + c on vectors) and struct
+// per register tile), CP (pixels per tile by output channels: two blocks of CP
+// accumulators, plus two weight vectors and a broadcast, must fit the vector registers:
+// 8 with AVX-512's and NEON's 32, 6 with the 16 of AVX2 and SSE, where 8 spilled and
+// imagenet-1 at batch 8 ran 8% slower), NAME(x), TARGET, MADD (a·b + c on vectors) and struct
 // cranet_kernels; this file defines
 // NAME(kernels) and undefines its parameters.
 
@@ -179,11 +182,11 @@ static TARGET void NAME(conv_channels)(const float *const *src, cranet_shape s, 
                                        int images, int k, size_t pitch, size_t in_plane, const size_t *tap,
                                        const float *packed, const float *bias, int relu, int part, int parts) {
     const int T = k * k, blocks = (d.channels + VF - 1) / VF, pixels = d.height * d.width;
-    const int pairs = (blocks + 1) / 2, all = images * pixels, tiles = (all + 7) / 8;
+    const int pairs = (blocks + 1) / 2, all = images * pixels, tiles = (all + CP - 1) / CP;
     const size_t w_block = (size_t)s.channels * T * VF;
     for (int item = (int)((long)part * pairs * tiles / parts); item < (int)((long)(part + 1) * pairs * tiles / parts); item++) {
-        const int b0 = item / tiles * 2, q0 = item % tiles * 8;
-        const int C = blocks - b0 < 2 ? 1 : 2, P = all - q0 < 8 ? all - q0 : 8;
+        const int b0 = item / tiles * 2, q0 = item % tiles * CP;
+        const int C = blocks - b0 < 2 ? 1 : 2, P = all - q0 < CP ? all - q0 : CP;
         const float *in[8];
         float *out[8];
         for (int p = 0; p < P; p++) {
@@ -362,5 +365,6 @@ static const struct cranet_kernels NAME(kernels) = {1, VF, OB, NAME(stage), NAME
 #undef VF
 #undef OB
 #undef PB
+#undef CP
 #undef TARGET
 #undef MADD

@@ -87,6 +87,9 @@ public final class RANetModel: @unchecked Sendable {
 
     /// Where every tensor of one image lives in an execution context's arena.
     let plan: ExecutionPlan
+    /// The arena of an image alone on several threads, whose exit heads run beside the
+    /// block after them (``ExitOverlap``).
+    let overlappingPlan: ExecutionPlan
     /// The oneDNN network (``SingleImageKernels/oneDNN``) by the OpenMP threads its
     /// primitives are planned for, each built on the first image that needs it.
     private let oneDNNNetworks: [Int: Lazy<Result<OneDNNNetwork, Error>>]
@@ -100,8 +103,18 @@ public final class RANetModel: @unchecked Sendable {
     private let pool = NSLock()
     /// By the threads their primitives are planned for.
     private var idleContexts: [Int: [OneDNNExecution]] = [:]
-    /// By program.
-    private var idleLaneContexts: [ObjectIdentifier: [LaneExecution]] = [:]
+    /// By program and arena plan.
+    private var idleLaneContexts: [LaneContextKind: [LaneExecution]] = [:]
+
+    private struct LaneContextKind: Hashable {
+        let program: ObjectIdentifier
+        let overlapping: Bool
+        init(_ context: LaneExecution) { self.init(program: context.program, overlapping: !context.plan.overlaps.isEmpty) }
+        init(program: LaneProgram, overlapping: Bool) {
+            self.program = ObjectIdentifier(program)
+            self.overlapping = overlapping
+        }
+    }
 
     /// Builds a model from a config and a state_dict, checking that they fit each other.
     public init(config: RANetConfig, stateDict: StateDict, metadata: ModelMetadata = ModelMetadata(),
@@ -114,6 +127,7 @@ public final class RANetModel: @unchecked Sendable {
         try stateDict.validate(for: network)
         let plan = ExecutionPlan(network: network)
         self.plan = plan
+        overlappingPlan = ExecutionPlan(network: network, overlaps: ExitOverlap.all(in: network))
         let threadCounts = Set([1, options.threads])
         oneDNNNetworks = Dictionary(uniqueKeysWithValues: threadCounts.map { threads in
             (threads, Lazy { Result { try OneDNNNetwork(network: network, stateDict: stateDict, threads: threads) } })
@@ -280,16 +294,18 @@ public final class RANetModel: @unchecked Sendable {
     }
 
     /// A lane context of this width (``Options/lanes``, or 1 for an image alone, whose
-    /// oneDNN layers then run on `threads` OpenMP threads) from the pool, or a new one.
+    /// oneDNN layers then run on `threads` OpenMP threads, and whose exit heads then
+    /// overlap the blocks after them) from the pool, or a new one.
     func acquireLaneContext(lanes: Int, threads: Int = 1) throws -> LaneExecution {
         let program = try self.program(lanes: lanes, threads: threads)
+        let overlapping = lanes == 1 && threads > 1
         pool.lock()
-        if let context = idleLaneContexts[ObjectIdentifier(program)]?.popLast() {
+        if let context = idleLaneContexts[LaneContextKind(program: program, overlapping: overlapping)]?.popLast() {
             pool.unlock()
             return context
         }
         pool.unlock()
-        return try LaneExecution(program: program, network: network, plan: plan)
+        return try LaneExecution(program: program, network: network, plan: overlapping ? overlappingPlan : plan)
     }
 
     /// The program of a lane group, or of an image alone as ``Options/singleImages`` says.
@@ -308,7 +324,7 @@ public final class RANetModel: @unchecked Sendable {
     func release(single: OneDNNExecution? = nil, lanes laneContexts: [LaneExecution]) {
         pool.lock()
         if let single { idleContexts[single.primitives.threads, default: []].append(single) }
-        for context in laneContexts { idleLaneContexts[ObjectIdentifier(context.program), default: []].append(context) }
+        for context in laneContexts { idleLaneContexts[LaneContextKind(context), default: []].append(context) }
         pool.unlock()
     }
 

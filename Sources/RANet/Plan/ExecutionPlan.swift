@@ -14,6 +14,8 @@ public struct ExecutionPlan: Sendable {
     /// The layers during which each tensor is live: from its first writer to its last
     /// reader (-1 for the input, the layer count for the logits).
     let lifetimes: [ClosedRange<Int>]
+    /// The exit heads this arena lets run beside the block after them.
+    let overlaps: [ExitOverlap]
 
     /// Tensors start on 64-byte boundaries.
     static let alignment = 16
@@ -25,6 +27,13 @@ public struct ExecutionPlan: Sendable {
     ///   - minimumFloats: tensors that need more room than their NCHW size (those kept
     ///     in a padded blocked layout), by tensor index.
     public init(network: NetworkDescription, minimumFloats: [Int: Int] = [:]) {
+        self.init(network: network, minimumFloats: minimumFloats, overlaps: [])
+    }
+
+    /// Plans an arena in which each of `overlaps`' heads may run while its block does:
+    /// every tensor the head touches stays live, and so apart from the block's, until the
+    /// block ends.
+    init(network: NetworkDescription, minimumFloats: [Int: Int] = [:], overlaps: [ExitOverlap]) {
         let count = network.tensors.count
         var first = [Int](repeating: Int.max, count: count)
         var last = [Int](repeating: Int.min, count: count)
@@ -36,6 +45,15 @@ public struct ExecutionPlan: Sendable {
         }
         first[network.inputTensor] = -1
         last[network.logitsTensor] = network.layers.count
+        for overlap in overlaps {
+            for layer in network.layers[overlap.head] {
+                for t in [layer.input.tensor, layer.output.tensor] {
+                    first[t] = min(first[t], overlap.head.lowerBound)
+                    last[t] = max(last[t], overlap.block.upperBound - 1)
+                }
+            }
+        }
+        self.overlaps = overlaps
         let sizes = network.tensors.indices.map { t in
             (max(network.tensors[t].elementCount, minimumFloats[t] ?? 0) + Self.alignment - 1) / Self.alignment * Self.alignment
         }

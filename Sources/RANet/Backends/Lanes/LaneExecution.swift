@@ -32,6 +32,16 @@ final class LaneExecution: GroupExecution, SharedPasses {
     private let arena: UnsafeMutablePointer<Float>
     /// Where convolutions' staged inputs go.
     private let scratch: UnsafeMutablePointer<Float>
+    /// With a plan whose exit heads overlap the next block (``ExecutionPlan/overlaps``):
+    /// the heads' layers, which stage into a scratch of their own and run their oneDNN
+    /// primitives on a stream and scratchpad of their own.
+    private let headLayer: [Bool]
+    private let headScratch: UnsafeMutablePointer<Float>?
+    private var headStream: OpaquePointer?
+    private var headScratchpad: UnsafeMutableRawPointer?
+    /// Work from which ``isShareable(pass:)`` shares a pass: ``shareableWork``, or
+    /// ``openMPShareableWork`` while a head overlaps its block.
+    private var shareableFrom = LaneExecution.shareableWork
     /// Threads that may help run this group (nil: it runs alone).
     var team: PassTeam?
     /// Without a team: whether the larger passes are cut into parts on the calling
@@ -55,7 +65,7 @@ final class LaneExecution: GroupExecution, SharedPasses {
     private var oneDNNScratchpad: UnsafeMutableRawPointer?
     private var bound: [Int: OpaquePointer] = [:]
     /// A oneDNN layer's failure, thrown by ``run(layers:)`` once its passes are done.
-    private var failure: Error?
+    private var failure = ErrorBox()
 
     init(program: LaneProgram, network: NetworkDescription, plan: ExecutionPlan) throws {
         self.program = program
@@ -90,8 +100,15 @@ final class LaneExecution: GroupExecution, SharedPasses {
         }
         firstPass.append(passes.count)
         self.passWork = passWork
-        scratch = UnsafeMutableRawPointer.allocate(byteCount: (scratchFloats + overread) * 4, alignment: 64)
-            .bindMemory(to: Float.self, capacity: scratchFloats + overread)
+        func scratchBuffer() -> UnsafeMutablePointer<Float> {
+            UnsafeMutableRawPointer.allocate(byteCount: (scratchFloats + overread) * 4, alignment: 64)
+                .bindMemory(to: Float.self, capacity: scratchFloats + overread)
+        }
+        scratch = scratchBuffer()
+        var headLayer = [Bool](repeating: false, count: steps.count)
+        for overlap in plan.overlaps { for i in overlap.head { headLayer[i] = true } }
+        self.headLayer = headLayer
+        headScratch = plan.overlaps.isEmpty ? nil : scratchBuffer()
         self.arena = arena
         self.steps = steps
         self.passes = passes
@@ -103,10 +120,15 @@ final class LaneExecution: GroupExecution, SharedPasses {
         let bytes = oneDNN.scratchpadBytes
         oneDNNScratchpad = bytes > 0 ? .allocate(byteCount: bytes, alignment: 64) : nil
         try bridgeCall { cranet_stream_create(oneDNN.engine, &stream, $0, $1) }
+        if !plan.overlaps.isEmpty {
+            headScratchpad = bytes > 0 ? .allocate(byteCount: bytes, alignment: 64) : nil
+            try bridgeCall { cranet_stream_create(oneDNN.engine, &headStream, $0, $1) }
+        }
         for (i, step) in steps.enumerated() {
             guard case .primitive(let op) = step.kernel else { continue }
             var binding: OpaquePointer?
-            try bridgeCall { cranet_op_bind(op, step.source, step.target, oneDNNScratchpad, &binding, $0, $1) }
+            let scratchpad = headLayer[i] ? headScratchpad : oneDNNScratchpad
+            try bridgeCall { cranet_op_bind(op, step.source, step.target, scratchpad, &binding, $0, $1) }
             bound[i] = binding!
         }
     }
@@ -120,7 +142,7 @@ final class LaneExecution: GroupExecution, SharedPasses {
     static let openMPShareableWork = 1 << 20
 
     /// Whether a team's threads share this pass (``PassTeam``).
-    func isShareable(pass: Int) -> Bool { passWork[pass] >= Self.shareableWork }
+    func isShareable(pass: Int) -> Bool { passWork[pass] >= shareableFrom }
 
     /// A layer's work per image: multiply-adds of a convolution, floats written otherwise
     /// (a staging pass's work is the floats it writes, for the whole group).
@@ -134,9 +156,12 @@ final class LaneExecution: GroupExecution, SharedPasses {
     deinit {
         bound.values.forEach { cranet_bound_op_destroy($0) }
         if let stream { cranet_stream_destroy(stream) }
+        if let headStream { cranet_stream_destroy(headStream) }
         oneDNNScratchpad?.deallocate()
+        headScratchpad?.deallocate()
         arena.deallocate()
         scratch.deallocate()
+        headScratch?.deallocate()
     }
 
     var capacity: Int { program.lanes }
@@ -165,7 +190,25 @@ final class LaneExecution: GroupExecution, SharedPasses {
     }
 
     func run(layers: Range<Int>) throws {
-        let passes = firstPass[layers.lowerBound]..<firstPass[layers.upperBound]
+        var position = layers.lowerBound
+        if team == nil && sharesOnOpenMP {
+            for overlap in plan.overlaps where overlap.head.lowerBound >= position && overlap.block.upperBound <= layers.upperBound {
+                runPasses(of: position..<overlap.head.lowerBound)
+                runOverlapped(overlap)
+                position = overlap.block.upperBound
+            }
+        }
+        runPasses(of: position..<layers.upperBound)
+        if let error = failure.error {
+            failure = ErrorBox()
+            throw error
+        }
+    }
+
+    private func passes(of layers: Range<Int>) -> Range<Int> { firstPass[layers.lowerBound]..<firstPass[layers.upperBound] }
+
+    private func runPasses(of layers: Range<Int>) {
+        let passes = passes(of: layers)
         if let team {
             team.run(self, passes: passes)
         } else if sharesOnOpenMP {
@@ -175,9 +218,36 @@ final class LaneExecution: GroupExecution, SharedPasses {
         } else {
             for pass in passes { runShare(pass: pass, part: 0, parts: 1) }
         }
-        if let failure {
-            self.failure = nil
-            throw failure
+    }
+
+    /// Runs an exit's head on one thread of the calling thread's OpenMP team while another
+    /// runs the block after it; the head's thread then helps with the block's larger
+    /// layers (``PassTeam``), as the team's other threads do from the start.
+    private func runOverlapped(_ overlap: ExitOverlap) {
+        typealias Job = (context: Unmanaged<LaneExecution>, head: Range<Int>, block: Range<Int>, team: PassTeam, running: Counter)
+        var job: Job = (Unmanaged.passUnretained(self), passes(of: overlap.head.lowerBound..<(overlap.head.upperBound + 1)),
+                        passes(of: overlap.block), PassTeam(shares: 2 * Int(cranet_max_threads())), Counter(1))
+        shareableFrom = Self.openMPShareableWork
+        defer { shareableFrom = Self.shareableWork }
+        withUnsafeMutablePointer(to: &job) { pointer in
+            cranet_parallel({ raw, part, parts in
+                let job = raw!.assumingMemoryBound(to: Job.self).pointee
+                let context = job.context.takeUnretainedValue()
+                if parts == 1 {
+                    for pass in job.head.lowerBound..<job.block.upperBound { context.runShare(pass: pass, part: 0, parts: 1) }
+                    return
+                }
+                if part == 0 {
+                    job.team.run(context, passes: job.block)
+                    job.running.decrement()
+                    return
+                }
+                if part == 1 {
+                    for pass in job.head { context.runShare(pass: pass, part: 0, parts: 1) }
+                }
+                var idle = 0
+                while job.running.value > 0 { job.team.helpOrWait(idle: &idle) }
+            }, pointer)
         }
     }
 
@@ -192,8 +262,11 @@ final class LaneExecution: GroupExecution, SharedPasses {
     /// images at once.
     func convolutionOperands(layer: Int) -> (source: UnsafePointer<Float>, target: UnsafeMutablePointer<Float>, output: cranet_shape) {
         let step = steps[layer]
-        return (UnsafePointer(step.stagedLayout != nil ? scratch : step.source), step.target, step.to)
+        return (UnsafePointer(step.stagedLayout != nil ? scratch(of: layer) : step.source), step.target, step.to)
     }
+
+    /// Where layer `i`'s input is staged: a head's own scratch while it may overlap a block.
+    private func scratch(of i: Int) -> UnsafeMutablePointer<Float> { headLayer[i] ? headScratch! : scratch }
 
     /// Runs one pass in as many parts as the calling thread's OpenMP team has threads.
     private func runOnOpenMPTeam(pass: Int) {
@@ -214,14 +287,14 @@ final class LaneExecution: GroupExecution, SharedPasses {
         case .stage(let i):
             let step = steps[i]
             guard case let .conv(_, _, _, stride, padding, _, _) = step.kernel else { return }
-            cranet_lane_stage(table, step.source, step.from, Int32(padding), Int32(stride), scratch, part, parts)
+            cranet_lane_stage(table, step.source, step.from, Int32(padding), Int32(stride), scratch(of: i), part, parts)
         case .layer(let i):
             let step = steps[i]
             program.parameters.withUnsafeBufferPointer { parameters in
                 let p = parameters.baseAddress!
                 switch step.kernel {
                 case let .conv(weights, bias, kernel, stride, _, relu, layout):
-                    let source = layout.staged == 0 ? UnsafePointer(step.source) : UnsafePointer(scratch)
+                    let source = layout.staged == 0 ? UnsafePointer(step.source) : UnsafePointer(scratch(of: i))
                     cranet_lane_conv(table, source, layout.read_shape, step.target, step.to, Int32(kernel), Int32(stride), p + weights,
                                      p + bias, relu ? 1 : 0, part, parts)
                 case let .pool(kind, kernel, stride, padding):
@@ -232,9 +305,9 @@ final class LaneExecution: GroupExecution, SharedPasses {
                 case .primitive:
                     // Never shared (see `passWork`): this is the whole layer, on OpenMP's threads.
                     do {
-                        try bridgeCall { cranet_bound_op_execute(bound[i]!, stream, $0, $1) }
+                        try bridgeCall { cranet_bound_op_execute(bound[i]!, headLayer[i] ? headStream : stream, $0, $1) }
                     } catch {
-                        if failure == nil { failure = error }
+                        failure.set(error)
                     }
                 }
             }

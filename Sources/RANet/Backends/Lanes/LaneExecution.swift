@@ -1,4 +1,5 @@
 import CRANet
+import Foundation
 
 /// Everything one thread needs to run the network on a group of images at once
 /// through the lane kernels: the plan's arena with every float widened to a vector of
@@ -221,12 +222,16 @@ final class LaneExecution: GroupExecution, SharedPasses {
     }
 
     /// Runs an exit's head on one thread of the calling thread's OpenMP team while another
-    /// runs the block after it; the head's thread then helps with the block's larger
-    /// layers (``PassTeam``), as the team's other threads do from the start.
+    /// runs the block after it, each sharing its larger layers (``PassTeam``): whichever
+    /// finishes first helps with the other, as the team's further threads do from the start.
     private func runOverlapped(_ overlap: ExitOverlap) {
-        typealias Job = (context: Unmanaged<LaneExecution>, head: Range<Int>, block: Range<Int>, team: PassTeam, running: Counter)
-        var job: Job = (Unmanaged.passUnretained(self), passes(of: overlap.head.lowerBound..<(overlap.head.upperBound + 1)),
-                        passes(of: overlap.block), PassTeam(shares: 2 * Int(cranet_max_threads())), Counter(1))
+        typealias Side = (passes: Range<Int>, team: PassTeam, running: Counter)
+        typealias Job = (context: Unmanaged<LaneExecution>, sides: [Side])
+        let shares = 2 * Int(cranet_max_threads())
+        var job: Job = (Unmanaged.passUnretained(self), [
+            (passes(of: overlap.block), PassTeam(shares: shares), Counter(1)),
+            (passes(of: overlap.head.lowerBound..<(overlap.head.upperBound + 1)), PassTeam(shares: shares), Counter(1)),
+        ])
         shareableFrom = Self.openMPShareableWork
         defer { shareableFrom = Self.shareableWork }
         withUnsafeMutablePointer(to: &job) { pointer in
@@ -234,19 +239,23 @@ final class LaneExecution: GroupExecution, SharedPasses {
                 let job = raw!.assumingMemoryBound(to: Job.self).pointee
                 let context = job.context.takeUnretainedValue()
                 if parts == 1 {
-                    for pass in job.head.lowerBound..<job.block.upperBound { context.runShare(pass: pass, part: 0, parts: 1) }
+                    for side in job.sides { for pass in side.passes { context.runShare(pass: pass, part: 0, parts: 1) } }
                     return
                 }
-                if part == 0 {
-                    job.team.run(context, passes: job.block)
-                    job.running.decrement()
-                    return
-                }
-                if part == 1 {
-                    for pass in job.head { context.runShare(pass: pass, part: 0, parts: 1) }
+                if part < 2 {
+                    let side = job.sides[Int(part)]
+                    side.team.run(context, passes: side.passes)
+                    side.running.decrement()
                 }
                 var idle = 0
-                while job.running.value > 0 { job.team.helpOrWait(idle: &idle) }
+                while job.sides.contains(where: { $0.running.value > 0 }) {
+                    if !job.sides.contains(where: { $0.running.value > 0 && $0.team.help() }) {
+                        idle += 1
+                        if idle < 4096 { cranet_spin_pause(32) } else { sched_yield() }
+                    } else {
+                        idle = 0
+                    }
+                }
             }, pointer)
         }
     }

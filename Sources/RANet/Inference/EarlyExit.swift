@@ -39,37 +39,18 @@ extension RANetModel {
     public func classify(_ images: Tensor, thresholds: ExitThresholds, top: Int = 1) throws -> [Prediction] {
         try thresholds.check(for: self)
         let batch = try checkBatch(images)
-        // Lane groups merge as their images leave (``LaneExitSchedule``), so the batch's
-        // last images join a group too; images alone run exit by exit.
-        if imageGroups(batch: batch).contains(where: { $0.backend == .laneGroup }) {
-            return try classifyInLaneGroups(images, thresholds: thresholds, top: top)
-        }
-        let imageFloats = imageShape.reduce(1, *)
         var results = [Prediction?](repeating: nil, count: batch)
-        let failure = ErrorBox()
         let classes = numClasses
-        images.values.withUnsafeBufferPointer { source in
-            results.withUnsafeMutableBufferPointer { out in
-                let src = source.baseAddress!, dst = out.baseAddress!
-                forEachGroup(batch) { context, group in
-                    context.load(group.map { src + $0 * imageFloats })
-                    var scratch = [Float](repeating: 0, count: classes)
-                    var waiting = Array(group.enumerated())
-                    var start = 0
-                    for (k, end) in self.exitLayers.enumerated() where !waiting.isEmpty {
-                        try context.run(layers: start..<(end + 1))
-                        start = end + 1
-                        waiting.removeAll { slot, i in
-                            context.copyLogits(slot: slot, exit: k, to: &scratch)
-                            dst[i] = self.prediction(scratch, exit: k, thresholds: thresholds, top: top)
-                            if dst[i] != nil { context.retire(slot: slot) }
-                            return dst[i] != nil
-                        }
-                    }
-                } onError: { failure.set($0) }
+        let stages = exitLayers.indices.map { k in (k == 0 ? 0 : exitLayers[k - 1] + 1)..<(exitLayers[k] + 1) }
+        try results.withUnsafeMutableBufferPointer { out in
+            let dst = out.baseAddress!
+            try runBatch(images, stages: stages, merging: true) { context, exit, slot, image in
+                var logits = [Float](repeating: 0, count: classes)
+                context.copyLogits(slot: slot, exit: exit, to: &logits)
+                dst[image] = self.prediction(logits, exit: exit, thresholds: thresholds, top: top)
+                return dst[image] != nil
             }
         }
-        if let error = failure.error { throw error }
         return results.map { $0! }
     }
 

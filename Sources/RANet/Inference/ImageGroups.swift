@@ -64,8 +64,14 @@ extension RANetModel {
     /// rest as one partly filled group if it holds enough images (``laneGrouping(batch:)``),
     /// or image by image on ``Options/singleImages``' kernels: in the row kernels, in row
     /// batches where the row program has layers to batch (``RowBatchExecution/batchedLayers(of:layerFloats:programFloats:)``).
-    func imageGroups(batch: Int) -> [ImageGroup] {
-        let grouping = laneGrouping(batch: batch), alone: GroupBackend = options.singleImages == .oneDNN ? .oneDNN : .rowKernels
+    ///
+    /// With `merging` (early exit, whose lane groups merge as their images leave), a batch
+    /// with any lane group puts its rest in a partly filled one too: it fills as the groups
+    /// before it lose images.
+    func imageGroups(batch: Int, merging: Bool = false) -> [ImageGroup] {
+        var grouping = laneGrouping(batch: batch)
+        if merging && grouping.lanes > 1 && batch >= grouping.minimum { grouping = LaneGrouping(lanes: grouping.lanes, minimum: 1) }
+        let alone: GroupBackend = options.singleImages == .oneDNN ? .oneDNN : .rowKernels
         let groups = Self.imageGroups(batch: batch, grouping, alone: alone)
         guard groups.filter({ $0.backend == .rowKernels }).count >= 2,
               let program = try? program(lanes: 1, threads: 1), RowBatchExecution.batchedLayers(of: program).contains(true) else {

@@ -176,23 +176,14 @@ public final class RANetModel: @unchecked Sendable {
     public func logits(for images: Tensor) throws -> Tensor {
         let batch = try checkBatch(images)
         var output = Tensor(zeros: [exitCount, batch, numClasses])
-        let imageFloats = imageShape.reduce(1, *)
-        let failure = ErrorBox()
-        images.values.withUnsafeBufferPointer { source in
-            output.values.withUnsafeMutableBufferPointer { target in
-                let src = source.baseAddress!, dst = target.baseAddress!
-                forEachGroup(batch) { context, group in
-                    context.load(group.map { src + $0 * imageFloats })
-                    try context.run()
-                    for (slot, i) in group.enumerated() {
-                        for k in 0..<self.exitCount {
-                            context.copyLogits(slot: slot, exit: k, to: dst + (k * batch + i) * self.numClasses)
-                        }
-                    }
-                } onError: { failure.set($0) }
+        let exits = exitCount, classes = numClasses
+        try output.values.withUnsafeMutableBufferPointer { target in
+            let dst = target.baseAddress!
+            try runBatch(images, stages: [0..<network.layers.count], merging: false) { context, _, slot, image in
+                for k in 0..<exits { context.copyLogits(slot: slot, exit: k, to: dst + (k * batch + image) * classes) }
+                return true
             }
         }
-        if let error = failure.error { throw error }
         return output
     }
 
@@ -202,69 +193,6 @@ public final class RANetModel: @unchecked Sendable {
             throw ShapeError("input has shape \(images.shape); this model takes N×3×\(s)×\(s)")
         }
         return images.shape[0]
-    }
-
-    /// Runs `body` on the groups of ``imageGroups(batch:)`` covering 0..<count, each on
-    /// its backend's context, spread over the worker threads. Each worker owns its contexts; a worker left
-    /// without a group helps run the lane groups still running (``PassTeam``). An image
-    /// alone on a lone worker gets every thread: oneDNN's layers use them inside each
-    /// primitive, and the row kernels' larger layers are cut into parts on the same
-    /// OpenMP team (``LaneExecution/sharesOnOpenMP``); several workers run one
-    /// thread each.
-    func forEachGroup(_ count: Int, _ body: @escaping (GroupExecution, Range<Int>) throws -> Void,
-                      onError: @escaping (Error) -> Void) {
-        guard count > 0 else { return }
-        let groups = imageGroups(batch: count)
-        let shared = groups.contains { $0.backend.sharesPasses }
-        let workers = workerCount(groups: groups)
-        // A lone worker gives oneDNN's layers every thread; several run one thread each.
-        let threadsPerImage = workers == 1 ? options.threads : 1
-        let queue = WorkQueue(count: groups.count)
-        let team = shared && workers > 1 ? PassTeam(shares: 2 * workers) : nil
-        let unfinished = Counter(groups.count)
-        let work: (Int) -> Void = { _ in
-            var single: OneDNNExecution?
-            var laneContexts: [Int: LaneExecution] = [:]
-            var rowBatch: RowBatchExecution?
-            defer { self.release(single: single, lanes: Array(laneContexts.values) + (rowBatch?.images ?? [])) }
-            do {
-                // Groups are handed out one by one: with early exit they cost very different amounts.
-                while let g = queue.next() {
-                    defer { unfinished.decrement() }
-                    let group = groups[g]
-                    switch group.backend {
-                    case .laneGroup, .rowKernels:
-                        let lanes = group.backend == .laneGroup ? self.options.lanes : 1
-                        let context = try laneContexts[lanes] ?? self.acquireLaneContext(lanes: lanes, threads: threadsPerImage)
-                        laneContexts[lanes] = context
-                        context.team = team
-                        context.sharesOnOpenMP = lanes == 1 && threadsPerImage > 1
-                        defer { context.team = nil }
-                        try body(context, group.images)
-                    case .oneDNN:
-                        if single == nil { single = try self.acquireContext(threads: threadsPerImage) }
-                        try body(single!, group.images)
-                    case .rowBatch:
-                        if rowBatch == nil {
-                            let size = groups.filter { $0.backend == .rowBatch }.map(\.images.count).max()!
-                            rowBatch = RowBatchExecution(images: try (0..<size).map { _ in try self.acquireLaneContext(lanes: 1) })
-                        }
-                        let context = rowBatch!
-                        context.team = team
-                        defer { context.team = nil }
-                        try body(context, group.images)
-                    }
-                }
-                if let team {
-                    var idle = 0
-                    while unfinished.value > 0 { team.helpOrWait(idle: &idle) }
-                }
-            } catch {
-                queue.stop()
-                onError(error)
-            }
-        }
-        runOnWorkers(workers, openMPThreads: threadsPerImage, work)
     }
 
     /// Threads a batch of `batch` images runs on (``Options/threads`` at most).
@@ -278,12 +206,14 @@ public final class RANetModel: @unchecked Sendable {
         return workers == 1 && !groups.contains(where: { $0.backend.sharesPasses }) ? options.threads : workers
     }
 
-    private func workerCount(groups: [ImageGroup]) -> Int {
+    /// Worker threads a batch split into `groups` runs on: every thread where idle ones can
+    /// help a group (``PassTeam``), else one a group.
+    func workerCount(groups: [ImageGroup]) -> Int {
         groups.contains { $0.backend.sharesPasses } ? options.threads : min(options.threads, groups.count)
     }
 
     /// A oneDNN context whose primitives run on `threads` OpenMP threads (1 or ``Options/threads``).
-    private func acquireContext(threads: Int) throws -> OneDNNExecution {
+    func acquireContext(threads: Int) throws -> OneDNNExecution {
         pool.lock()
         if let context = idleContexts[threads]?.popLast() {
             pool.unlock()

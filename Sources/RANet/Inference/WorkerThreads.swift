@@ -15,29 +15,6 @@ func runOnWorkers(_ workers: Int, openMPThreads: Int, _ work: @escaping (Int) ->
     if workers == 1 { worker(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: worker) }
 }
 
-/// Hands out 0..<count to worker threads, one index at a time.
-final class WorkQueue: @unchecked Sendable {
-    private let lock = NSLock()
-    private var position = 0
-    private let count: Int
-    init(count: Int) { self.count = count }
-
-    func next() -> Int? {
-        lock.lock()
-        defer { lock.unlock() }
-        guard position < count else { return nil }
-        position += 1
-        return position - 1
-    }
-
-    /// Ends the work early (after an error).
-    func stop() {
-        lock.lock()
-        position = count
-        lock.unlock()
-    }
-}
-
 /// A count several threads decrement.
 final class Counter: @unchecked Sendable {
     private let atomic: Atomic<Int>

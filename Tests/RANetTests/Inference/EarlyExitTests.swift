@@ -60,13 +60,15 @@ final class EarlyExitTests: XCTestCase {
         }
     }
 
-    /// A batch of more than one early-exit chunk (``RANetModel/earlyExitChunkGroups``
-    /// groups) runs chunk after chunk: every image keeps its place and its decision,
-    /// the last chunk partly filled, and one chunk's contexts serve the next.
-    func testBatchesOfSeveralChunksMatchTheSimulatedPath() throws {
+    /// A large batch in lane groups keeps every image's place and decision, its last
+    /// group partly filled, and holds few contexts whatever its size: a new one is taken
+    /// only when no later stage is ready, so at most one per thread running and one
+    /// forming group per later stage (``BatchSchedule``).
+    func testALargeBatchMatchesTheSimulatedPathOnFewContexts() throws {
         let samples = try samples()
+        let threads = 2
         for lanes in TestData.laneWidths where lanes > 1 {
-            let count = 2 * RANetModel.earlyExitChunkGroups * lanes + lanes / 2 + 1
+            let count = 33 * lanes + lanes / 2 + 1
             let per = samples.shape.dropFirst().reduce(1, *), n = samples.shape[0]
             var values: [Float] = []
             for i in 0..<count {
@@ -74,12 +76,12 @@ final class EarlyExitTests: XCTestCase {
                 values += samples.values[(i % n * per)..<((i % n + 1) * per)].map { $0 * scale }
             }
             let images = try Tensor(shape: [count] + samples.shape.dropFirst(), values: values)
-            let model = try RANetModel.bundled(options: RANetModel.Options(threads: 2, lanes: lanes, singleImages: .rows))
-            XCTAssertEqual(model.imageGroups(batch: count).first?.backend, .laneGroup, "\(lanes) lanes")
+            let model = try RANetModel.bundled(options: RANetModel.Options(threads: threads, lanes: lanes, singleImages: .rows))
+            XCTAssertEqual(model.imageGroups(batch: count, merging: true).map(\.backend), [RANetModel.GroupBackend](repeating: .laneGroup, count: 34),
+                           "\(lanes) lanes")
             let mixed = try check(model, images, [0.999, 0.99, 0.97, 0.95, 0.9, 0])
             XCTAssertGreaterThan(Set(mixed.map(\.exit)).count, 2, "\(lanes) lanes: the mixed thresholds should spread the images")
-            XCTAssertLessThanOrEqual(model.pooledLaneContexts, RANetModel.earlyExitChunkGroups,
-                                     "\(lanes) lanes: contexts of one chunk, reused by the next")
+            XCTAssertLessThanOrEqual(model.pooledLaneContexts, threads + model.exitCount - 1, "\(lanes) lanes")
         }
     }
 

@@ -59,4 +59,17 @@ final class ImageGroupsTests: XCTestCase {
             XCTAssertEqual(groups.last, Group(images: lanes..<(lanes + 1), backend: .oneDNN), "\(lanes) lanes")
         }
     }
+
+    /// Early exit merges lane groups as images leave, so a batch with lane groups puts
+    /// its rest in a partly filled one however few it holds; a batch too small for a
+    /// group still runs alone.
+    func testMergingPutsTheRestInALaneGroup() throws {
+        for lanes in TestData.laneWidths where lanes > 1 {
+            let model = try RANetModel.bundled(options: RANetModel.Options(threads: 1, lanes: lanes, singleImages: .rows))
+            XCTAssertEqual(model.imageGroups(batch: lanes + 1).last, Group(images: lanes..<(lanes + 1), backend: .rowKernels))
+            XCTAssertEqual(model.imageGroups(batch: lanes + 1, merging: true),
+                           [Group(images: 0..<lanes, backend: .laneGroup), Group(images: lanes..<(lanes + 1), backend: .laneGroup)])
+            XCTAssertEqual(model.imageGroups(batch: 1, merging: true), [Group(images: 0..<1, backend: .rowKernels)])
+        }
+    }
 }

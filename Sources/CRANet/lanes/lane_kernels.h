@@ -7,7 +7,7 @@
 // place of floats, so a convolution with 3 or 5 channels runs the vector units as
 // fully as one with 256.
 //
-// The includer defines LANES, OB (4, 6 or 8) and PB (output channels and pixels per
+// The includer defines LANES, OB (at most 8) and PB (output channels and pixels per
 // register tile), NAME(x) (a width-specific function name), TARGET (the target
 // attribute), MADD (a·b + c on vectors) and struct cranet_kernels; this file defines
 // NAME(kernels) and undefines its parameters, ready for the next width.

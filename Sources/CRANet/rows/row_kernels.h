@@ -101,8 +101,11 @@ static inline __attribute__((always_inline)) TARGET void NAME(conv_vectors)(
 #define CASE(n) \
     case n: NAME(conv_tile)(n, P, T, src, channels, in_plane, tap, spot, w, bias + o0, out, out_plane, relu); break;
             CASE(1) CASE(2) CASE(3) CASE(4)
-#if OB == 8
-            CASE(5) CASE(6) CASE(7) CASE(8)
+#if OB > 4
+            CASE(5) CASE(6)
+#endif
+#if OB > 6
+            CASE(7) CASE(8)
 #endif
 #undef CASE
         }

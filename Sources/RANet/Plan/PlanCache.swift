@@ -70,8 +70,10 @@ public struct PlanCache: Sendable, Equatable {
     /// How plans are measured; a plan measured otherwise is measured again. 2: an image
     /// alone runs its row-kernel layers on oneDNN's OpenMP threads too, and lane groups are
     /// compared with images alone over at least three rounds. 3: against images alone in
-    /// a row batch where the network has layers to batch.
-    static let measurement = 3
+    /// a row batch where the network has layers to batch. 4: the kernels of widths 8 and 4
+    /// take register tiles that no longer spill (twice as fast at width 8), so the times
+    /// measured with the old ones, and the verdicts on lane groups drawn from them, are stale.
+    static let measurement = 4
 
     /// What a plan depends on, as one line. `teamThreads`: the threads a batch shares,
     /// on which a row batch is compared with lane groups (only the plan of images on one

@@ -121,11 +121,13 @@ struct BenchCommand: ParsableCommand {
                 // What ran the images alone: which backend each layer got, and the times it was chosen by.
                 if size < model.options.lanes || model.options.lanes == 1 {
                     let plan = try model.singleImagePlan(threads: size == 1 ? nil : 1)
-                    row["single_image_plan"] = .object([
+                    var summary: [String: JSONValue] = [
                         "source": .string(plan.source.rawValue), "threads": .number(Double(plan.threads)),
                         "rows_layers": .number(Double(plan.count(.rows))), "onednn_layers": .number(Double(plan.count(.oneDNN))),
                         "onednn": .array(plan.layers.filter { $0.backend == .oneDNN }.map { .string($0.name) }),
-                    ])
+                    ]
+                    if let reorders = plan.reorders { summary["reorders"] = .number(Double(reorders)) }
+                    row["single_image_plan"] = .object(summary)
                 }
                 print(JSONValue.object(row).description)
             } else {

@@ -58,21 +58,28 @@ struct InfoCommand: ParsableCommand {
                 var row: [String: JSONValue] = ["layer": .number(Double(i)), "name": .string(layer.name), "backend": .string(layer.backend.rawValue)]
                 if let ms = layer.rowsMilliseconds { row["rows_ms"] = .number(ms) }
                 if let ms = layer.oneDNNMilliseconds { row["onednn_ms"] = .number(ms) }
+                if let reorders = layer.reorders { row["reorders"] = .number(Double(reorders)) }
                 return .object(row)
             }
-            print(JSONValue.object(["source": .string(plan.source.rawValue), "threads": .number(Double(plan.threads)),
-                                    "single_image": .string(options.singleImages.rawValue), "layers": .array(layers)]).prettyDescription)
+            var object: [String: JSONValue] = ["source": .string(plan.source.rawValue), "threads": .number(Double(plan.threads)),
+                                               "single_image": .string(options.singleImages.rawValue), "layers": .array(layers)]
+            if let reorders = plan.reorders { object["reorders"] = .number(Double(reorders)) }
+            print(JSONValue.object(object).prettyDescription)
             return
         }
         print("single image, \(plan.threads) thread\(plan.threads == 1 ? "" : "s") for oneDNN's layers, plan \(plan.source.rawValue): " +
               "\(plan.count(.rows)) layers in the row kernels, \(plan.count(.oneDNN)) in oneDNN")
-        print("layer  backend  rows ms  onednn ms  name")
+        print("layer  backend  rows ms  onednn ms  reorders  name")
         for (i, layer) in plan.layers.enumerated() {
             let times = [layer.rowsMilliseconds, layer.oneDNNMilliseconds].map { $0.map { String(format: "%7.3f", $0) } ?? "      -" }
             let backend = layer.backend.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)
-            print(String(format: "%5d  ", i) + "\(backend)  \(times[0])  \(times[1])    \(layer.name)")
+            let reorders = layer.reorders.map { String($0) } ?? "-"
+            print(String(format: "%5d  ", i) + "\(backend)  \(times[0])  \(times[1])  \(String(repeating: " ", count: max(0, 8 - reorders.count)) + reorders)    \(layer.name)")
         }
         let total = plan.layers.map { ($0.backend == .oneDNN ? $0.oneDNNMilliseconds : $0.rowsMilliseconds) ?? 0 }.reduce(0, +)
         if plan.source != .forced { print(String(format: "sum of the chosen layers' times: %.2f ms", total)) }
+        if let reorders = plan.reorders {
+            print("layout reorders per image: \(reorders), inside oneDNN's layers (none between the backends: both read NCHW)")
+        }
     }
 }

@@ -87,6 +87,9 @@ static void test_chained_convs(cranet_engine *engine) {
     CHECK(!cranet_conv_create(engine, s1, s2, 3, 1, 1, w2, b2, 1, 0, NULL, 0, &pb, err, sizeof err), "plain b: %s", err);
     if (!a || !b || !pa || !pb) return;
     CHECK(cranet_op_dst_bytes(a) >= sizeof(float) * C1 * H * W, "blocked size");
+    CHECK(cranet_op_reorders(pa) == 0 && cranet_op_reorders(pb) == 0, "plain convolutions reorder nothing");
+    CHECK(cranet_op_reorders(a) <= 1 && cranet_op_reorders(b) <= 1, "a chain reorders only at its two ends: %d + %d",
+          cranet_op_reorders(a), cranet_op_reorders(b));
     float *mid = calloc(1, cranet_op_dst_bytes(a)), plain_mid[C1 * H * W], out[C2 * H * W], want[C2 * H * W];
     run(engine, a, src, mid);
     run(engine, b, mid, out);
@@ -107,6 +110,7 @@ static void test_pool(cranet_engine *engine) {
     cranet_op *op = NULL;
     CHECK(!cranet_pool_create(engine, CRANET_POOL_AVG, s, d, 2, 2, 0, &op, err, sizeof err), "avg pool: %s", err);
     if (!op) return;
+    CHECK(cranet_op_reorders(op) == 0, "pooling reorders nothing");
     run(engine, op, src, dst);
     for (int c = 0; c < 2; c++)
         for (int y = 0; y < 2; y++)

@@ -99,6 +99,11 @@ int cranet_inner_product_create(cranet_engine *engine, cranet_batch_view src, cr
 
 /// Bytes of scratchpad the operation needs while it runs (may be 0).
 size_t cranet_op_scratchpad_size(const cranet_op *op);
+
+/// Layout reorders the operation runs each time it runs, 0 to 2: one into the blocked
+/// layout its kernel computes in and one back, for each side that is plain NCHW in the
+/// caller's buffer (a blocked convolution; pooling and inner products compute in place).
+int cranet_op_reorders(const cranet_op *op);
 void cranet_op_destroy(cranet_op *op);
 
 /// Binds an operation to buffers that stay valid for the bound operation's life.

@@ -316,6 +316,8 @@ int cranet_inner_product_create(cranet_engine *engine, cranet_batch_view src, cr
 
 size_t cranet_op_scratchpad_size(const cranet_op *op) { return op->scratchpad_size; }
 
+int cranet_op_reorders(const cranet_op *op) { return (op->reorder_in != NULL) + (op->reorder_out != NULL); }
+
 size_t cranet_op_dst_bytes(const cranet_op *op) { return dnnl_memory_desc_get_size(&op->dst_md); }
 
 void cranet_op_destroy(cranet_op *op) { op_free(op); }

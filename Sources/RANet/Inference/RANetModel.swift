@@ -320,6 +320,6 @@ public final class RANetModel: @unchecked Sendable {
             }
         }
         if measured { cache?.store(chosen, key: key) }
-        return (program, chosen)
+        return (program, chosen.counting(reorders: primitives))
     }
 }

@@ -44,6 +44,11 @@ public struct SingleImagePlan: Sendable, Equatable {
         public let rowsMilliseconds: Double?
         /// Milliseconds it took in oneDNN (nil when not measured, or oneDNN cannot run it).
         public let oneDNNMilliseconds: Double?
+        /// Layout reorders it runs each time: oneDNN's primitive computes a convolution in
+        /// the blocked layout its fastest kernels want and reorders from and to the plain
+        /// NCHW that both backends read (0–2); 0 in the row kernels. Nil where not known
+        /// (every layer forced onto oneDNN, whose network keeps chains blocked between them).
+        public internal(set) var reorders: Int? = nil
     }
 
     /// A whole pass of one thread through a full lane group against images alone, per
@@ -63,7 +68,7 @@ public struct SingleImagePlan: Sendable, Equatable {
     }
 
     /// Every layer, in execution order.
-    public let layers: [LayerChoice]
+    public private(set) var layers: [LayerChoice]
     /// OpenMP threads oneDNN's layers run on (the row kernels of a lone image run on one).
     public let threads: Int
     /// How the plan was made.
@@ -82,6 +87,23 @@ public struct SingleImagePlan: Sendable, Equatable {
     /// How many layers each backend runs.
     public func count(_ backend: Backend) -> Int { layers.filter { $0.backend == backend }.count }
 
+    /// Layout reorders an image alone runs, all inside oneDNN's layers: between a row-kernel
+    /// layer and a oneDNN one there are none, as both read NCHW. Nil where not known.
+    public var reorders: Int? {
+        layers.reduce(0 as Int?) { total, layer in total.flatMap { sum in layer.reorders.map { sum + $0 } } }
+    }
+
+    /// This plan with each layer's reorders as the primitives that run it report them.
+    func counting(reorders oneDNN: OneDNNLayers?) -> SingleImagePlan {
+        var plan = self
+        plan.layers = layers.indices.map { i in
+            var layer = layers[i]
+            layer.reorders = layer.backend == .oneDNN ? oneDNN?.reorders(layer: i) ?? 0 : 0
+            return layer
+        }
+        return plan
+    }
+
     /// oneDNN runs a layer when it took at most this fraction of the row kernels' time: a
     /// margin against timing noise, which keeps the row kernels (the same bits as in a lane
     /// group) on layers where the two are close.
@@ -91,8 +113,9 @@ public struct SingleImagePlan: Sendable, Equatable {
     static func forced(_ backend: Backend, network: NetworkDescription, threads: Int) -> SingleImagePlan {
         let candidates = Set(OneDNNLayers.candidates(network))
         return SingleImagePlan(layers: network.layers.indices.map { i in
-            LayerChoice(name: name(of: network.layers[i]), backend: candidates.contains(i) ? backend : .rows,
-                  rowsMilliseconds: nil, oneDNNMilliseconds: nil)
+            let runs: Backend = candidates.contains(i) ? backend : .rows
+            return LayerChoice(name: name(of: network.layers[i]), backend: runs, rowsMilliseconds: nil, oneDNNMilliseconds: nil,
+                               reorders: runs == .rows ? 0 : nil)
         }, threads: threads, source: .forced)
     }
 

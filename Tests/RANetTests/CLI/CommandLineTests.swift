@@ -39,6 +39,7 @@ final class CommandLineTests: XCTestCase, CommandLineTesting {
         XCTAssertTrue(first.stdout.contains("scale_flows.0.0.layers.0.conv_normal.net.0"), first.stdout)
         XCTAssertTrue(first.stderr.contains("timing the row kernels and oneDNN"), first.stderr)
         XCTAssertTrue(first.stderr.contains(cache.path), first.stderr)
+        XCTAssertTrue(first.stdout.contains("layout reorders per image: "), first.stdout)
         let second = try ranet("info", "--model", folder.path, "--plan", "--plan-cache", cache.path, "--json")
         XCTAssertEqual(second.status, 0, second.stderr)
         XCTAssertFalse(second.stderr.contains("timing"), second.stderr)
@@ -47,6 +48,9 @@ final class CommandLineTests: XCTestCase, CommandLineTesting {
         guard case .array(let layers) = json["layers"] else { return XCTFail("no layers") }
         XCTAssertTrue(layers.allSatisfy { ["rows", "onednn"].contains($0["backend"]?.stringValue ?? "") })
         XCTAssertNotNil(layers.first?["rows_ms"]?.doubleValue)
+        let reorders = layers.compactMap { $0["reorders"]?.doubleValue }
+        XCTAssertEqual(reorders.count, layers.count)
+        XCTAssertEqual(json["reorders"]?.doubleValue, reorders.reduce(0, +))
         let forced = try ranet("info", "--model", folder.path, "--plan", "--single-image", "rows", "--no-plan-cache")
         XCTAssertTrue(forced.stdout.contains("plan forced"), forced.stdout)
         assertFails(try ranet("info", "--model", folder.path, "--plan", "--plan-cache", cache.path, "--no-plan-cache"),

@@ -35,6 +35,9 @@ final class SingleImagePlanTests: XCTestCase {
                 XCTAssertEqual(plan.source, .cached)
                 XCTAssertGreaterThan(plan.count(.oneDNN), 0)
                 XCTAssertGreaterThan(plan.count(.rows), 0)
+                // Reorders happen inside oneDNN's layers only, as their primitives report them.
+                XCTAssertTrue(plan.layers.allSatisfy { $0.backend == .oneDNN ? (0...2).contains($0.reorders ?? -1) : $0.reorders == 0 })
+                XCTAssertEqual(plan.reorders, plan.layers.compactMap(\.reorders).reduce(0, +))
                 ParityTests.assertParity(try model.logits(for: reference.input), reference.expected,
                                          "\(reference.name), alternating backends, \(threads) threads")
                 // A batch of one alone, and the rest one by one on several workers.
@@ -129,7 +132,9 @@ final class SingleImagePlanTests: XCTestCase {
         let rows = try RANetModel.load(from: reference.folder, options: options(threads: 2, cache: nil, kernels: .rows)).singleImagePlan()
         XCTAssertEqual(rows.source, .forced)
         XCTAssertEqual(rows.count(.oneDNN), 0)
+        XCTAssertEqual(rows.reorders, 0)
         let oneDNN = try RANetModel.load(from: reference.folder, options: options(threads: 2, cache: nil, kernels: .oneDNN)).singleImagePlan()
         XCTAssertEqual(oneDNN.count(.rows), oneDNN.layers.filter { $0.name == "resize" }.count)
+        XCTAssertNil(oneDNN.reorders, "every layer in oneDNN's network, which keeps chains blocked: not counted per layer")
     }
 }

@@ -48,6 +48,10 @@ final class OneDNNLayers: @unchecked Sendable {
         }
     }
 
+    /// Layout reorders `layer`'s primitive runs each time (0 for a layer without one):
+    /// ``SingleImagePlan/LayerChoice/reorders``.
+    func reorders(layer: Int) -> Int { primitives[layer].map { Int(cranet_op_reorders($0)) } ?? 0 }
+
     /// Bytes of scratchpad the largest primitive needs.
     var scratchpadBytes: Int { primitives.values.map { cranet_op_scratchpad_size($0) }.max() ?? 0 }
 

@@ -104,6 +104,7 @@ size_t cranet_op_scratchpad_size(const cranet_op *op);
 /// layout its kernel computes in and one back, for each side that is plain NCHW in the
 /// caller's buffer (a blocked convolution; pooling and inner products compute in place).
 int cranet_op_reorders(const cranet_op *op);
+
 void cranet_op_destroy(cranet_op *op);
 
 /// Binds an operation to buffers that stay valid for the bound operation's life.

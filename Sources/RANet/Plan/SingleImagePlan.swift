@@ -90,7 +90,12 @@ public struct SingleImagePlan: Sendable, Equatable {
     /// Layout reorders an image alone runs, all inside oneDNN's layers: between a row-kernel
     /// layer and a oneDNN one there are none, as both read NCHW. Nil where not known.
     public var reorders: Int? {
-        layers.reduce(0 as Int?) { total, layer in total.flatMap { sum in layer.reorders.map { sum + $0 } } }
+        var total = 0
+        for layer in layers {
+            guard let count = layer.reorders else { return nil }
+            total += count
+        }
+        return total
     }
 
     /// This plan with each layer's reorders as the primitives that run it report them.

@@ -58,6 +58,29 @@ for hint in ["LATENCY", "THROUGHPUT"]:
 """
 
 
+def machine_line(ranet_env_items):
+    """Date, CPU and instruction sets, and ranet's caps: what a ratio needs to be read against."""
+    import datetime
+    import platform
+    fields = {}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                fields.setdefault(key.strip(), value.strip())
+    except OSError:
+        pass
+    cpu = fields.get("model name", platform.processor() or platform.machine())
+    if "cpu family" in fields:
+        cpu += " (family %s, model %s)" % (fields["cpu family"], fields.get("model", "?"))
+    flags = fields.get("flags", fields.get("Features", "")).split()
+    isa = [name for name in ("avx512f", "avx2", "fma", "asimd") if name in flags]
+    caps = " ".join(ranet_env_items) or "none"
+    return "%s UTC, %s, %d cores, %s; ranet's caps: %s" % (
+        datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"), cpu, os.cpu_count() or 0,
+        " ".join(isa) or platform.machine(), caps)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", help="model for ranet (run folder, checkpoint or .safetensors; default: its bundled model)")
@@ -94,6 +117,7 @@ def main():
             for row in peers:
                 results.setdefault((row["runtime"], batch), []).append(row["images_per_s"])
             print("round %d, batch %d done" % (round_ + 1, batch), file=sys.stderr)
+    print(machine_line(a.ranet_env))
     print("%-28s %6s %12s %10s" % ("runtime", "batch", "images/s", "vs best peer"))
     for batch in a.batch:
         medians = {rt: statistics.median(v) for (rt, b), v in results.items() if b == batch}

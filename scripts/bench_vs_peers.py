@@ -18,8 +18,10 @@ and the ratio is then taken against the best f32 peer.
 
 Measure on a quiet machine and read the ratios, not the absolute figures."""
 import argparse
+import datetime
 import json
 import os
+import platform
 import statistics
 import subprocess
 import sys
@@ -60,8 +62,6 @@ for hint in ["LATENCY", "THROUGHPUT"]:
 
 def machine_line(ranet_env_items):
     """Date, CPU and instruction sets, and ranet's caps: what a ratio needs to be read against."""
-    import datetime
-    import platform
     fields = {}
     try:
         with open("/proc/cpuinfo") as f:

@@ -98,14 +98,11 @@ public struct SingleImagePlan: Sendable, Equatable {
         return total
     }
 
-    /// This plan with each layer's reorders as the primitives that run it report them.
+    /// This plan with each layer's reorders as the primitives that run it report them
+    /// (`oneDNN` holds the primitives of this plan's oneDNN layers only).
     func counting(reorders oneDNN: OneDNNLayers?) -> SingleImagePlan {
         var plan = self
-        plan.layers = layers.indices.map { i in
-            var layer = layers[i]
-            layer.reorders = layer.backend == .oneDNN ? oneDNN?.reorders(layer: i) ?? 0 : 0
-            return layer
-        }
+        for i in plan.layers.indices { plan.layers[i].reorders = oneDNN?.reorders(layer: i) ?? 0 }
         return plan
     }
 

@@ -44,6 +44,9 @@ struct cranet_kernels {
     void (*pool)(cranet_pool_kind kind, const float *src, cranet_shape s, float *dst, cranet_shape d, int k,
                  int stride, int pad, int part, int parts);
     void (*resize)(const float *src, cranet_shape s, float *dst, cranet_shape d, int part, int parts);
+    // Row kernels: the weights' gradient of a stride-1 convolution (NULL for lanes).
+    void (*weight_gradient)(const float *dout, int out_channels, size_t length, const float *src, int in_channels,
+                            size_t in_plane, const size_t *tap, int taps, float *out);
 };
 
 // a·b + c per lane, for vectors of type V: fused where the instruction set has a
@@ -240,6 +243,12 @@ void cranet_row_conv_images(const cranet_kernels *k, const float *const *src, cr
                             cranet_shape d, int images, int kernel, int stride, const float *packed, const float *bias,
                             int relu, int part, int parts) {
     k->conv_images(src, s, dst, d, images, kernel, stride, packed, bias, relu, part, parts);
+}
+
+void cranet_row_conv_weight_gradient(const cranet_kernels *k, const float *dout, int out_channels, size_t length,
+                                     const float *src, int in_channels, size_t in_plane, const size_t *tap, int taps,
+                                     float *out) {
+    k->weight_gradient(dout, out_channels, length, src, in_channels, in_plane, tap, taps, out);
 }
 
 void cranet_lane_pool(const cranet_kernels *k, cranet_pool_kind kind, const float *src, cranet_shape s, float *dst,

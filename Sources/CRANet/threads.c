@@ -17,6 +17,8 @@ static int (*omp_threads)(void);
 static int (*omp_max_threads)(void);
 /// libgomp's entry point of `#pragma omp parallel` (GCC 4.9 and later).
 static void (*gomp_parallel)(void (*)(void *), void *, unsigned, unsigned);
+/// libgomp's entry point of `#pragma omp barrier`.
+static void (*gomp_barrier)(void);
 static pthread_once_t lookup_once = PTHREAD_ONCE_INIT;
 
 static void lookup(void) {
@@ -25,6 +27,7 @@ static void lookup(void) {
     omp_threads = (int (*)(void))dlsym(RTLD_DEFAULT, "omp_get_num_threads");
     omp_max_threads = (int (*)(void))dlsym(RTLD_DEFAULT, "omp_get_max_threads");
     gomp_parallel = (void (*)(void (*)(void *), void *, unsigned, unsigned))dlsym(RTLD_DEFAULT, "GOMP_parallel");
+    gomp_barrier = (void (*)(void))dlsym(RTLD_DEFAULT, "GOMP_barrier");
 }
 
 void cranet_set_num_threads(int threads) {
@@ -71,7 +74,7 @@ static void team_body(void *data) {
 
 void cranet_parallel(void (*fn)(void *ctx, int part, int parts), void *ctx) {
     pthread_once(&lookup_once, lookup);
-    if (!gomp_parallel || !omp_thread_num || !omp_threads) {
+    if (!gomp_parallel || !gomp_barrier || !omp_thread_num || !omp_threads) {
         fn(ctx, 0, 1);
         return;
     }
@@ -79,6 +82,13 @@ void cranet_parallel(void (*fn)(void *ctx, int part, int parts), void *ctx) {
     FORK_JOIN_RELEASE(&t);
     gomp_parallel(team_body, &t, 0, 0);
     FORK_JOIN_ACQUIRE(&t);
+}
+
+void cranet_barrier(void) {
+    static char token;  // what ThreadSanitizer sees the team synchronize on
+    FORK_JOIN_RELEASE(&token);
+    if (gomp_barrier) gomp_barrier();
+    FORK_JOIN_ACQUIRE(&token);
 }
 
 void cranet_flush_denormals(void) {

@@ -46,6 +46,9 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Time training steps instead (train mode, loss, backward, SGD update) on random images and labels: images/s and the time split forward / backward / update.")
     var train = false
 
+    @Option(help: TrainingConvolutions.help(default: .fastest))
+    var convolutions: TrainingConvolutions = .fastest
+
     func validate() throws {
         if batchSizes.isEmpty || batchSizes.contains(where: { $0 < 1 }) { throw ValidationError("--batch takes positive sizes, e.g. 1,8,64") }
         if preset != nil && source.model != nil { throw ValidationError("give either --preset or --model") }
@@ -149,7 +152,8 @@ struct BenchCommand: ParsableCommand {
         } else {
             contents = try source.read()
         }
-        let model = try TrainableModel(config: contents.config, stateDict: contents.stateDict, threads: threads)
+        let model = try TrainableModel(config: contents.config, stateDict: contents.stateDict, threads: threads,
+                                       convolutions: convolutions)
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
         func next() -> UInt64 {
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407

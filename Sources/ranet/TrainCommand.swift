@@ -75,6 +75,9 @@ struct TrainCommand: AsyncParsableCommand {
     @Option(help: "Threads oneDNN uses (default: all cores).")
     var threads: Int?
 
+    @Option(help: TrainingConvolutions.help(default: .fastest))
+    var convolutions: TrainingConvolutions = .fastest
+
     @OptionGroup var decodingOptions: DecodingOptions
 
     func validate() throws {
@@ -119,7 +122,7 @@ struct TrainCommand: AsyncParsableCommand {
         let options = TrainingOptions(epochs: epochs, batchSize: batchSize, learningRate: lr, schedule: LearningRateSchedule(rawValue: lrType)!,
                                       optimizer: SGD(momentum: momentum, weightDecay: weightDecay), seed: seed,
                                       augmentation: augment ? Augmentation() : nil,
-                                      threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+                                      threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, convolutions: convolutions)
         let trainer = try Trainer(config: architecture, training: training, validation: validation, options: options, runFolder: folder,
                                   initial: initial, metadata: metadata, resume: resume)
         print("training \(training.count) images" + (validation.map { ", validating on \($0.count)" } ?? "")

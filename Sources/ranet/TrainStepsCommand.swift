@@ -45,6 +45,9 @@ struct TrainStepsCommand: ParsableCommand {
     @Option(help: "Threads oneDNN uses (default: all cores).")
     var threads: Int?
 
+    @Option(help: TrainingConvolutions.help(default: .oneDNN))
+    var convolutions: TrainingConvolutions = .oneDNN
+
     func validate() throws {
         if steps < 1 { throw ValidationError("--steps must be at least 1") }
         if !(lr > 0) { throw ValidationError("--lr must be positive") }
@@ -71,7 +74,7 @@ struct TrainStepsCommand: ParsableCommand {
                                        momentumBuffers: continueOptimizer ? start.momentumBuffers : [:],
                                        batchesTracked: start.batchesTracked,
                                        optimizer: SGD(momentum: momentum, weightDecay: weightDecay),
-                                       threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+                                       threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, convolutions: convolutions)
         var table: [Double] = []
         for step in 1...steps {
             let result = try model.step(images: images.values, targets: labels, learningRate: Float(lr))

@@ -6,10 +6,11 @@
 // (cranet_lane_*) run a group of images side by side, one per vector lane, in a layout
 // that keeps channel ranges contiguous too; the row kernels run one image.
 //
-// Where each part lives: onednn/ (primitives.c, and training.c for cranet_training.h),
-// kernel_table.c (the per-CPU tables of lanes/ and rows/), lanes/lane_layout.c (packing
-// images into lanes), resize.c (the align-corners resize oneDNN lacks), threads.c
-// (OpenMP's team, shared by every backend).
+// Where each part lives: onednn/primitives.c, kernel_table.c (the per-CPU tables of
+// lanes/ and rows/), lanes/lane_layout.c (packing images into lanes), training.c (the
+// layers of cranet_training.h: oneDNN's primitives, and rows/row_training.c for
+// convolutions of few channels), resize.c (the align-corners resize oneDNN lacks),
+// threads.c (OpenMP's team, shared by every backend).
 //
 // Functions that can fail return 0 on success and a non-zero status otherwise,
 // with a one-line message written into `err` (at most `err_len` bytes).
@@ -129,6 +130,9 @@ int cranet_max_threads(void);
 /// project's own kernels share oneDNN's thread team this way instead of starting threads
 /// of their own (two teams on two cores would only wait for each other).
 void cranet_parallel(void (*fn)(void *ctx, int part, int parts), void *ctx);
+/// Inside cranet_parallel's fn: waits until every part of the team has reached it, so a
+/// pass can read what the others wrote in the pass before. Nothing to wait for without OpenMP.
+void cranet_barrier(void);
 /// Makes the calling thread treat denormal floats as zero (x86 FTZ and DAZ, arm64 FZ). Denormal
 /// arithmetic is up to a hundred times slower and changes results by less than 1e-38.
 void cranet_flush_denormals(void);
@@ -221,6 +225,15 @@ void cranet_lane_conv(const cranet_kernels *k, const float *src, cranet_shape s,
 void cranet_row_conv_images(const cranet_kernels *k, const float *const *src, cranet_shape s, float *const *dst,
                             cranet_shape d, int images, int kernel, int stride, const float *packed, const float *bias,
                             int relu, int part, int parts);
+/// Row kernels: one image's contribution to the weights' gradient of a stride-1
+/// convolution with `taps` = 1 or 9 (a 1×1 or 3×3 kernel). `src` is the input staged by
+/// cranet_lane_stage (`in_plane` floats per channel, read past its end by up to the
+/// largest tap plus cranet_lane_overread_floats), `dout` the output's gradient at the
+/// staged pitch with zeros past each row's end (`length` floats per channel), and
+/// `tap[t]` tap t's offset in a staged plane. Writes out[(o·in_channels + i)·taps + t].
+void cranet_row_conv_weight_gradient(const cranet_kernels *k, const float *dout, int out_channels, size_t length,
+                                     const float *src, int in_channels, size_t in_plane, const size_t *tap, int taps,
+                                     float *out);
 /// Square pooling window with symmetric padding (average: padding excluded).
 void cranet_lane_pool(const cranet_kernels *k, cranet_pool_kind kind, const float *src, cranet_shape s, float *dst,
                       cranet_shape d, int kernel, int stride, int pad, int part, int parts);

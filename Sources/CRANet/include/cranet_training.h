@@ -47,11 +47,13 @@ typedef struct {
     float *diff_beta;
 } cranet_train_buffers;
 
-/// Convolution (square kernel, symmetric padding, bias when `has_bias`) through oneDNN,
-/// then batch norm on the batch's statistics (epsilon `eps`, torch's 1e-5) and ReLU with
-/// torch's arithmetic (sums in double; see training.c).
-int cranet_train_conv_create(cranet_engine *engine, cranet_batch_view src, cranet_batch_view dst,
-                             int kernel, int stride, int pad, int has_bias, float eps,
+/// Convolution (square kernel, symmetric padding, bias when `has_bias`), then batch norm
+/// on the batch's statistics (epsilon `eps`, torch's 1e-5) and ReLU with torch's
+/// arithmetic (sums in double; see training.c). The convolution runs on oneDNN, or on
+/// the row kernels `rows` where they are faster (few output channels; training.c);
+/// `rows` NULL keeps every convolution on oneDNN.
+int cranet_train_conv_create(cranet_engine *engine, const cranet_kernels *rows, cranet_batch_view src,
+                             cranet_batch_view dst, int kernel, int stride, int pad, int has_bias, float eps,
                              cranet_train_layer **out, char *err, size_t err_len);
 /// Square pooling window (max, or average excluding padding) over a batch.
 int cranet_train_pool_create(cranet_engine *engine, cranet_pool_kind kind, cranet_batch_view src,

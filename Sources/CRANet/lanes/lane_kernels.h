@@ -194,7 +194,7 @@ static TARGET void NAME(resize)(const float *src, cranet_shape s, float *dst, cr
     }
 }
 
-static const struct cranet_kernels NAME(kernels) = {LANES, 0, OB, NAME(pad), NAME(conv), NULL, NAME(pool), NAME(resize)};
+static const struct cranet_kernels NAME(kernels) = {LANES, 0, OB, NAME(pad), NAME(conv), NULL, NAME(pool), NAME(resize), NULL};
 
 #undef V
 #undef VI

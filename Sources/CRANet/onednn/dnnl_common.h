@@ -1,4 +1,4 @@
-// What the inference bridge (primitives.c) and the training layers (training.c)
+// What the inference bridge (primitives.c) and the training layers (../training.c)
 // share: the engine and stream wrappers, and how a oneDNN failure becomes the
 // one-line message of cranet.h's error convention.
 #ifndef CRANET_DNNL_COMMON_H

@@ -360,7 +360,45 @@ static TARGET void NAME(stage)(const float *src, cranet_shape s, int pad, int st
         NAME(stage_channels)(src, s, pad, stride, dst, c0, c1);
 }
 
-static const struct cranet_kernels NAME(kernels) = {1, VF, OB, NAME(stage), NAME(conv), NAME(conv_images), pool_rows, resize_rows};
+// The weights' gradient of one image's stride-1 convolution with T taps (a constant
+// after inlining): for output channel o, input channel i and tap t, the dot product of
+// o's output gradient, laid out at the staged input's pitch with zeros past each row's
+// end (`length` floats), with i's staged input from the tap's offset. The T dot products
+// of one (o, i) pair share each load of the gradient.
+static inline __attribute__((always_inline)) TARGET void NAME(weight_gradient_taps)(
+    const int T, const float *dout, int out_channels, size_t length, const float *src, int in_channels,
+    size_t in_plane, const size_t *tap, float *out) {
+    for (int o = 0; o < out_channels; o++)
+        for (int i = 0; i < in_channels; i++) {
+            const float *a = dout + (size_t)o * length, *b = src + (size_t)i * in_plane;
+            V acc[9];
+            for (int t = 0; t < T; t++) acc[t] = NAME(splat)(0.0f);
+            size_t j = 0;
+            for (; j + VF <= length; j += VF) {
+                const V av = *(const V *)(a + j);
+                for (int t = 0; t < T; t++) acc[t] = MADD(av, *(const V *)(b + tap[t] + j), acc[t]);
+            }
+            for (int t = 0; t < T; t++) {
+                float sum = 0;
+                for (int l = 0; l < VF; l++) sum += acc[t][l];
+                for (size_t r = j; r < length; r++) sum += a[r] * b[tap[t] + r];
+                out[((size_t)o * in_channels + i) * T + t] = sum;
+            }
+        }
+}
+
+static TARGET void NAME(weight_gradient)(const float *dout, int out_channels, size_t length, const float *src,
+                                         int in_channels, size_t in_plane, const size_t *tap, int taps, float *out) {
+    // RANet's kernel sizes as constants, so that their tap loops unroll.
+    if (taps == 9)
+        NAME(weight_gradient_taps)(9, dout, out_channels, length, src, in_channels, in_plane, tap, out);
+    else
+        NAME(weight_gradient_taps)(1, dout, out_channels, length, src, in_channels, in_plane, tap, out);
+}
+
+static const struct cranet_kernels NAME(kernels) = {1,          VF,         OB,         NAME(stage),
+                                                    NAME(conv), NAME(conv_images), pool_rows, resize_rows,
+                                                    NAME(weight_gradient)};
 
 #undef V
 #undef VI

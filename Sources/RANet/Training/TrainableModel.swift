@@ -22,6 +22,8 @@ public final class TrainableModel: @unchecked Sendable {
     public var optimizer: SGD
     /// Threads oneDNN's primitives use.
     public let threads: Int
+    /// What computes the convolutions.
+    public let convolutions: TrainingConvolutions
     /// Batch norm's running-statistics momentum (torch's default).
     public static let batchNormMomentum: Float = 0.1
     private var graphs: [Int: TrainingGraph] = [:]
@@ -40,13 +42,15 @@ public final class TrainableModel: @unchecked Sendable {
     /// continuing an optimizer from `momentumBuffers` (indices of ``TrainingState/parameterOrder``).
     public init(config: RANetConfig, stateDict: StateDict, momentumBuffers: [Int: [Float]] = [:],
                 batchesTracked: [String: Int64] = [:], optimizer: SGD = SGD(),
-                threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
+                threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+                convolutions: TrainingConvolutions = .fastest) throws {
         self.config = config
         network = try NetworkDescription(config: config)
         state = try TrainingState(network: network, stateDict: stateDict, momentumBuffers: momentumBuffers,
                                   batchesTracked: batchesTracked)
         self.optimizer = optimizer
         self.threads = max(1, threads)
+        self.convolutions = convolutions
     }
 
     /// The weights and running statistics now.
@@ -59,7 +63,7 @@ public final class TrainableModel: @unchecked Sendable {
         if let graph = graphs[batch] { return graph }
         // At most two sizes are in use (full batches and the epoch's last one).
         if graphs.count >= 2 { graphs.removeAll() }
-        let graph = try TrainingGraph(network: network, batch: batch, threads: threads)
+        let graph = try TrainingGraph(network: network, batch: batch, threads: threads, convolutions: convolutions)
         graphs[batch] = graph
         return graph
     }

@@ -52,7 +52,8 @@ public final class Trainer: @unchecked Sendable {
             guard let runFolder else { throw TrainingError("resuming needs a run folder") }
             let (checkpoint, url) = try Self.latestCheckpoint(in: runFolder)
             model = try TrainableModel(config: config, stateDict: checkpoint.stateDict, momentumBuffers: checkpoint.momentumBuffers,
-                                       batchesTracked: checkpoint.batchesTracked, optimizer: options.optimizer, threads: options.threads)
+                                       batchesTracked: checkpoint.batchesTracked, optimizer: options.optimizer, threads: options.threads,
+                                       convolutions: options.convolutions)
             guard let epoch = checkpoint.epoch else { throw FileError(path: url.path, message: "checkpoint without an epoch") }
             startEpoch = epoch + 1
             bestTop1 = checkpoint.bestPrecision ?? 0
@@ -61,7 +62,8 @@ public final class Trainer: @unchecked Sendable {
             scoreLines = lines.filter { line in Int(line.prefix { $0 != "\t" }).map { $0 < startEpoch } ?? false }
         } else {
             let start = initial ?? StateDict.random(for: network, seed: options.seed)
-            model = try TrainableModel(config: config, stateDict: start, optimizer: options.optimizer, threads: options.threads)
+            model = try TrainableModel(config: config, stateDict: start, optimizer: options.optimizer, threads: options.threads,
+                                       convolutions: options.convolutions)
         }
     }
 

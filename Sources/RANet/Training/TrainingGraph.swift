@@ -2,8 +2,9 @@ import CRANet
 
 /// The network in training mode for batches of one size: every tensor of the forward
 /// pass for the whole batch (kept for the backward pass), a gradient of the same layout,
-/// and each layer's training layer from the C bridge (oneDNN's primitives; batch norm and
-/// the align-corners resize the bridge's own).
+/// and each layer's training layer from the C bridge (oneDNN's primitives, or the row
+/// kernels for convolutions of few channels; batch norm and the align-corners resize the
+/// bridge's own).
 ///
 /// A tensor is `batch` images of the description's tensor, NCHW; a layer's slice of it
 /// is a channel range, so the dense blocks' concatenations are free forward and sum
@@ -31,7 +32,7 @@ final class TrainingGraph {
     /// Primitives are created for `threads` OpenMP threads: oneDNN splits their work (and
     /// so their sums' order) by the thread count at creation, which must stay the count
     /// they run with for results not to depend on what ran before.
-    init(network: NetworkDescription, batch: Int, threads: Int) throws {
+    init(network: NetworkDescription, batch: Int, threads: Int, convolutions: TrainingConvolutions) throws {
         precondition(batch >= 1)
         self.threads = threads
         cranet_set_num_threads(Int32(threads))
@@ -67,7 +68,7 @@ final class TrainingGraph {
         // Fully initialized from here: if a layer fails, deinit releases what was made.
         bytes = 2 * total * MemoryLayout<Float>.size
         for layer in network.layers {
-            let op = try Self.makeLayer(layer, network: network, batch: batch, engine: engine!)
+            let op = try Self.makeLayer(layer, network: network, batch: batch, engine: engine!, rows: convolutions.rowKernels)
             bytes += cranet_train_layer_bytes(op)
             layers.append(op)
         }
@@ -92,14 +93,14 @@ final class TrainingGraph {
                                  width: Int32(t.width), image_stride: t.elementCount)
     }
 
-    private static func makeLayer(_ layer: Layer, network: NetworkDescription, batch: Int,
-                                  engine: OpaquePointer) throws -> OpaquePointer {
+    private static func makeLayer(_ layer: Layer, network: NetworkDescription, batch: Int, engine: OpaquePointer,
+                                  rows: OpaquePointer?) throws -> OpaquePointer {
         let src = view(layer.input, network: network, batch: batch), dst = view(layer.output, network: network, batch: batch)
         var op: OpaquePointer?
         switch layer.operation {
         case .conv(let unit):
             try bridgeCall {
-                cranet_train_conv_create(engine, src, dst, Int32(unit.kernel), Int32(unit.stride), Int32(unit.padding),
+                cranet_train_conv_create(engine, rows, src, dst, Int32(unit.kernel), Int32(unit.stride), Int32(unit.padding),
                                          unit.hasBias ? 1 : 0, Float(WeightFolding.epsilon), &op, $0, $1)
             }
         case .maxPool(let kernel, let stride, let padding):

@@ -18,12 +18,14 @@ public struct TrainingOptions: Sendable, Equatable {
     public var augmentation: Augmentation?
     /// Threads oneDNN's primitives use.
     public var threads: Int
+    /// What computes the convolutions.
+    public var convolutions: TrainingConvolutions
 
     /// The authors' CIFAR recipe (SGD 0.9, weight decay 1e-4, batch 64, lr 0.1 multistep,
     /// crops and flips) for `epochs` epochs.
     public init(epochs: Int = 300, batchSize: Int = 64, learningRate: Double = 0.1, schedule: LearningRateSchedule = .multistep,
                 optimizer: SGD = SGD(), seed: UInt64 = 0, augmentation: Augmentation? = Augmentation(),
-                threads: Int = ProcessInfo.processInfo.activeProcessorCount) {
+                threads: Int = ProcessInfo.processInfo.activeProcessorCount, convolutions: TrainingConvolutions = .fastest) {
         self.epochs = epochs
         self.batchSize = batchSize
         self.learningRate = learningRate
@@ -32,5 +34,6 @@ public struct TrainingOptions: Sendable, Equatable {
         self.seed = seed
         self.augmentation = augmentation
         self.threads = max(1, threads)
+        self.convolutions = convolutions
     }
 }

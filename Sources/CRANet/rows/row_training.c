@@ -160,10 +160,10 @@ static void backward_weights_part(void *ctx, int part, int parts) {
     row_conv *c = ctx;
     const int O = c->out.channels, H = c->out.height, W = c->out.width;
     const size_t weights = (size_t)O * c->in.channels * c->taps;
-    float *gradient = c->scratch + (size_t)part * c->scratch_floats;
     int n0, n1;
     images(c, part, parts, &n0, &n1);
     for (int n = n0; n < n1; n++) {
+        float *gradient = c->scratch + (size_t)part * c->scratch_floats;
         const float *d = c->arg_in + (size_t)n * out_floats(c);
         float *partial = c->partials + (size_t)n * c->partial_floats;
         // The gradient at the staged pitch, zeros past each row's end.
@@ -204,11 +204,11 @@ void row_conv_backward_weights(row_conv *c, const float *diff_out, float *diff_w
 
 static void backward_data_part(void *ctx, int part, int parts) {
     row_conv *c = ctx;
-    float *staged = c->scratch + (size_t)part * c->scratch_floats, *image = staged + c->out_staged_floats;
     const size_t in_floats = (size_t)c->in.channels * c->in.height * c->in.width;
     int n0, n1;
     images(c, part, parts, &n0, &n1);
     for (int n = n0; n < n1; n++) {
+        float *staged = c->scratch + (size_t)part * c->scratch_floats, *image = staged + c->out_staged_floats;
         cranet_lane_stage(c->k, c->arg_in + (size_t)n * out_floats(c), c->out, c->kernel - 1 - c->pad, 1, staged, 0, 1);
         cranet_lane_conv(c->k, staged, c->out_staged, image, c->in, c->kernel, 1, c->packed_back, c->zeros, 0, 0, 1);
         float *d = c->arg_out + (size_t)n * c->src.image_stride;

@@ -122,6 +122,8 @@ void cranet_train_layer_destroy(cranet_train_layer *layer) {
     free(layer);
 }
 
+int cranet_train_layer_on_rows(const cranet_train_layer *layer) { return layer->rows != NULL; }
+
 size_t cranet_train_layer_bytes(const cranet_train_layer *layer) {
     size_t bytes = 0;
     for (int i = 0; i < layer->owned_count; i++) {

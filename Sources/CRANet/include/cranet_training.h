@@ -76,6 +76,8 @@ int cranet_train_layer_backward(cranet_train_layer *layer, cranet_stream *stream
                                 const cranet_train_buffers *b, char *err, size_t err_len);
 /// Bytes the layer holds for its primitives and saved activations.
 size_t cranet_train_layer_bytes(const cranet_train_layer *layer);
+/// 1 for a convolution that runs on the row kernels, 0 otherwise.
+int cranet_train_layer_on_rows(const cranet_train_layer *layer);
 
 /// The backward of cranet_resize_bilinear_align_corners, per channel: adds to each
 /// source pixel of `diff_src` (channels × in_h × in_w) its share of `diff_dst`

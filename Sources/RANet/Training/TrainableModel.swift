@@ -147,6 +147,14 @@ public final class TrainableModel: @unchecked Sendable {
 
     /// Bytes the training graphs hold (activations, gradients, primitives' buffers).
     public var graphBytes: Int { graphs.values.map(\.bytes).reduce(0, +) }
+
+    /// How many of the network's convolutions the row kernels compute (see
+    /// ``TrainingConvolutions``) and how many oneDNN computes; nil before the first step.
+    public var convolutionsByBackend: (rows: Int, oneDNN: Int)? {
+        guard let graph = graphs.values.first else { return nil }
+        let total = network.layers.filter { if case .conv = $0.operation { true } else { false } }.count
+        return (graph.rowConvolutions, total - graph.rowConvolutions)
+    }
 }
 
 /// Training input that does not fit, or a step that failed.

@@ -28,6 +28,8 @@ final class TrainingGraph {
 
     /// Bytes the graph holds: arenas and the primitives' own buffers.
     private(set) var bytes = 0
+    /// Convolutions computed by the row kernels (the others by oneDNN).
+    private(set) var rowConvolutions = 0
 
     /// Primitives are created for `threads` OpenMP threads: oneDNN splits their work (and
     /// so their sums' order) by the thread count at creation, which must stay the count
@@ -70,6 +72,7 @@ final class TrainingGraph {
         for layer in network.layers {
             let op = try Self.makeLayer(layer, network: network, batch: batch, engine: engine!, rows: convolutions.rowKernels)
             bytes += cranet_train_layer_bytes(op)
+            rowConvolutions += Int(cranet_train_layer_on_rows(op))
             layers.append(op)
         }
     }

@@ -97,4 +97,21 @@ final class AdaptiveCommandTests: XCTestCase, CommandLineTesting {
         XCTAssertNotNil(row["peak_rss_mb_after_warmup"]?.doubleValue)
         XCTAssertLessThan(row["realized_ops_per_image"]!.doubleValue!, try RANetModel.bundled().operationCount.opsPerExit.last!)
     }
+
+    /// Training steps say which convolutions ran where: the bundled model's few-channel
+    /// ones on the row kernels by default, none with `--convolutions onednn`.
+    func testBenchTrainCountsTheConvolutionsOfEachBackend() throws {
+        var counts: [Int] = []
+        for choice in ["fastest", "onednn"] {
+            let run = try withArguments(["bench", "--train", "--batch", "4", "--batches", "1", "--threads", "1", "--convolutions", choice, "--json"])
+            XCTAssertEqual(run.status, 0, run.stderr)
+            let row = try JSONValue.parse(run.stdout)
+            XCTAssertEqual(row["mode"]?.stringValue, "train")
+            let rows = try XCTUnwrap(row["convolutions_on_rows"]?.intValue), oneDNN = try XCTUnwrap(row["convolutions_on_onednn"]?.intValue)
+            counts.append(rows)
+            XCTAssertEqual(rows + oneDNN, 96)
+        }
+        XCTAssertEqual(counts[1], 0)
+        XCTAssertGreaterThan(counts[0], 0)
+    }
 }

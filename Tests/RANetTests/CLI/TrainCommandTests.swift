@@ -35,7 +35,7 @@ final class TrainCommandTests: XCTestCase, CommandLineTesting {
         assertFails(try withArguments(base + ["--targets", targets.path]), mentioning: "shape [16, 3, 32, 32]", "3 targets")
         try NpyFile.write(int64: [Int64](repeating: 10, count: 16), shape: [16], to: targets)
         assertFails(try withArguments(base + ["--targets", targets.path]), mentioning: "label 10 is outside")
-        assertFails(try withArguments(base + ["--targets", targets.path, "--convolutions", "gpu"]), mentioning: "'gpu'", "--convolutions")
+        assertFails(try withArguments(base + ["--targets", targets.path, "--convolutions", "gpu"]), mentioning: "'gpu'", "--convolutions", usage: true)
         XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.appendingPathComponent("o.pth.tar").path))
     }
 

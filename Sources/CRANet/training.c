@@ -49,25 +49,7 @@ typedef struct {
     float eps;
     float *mean, *invstd;        // saved by forward for backward
     float *var_sum;              // Σ (x − mean)², for the running variance
-    double *partials;            // per channel and image: two sums over the plane (bn_partial)
 } bn_shape;
-
-/// Image `n`'s sum `which` (0 or 1) over channel `c`'s plane.
-static inline double *bn_partial(const bn_shape *s, int c, int n, int which) {
-    return s->partials + ((size_t)c * (size_t)s->batch + (size_t)n) * 2 + (size_t)which;
-}
-
-static size_t bn_partials_bytes(const bn_shape *s) {
-    return (size_t)s->channels * (size_t)s->batch * 2 * sizeof(double);
-}
-
-/// The batch's sum `which` of channel `c`: the images' sums added in image order, so that
-/// it does not depend on which thread summed which image.
-static inline double bn_total(const bn_shape *s, int c, int which) {
-    double total = 0;
-    for (int n = 0; n < s->batch; n++) total += *bn_partial(s, c, n, which);
-    return total;
-}
 
 
 struct cranet_train_layer;
@@ -117,7 +99,6 @@ void cranet_train_layer_destroy(cranet_train_layer *layer) {
     for (int i = 0; i < SLOT_COUNT; i++)
         if (layer->slot[i]) dnnl_memory_destroy(layer->slot[i]);
     for (int i = 0; i < layer->owned_count; i++) dnnl_memory_destroy(layer->owned[i]);
-    free(layer->bn.partials);
     row_conv_destroy(layer->rows);
     free(layer);
 }
@@ -131,7 +112,6 @@ size_t cranet_train_layer_bytes(const cranet_train_layer *layer) {
         dnnl_memory_get_memory_desc(layer->owned[i], &md);
         bytes += dnnl_memory_desc_get_size(md);
     }
-    if (layer->bn.partials) bytes += bn_partials_bytes(&layer->bn);
     if (layer->rows) bytes += row_conv_bytes(layer->rows);
     return bytes;
 }
@@ -586,8 +566,7 @@ static int conv_build(cranet_train_layer *L, const cranet_kernels *rows, cranet_
         owned_memory(L, &c_md, &var_sum, err, err_len))
         return 1;
     L->bn = (bn_shape){dst.batch, dst.channels, dst.height * dst.width, dst.image_stride, eps, handle(mean),
-                       handle(invstd), handle(var_sum), NULL};
-    if (!(L->bn.partials = malloc(bn_partials_bytes(&L->bn)))) return fail(err, err_len, "out of memory");
+                       handle(invstd), handle(var_sum)};
     L->channels = dst.channels;
     // Backward runs batch norm's gradient first, then the convolution's steps.
     if (add_function(&L->backward, conv_bn_backward, 0, err, err_len)) return 1;

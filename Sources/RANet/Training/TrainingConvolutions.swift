@@ -9,12 +9,12 @@ import CRANet
 ///
 /// Both compute the same sums in a different order. PyTorch computes its CPU
 /// convolutions with oneDNN too, so ``oneDNN`` follows the authors' steps most closely:
-/// on the shared reference steps its weights stay within 2·10⁻⁶ of theirs, while the row
+/// on the shared reference steps its weights stay within 3·10⁻⁶ of theirs, while the row
 /// kernels' rounding sends one ReLU input that sits at zero the other way, which moves
-/// one batch norm's shift gradient by 5% and the second step's losses by 5·10⁻⁵.
+/// one batch norm's shift gradient by 5% and the second step's losses by up to 2.4·10⁻⁴.
 public enum TrainingConvolutions: String, Sendable, Equatable, CaseIterable {
     /// The row kernels for stride-1 convolutions of at most 8 output channels, oneDNN for
-    /// the others: the faster choice (on the Fashion-MNIST model, 35% more images/s).
+    /// the others: the faster choice (training the Fashion-MNIST model, 33% more images/s).
     case fastest
     /// oneDNN for every convolution: the arithmetic of PyTorch's own CPU convolutions.
     case oneDNN = "onednn"

@@ -570,12 +570,13 @@ static int conv_build(cranet_train_layer *L, const cranet_kernels *rows, cranet_
     L->channels = dst.channels;
     // Backward runs batch norm's gradient first, then the convolution's steps.
     if (add_function(&L->backward, conv_bn_backward, 0, err, err_len)) return 1;
-    if (conv_on_rows(rows, src, dst, kernel, stride, pad))
-        return row_conv_create(rows, src, dst, kernel, pad, has_bias, &L->rows, err, err_len) ||
-               add_function(&L->forward, rows_forward, 0, err, err_len) ||
+    if (conv_on_rows(rows, src, dst, kernel, stride, pad)) {
+        if (!(L->rows = row_conv_create(rows, src, dst, kernel, pad, has_bias))) return fail(err, err_len, "out of memory");
+        return add_function(&L->forward, rows_forward, 0, err, err_len) ||
                add_function(&L->forward, conv_bn_forward, 0, err, err_len) ||
                add_function(&L->backward, rows_backward_weights, 0, err, err_len) ||
                add_function(&L->backward, rows_backward_data, 1, err, err_len);
+    }
     // oneDNN's convolution computes in the layouts it picks; its output and its
     // gradient meet batch norm in the dense NCHW buffers.
     dnnl_memory_desc_t s_any, d_any, w_any;

@@ -177,7 +177,7 @@ struct BenchCommand: ParsableCommand {
             let total = split.forward + split.backward + split.update
             times.sort()
             let median = times[times.count / 2], rate = Double(size) * 1000 / median
-            let convolutions = model.convolutionsByBackend ?? (0, 0)
+            let byBackend = model.convolutionsByBackend ?? (0, 0)
             let row: [String: JSONValue] = [
                 "mode": .string("train"), "batch": .number(Double(size)), "threads": .number(Double(threads)),
                 "images_per_s": .number(rate), "ms_per_step": .number(median), "ms_per_step_min": .number(times.first!),
@@ -185,8 +185,8 @@ struct BenchCommand: ParsableCommand {
                 "forward_share": .number(split.forward / total), "backward_share": .number(split.backward / total),
                 "update_share": .number(split.update / total), "peak_rss_mb": .number(peakResidentMegabytes()),
                 "graph_mb": .number(Double(model.graphBytes) / 1_048_576),
-                "convolutions_on_rows": .number(Double(convolutions.rows)),
-                "convolutions_on_onednn": .number(Double(convolutions.oneDNN)),
+                "convolutions_on_rows": .number(Double(byBackend.rows)),
+                "convolutions_on_onednn": .number(Double(byBackend.oneDNN)),
                 "onednn_vector_bits": .number(Double(TrainableModel.oneDNNVectorBits)),
             ]
             if json {
@@ -196,7 +196,7 @@ struct BenchCommand: ParsableCommand {
                              size, threads, rate, Double(size) * 1000 / times.last!, Double(size) * 1000 / times.first!, median,
                              100 * split.forward / total, 100 * split.backward / total, 100 * split.update / total,
                              peakResidentMegabytes(), Double(model.graphBytes) / 1_048_576, times.count,
-                             convolutions.rows, convolutions.oneDNN))
+                             byBackend.rows, byBackend.oneDNN))
             }
             fflush(stdout)
         }

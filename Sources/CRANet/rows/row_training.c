@@ -7,7 +7,6 @@
 // (cranet_row_conv_weight_gradient).
 #include "row_training.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,11 +34,6 @@ struct row_conv {
     float *arg_out, *arg_bias_out;
 };
 
-static int fail(char *err, size_t err_len, const char *message) {
-    if (err && err_len) snprintf(err, err_len, "%s", message);
-    return 1;
-}
-
 int row_conv_supports(cranet_batch_view src, cranet_batch_view dst, int kernel, int stride, int pad) {
     return stride == 1 && (kernel == 1 || kernel == 3) && 2 * pad == kernel - 1 && src.height == dst.height &&
            src.width == dst.width;
@@ -53,12 +47,10 @@ static cranet_shape padded(cranet_shape s, int pad) {
     return (cranet_shape){s.channels, s.height + 2 * pad, s.width + 2 * pad};
 }
 
-int row_conv_create(const cranet_kernels *k, cranet_batch_view src, cranet_batch_view dst, int kernel, int pad,
-                    int has_bias, row_conv **out, char *err, size_t err_len) {
-    if (!k || cranet_kernels_images(k) != 1 || !row_conv_supports(src, dst, kernel, 1, pad))
-        return fail(err, err_len, "training convolution: the row kernels do not take this shape");
+row_conv *row_conv_create(const cranet_kernels *k, cranet_batch_view src, cranet_batch_view dst, int kernel, int pad,
+                          int has_bias) {
     row_conv *c = calloc(1, sizeof *c);
-    if (!c) return fail(err, err_len, "out of memory");
+    if (!c) return NULL;
     c->k = k;
     c->src = src;
     c->dst = dst;
@@ -96,10 +88,9 @@ int row_conv_create(const cranet_kernels *k, cranet_batch_view src, cranet_batch
     c->partials = calloc((size_t)src.batch * c->partial_floats, sizeof(float));
     if (!c->staged || !c->packed || !c->packed_back || !c->flipped || !c->zeros || !c->scratch || !c->partials) {
         row_conv_destroy(c);
-        return fail(err, err_len, "out of memory");
+        return NULL;
     }
-    *out = c;
-    return 0;
+    return c;
 }
 
 void row_conv_destroy(row_conv *c) {

@@ -16,11 +16,10 @@
 
 typedef struct row_conv row_conv;
 
-/// A convolution from `src` to `dst` (stride 1, a square kernel of 1 or 3 with
-/// symmetric padding, bias when `has_bias`) on row kernels `k`. Returns 0, or 1 with a
-/// message in err.
-int row_conv_create(const cranet_kernels *k, cranet_batch_view src, cranet_batch_view dst, int kernel, int pad,
-                    int has_bias, row_conv **out, char *err, size_t err_len);
+/// A convolution from `src` to `dst` on row kernels `k` (a shape row_conv_supports
+/// takes, bias when `has_bias`), or NULL when out of memory.
+row_conv *row_conv_create(const cranet_kernels *k, cranet_batch_view src, cranet_batch_view dst, int kernel, int pad,
+                          int has_bias);
 void row_conv_destroy(row_conv *c);
 /// Bytes it holds: the staged inputs kept for the weights' gradient, packed weights, scratch.
 size_t row_conv_bytes(const row_conv *c);

@@ -69,8 +69,9 @@ final class TrainingGraph {
         self.stream = stream!
         // Fully initialized from here: if a layer fails, deinit releases what was made.
         bytes = 2 * total * MemoryLayout<Float>.size
+        let rows = convolutions.rowKernels
         for layer in network.layers {
-            let op = try Self.makeLayer(layer, network: network, batch: batch, engine: engine!, rows: convolutions.rowKernels)
+            let op = try Self.makeLayer(layer, network: network, batch: batch, engine: engine!, rows: rows)
             bytes += cranet_train_layer_bytes(op)
             rowConvolutions += Int(cranet_train_layer_on_rows(op))
             layers.append(op)

@@ -16,6 +16,10 @@ On a CPU with bf16 units OpenVINO computes in bf16 by default (logits off by up 
 largest): --openvino-f32 also times it held to f32 (INFERENCE_PRECISION_HINT), in both settings,
 and the ratio is then taken against the best f32 peer.
 
+ranet runs in both settings the peers' OpenVINO has: one call at a time on every thread, and (as
+OpenVINO's throughput setting runs several requests) `--requests N`, N calls in flight each on
+threads / N threads; --ranet-requests picks which (default: 1 and --threads).
+
 Measure on a quiet machine and read the ratios, not the absolute figures."""
 import argparse
 import datetime
@@ -93,6 +97,8 @@ def main():
     ap.add_argument("--ranet", default=os.path.join(ROOT, ".build", "release", "ranet"))
     ap.add_argument("--peers", default=os.path.join(ROOT, "..", "shared", "bench", "peers.py"))
     ap.add_argument("--ranet-args", default="", help="more arguments for ranet bench, e.g. \"--mode budgeted --data FILE\"")
+    ap.add_argument("--ranet-requests", type=int, nargs="+", metavar="N",
+                    help="ranet's calls in flight, one setting each (default: 1 and --threads)")
     ap.add_argument("--openvino-f32", action="store_true", help="also OpenVINO held to f32; compare with f32 peers only")
     ap.add_argument("--ranet-env", action="append", default=[], metavar="NAME=VALUE",
                     help="environment for ranet only, e.g. RANET_MAX_LANES=8 and DNNL_MAX_CPU_ISA=AVX2 to run the AVX2 "
@@ -101,16 +107,20 @@ def main():
     if not os.path.exists(a.ranet):
         sys.exit("build ranet first: swift build -c release --product ranet")
     ranet_env = dict(os.environ, **dict(item.split("=", 1) for item in a.ranet_env))
+    settings = a.ranet_requests or sorted({1, a.threads})
     results = {}  # (runtime, batch) -> [images/s]
     for round_ in range(a.rounds):
         for batch in a.batch:
-            ours = run_json_lines([a.ranet, "bench"] + (["--model", a.model] if a.model else []) +
-                                  ["--batch", str(batch), "--threads", str(a.threads), "--seconds", str(a.seconds), "--json"] +
-                                  a.ranet_args.split(), env=ranet_env)
+            ours = []
+            for requests in settings:
+                ours += run_json_lines([a.ranet, "bench"] + (["--model", a.model] if a.model else []) +
+                                       ["--batch", str(batch), "--threads", str(a.threads), "--requests", str(requests),
+                                        "--seconds", str(a.seconds), "--json"] + a.ranet_args.split(), env=ranet_env)
             peers = run_json_lines([sys.executable, a.peers, a.onnx, "--batch", str(batch), "--threads", str(a.threads),
                                     "--seconds", str(a.seconds), "--size", str(a.size)])
             for row in ours:
-                results.setdefault(("ranet " + row["mode"], batch), []).append(row["images_per_s"])
+                setting = "" if row["requests"] == 1 else ", %d requests" % row["requests"]
+                results.setdefault(("ranet " + row["mode"] + setting, batch), []).append(row["images_per_s"])
             if a.openvino_f32:
                 peers += run_json_lines([sys.executable, "-c", OPENVINO_F32, a.onnx, str(batch), str(a.threads),
                                          str(a.seconds), str(a.size)])

@@ -6,7 +6,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Time the network: images/s and ms per batch, every exit (anytime) or with early exit (budgeted).",
-        discussion: "After a warm-up, each batch size is timed repeatedly for about --seconds (or --batches times); the median and the spread (min–max) are reported, with the peak resident memory at the end and after the warm-up. Also reported: the threads a batch actually runs on (a single image runs on one). Budgeted mode also reports the realized operations per image. Inputs are random unless --data gives real ones. With --preset, the weights are random.")
+        discussion: "After a warm-up, each batch size is timed repeatedly for about --seconds (or --batches times); the median and the spread (min–max) are reported, with the peak resident memory at the end and after the warm-up. Also reported: the threads a batch actually runs on (a single image runs on one). Budgeted mode also reports the realized operations per image. With --requests N, N calls run at once, each on its own batch and on threads / N threads, timed in rounds of N batches: the throughput of a server answering several clients, which OpenVINO's throughput setting measures the same way. Inputs are random unless --data gives real ones. With --preset, the weights are random.")
 
     enum Mode: String, ExpressibleByArgument, CaseIterable { case anytime, budgeted }
 
@@ -20,6 +20,9 @@ struct BenchCommand: ParsableCommand {
 
     @Option(help: "Threads (default: all cores).")
     var threads: Int?
+
+    @Option(help: ArgumentHelp("Calls in flight at once, each on its own batch and on threads / requests threads: a server answering several clients, as OpenVINO's throughput setting runs several requests.", valueName: "n"))
+    var requests = 1
 
     @OptionGroup var engine: EngineOptions
 
@@ -54,6 +57,9 @@ struct BenchCommand: ParsableCommand {
         if preset != nil && source.model != nil { throw ValidationError("give either --preset or --model") }
         if !(seconds > 0) { throw ValidationError("--seconds must be positive") }
         if let batchCount, batchCount < 1 { throw ValidationError("--batches must be positive") }
+        if requests < 1 { throw ValidationError("--requests must be positive") }
+        if let threads, requests > threads { throw ValidationError("--requests \(requests) needs at least as many --threads (each request gets threads / requests)") }
+        if train && requests != 1 { throw ValidationError("--requests times inference; --train runs one step at a time") }
     }
 
     private var batchSizes: [Int] { batch.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) ?? 0 } }
@@ -61,7 +67,10 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
         if train { return try runTraining(threads: threadCount) }
-        let options = engine.options(threads: threadCount)
+        guard requests <= threadCount else {
+            throw ValidationError("--requests \(requests) needs at least as many threads; this machine has \(threadCount) cores")
+        }
+        let options = engine.options(threads: threadCount / requests)
         let model: RANetModel
         if let preset {
             let config = try RANetConfig.preset(named: preset)
@@ -82,40 +91,45 @@ struct BenchCommand: ParsableCommand {
             let batches = try (0..<max(1, poolCount / size)).map { b in
                 try Tensor(shape: [size] + model.imageShape, values: Array(pool.values[(b * size * per)..<((b + 1) * size * per)]))
             }
+            // One round: `requests` calls at once, each on the next batch; the operations each computed.
+            let calls = Calls(count: requests)
             var next = 0
             var imagesRun = 0, opsRun = 0.0
-            let runOnce: () throws -> Void = {
-                let images = batches[next % batches.count]
-                next += 1
-                if let thresholds {
-                    opsRun += try model.classify(images, thresholds: thresholds).reduce(0) { $0 + $1.operations }
-                } else {
+            let runRound: () throws -> Void = {
+                let first = next
+                next += requests
+                try calls.run { request in
+                    let images = batches[(first + request) % batches.count]
+                    if let thresholds { return try model.classify(images, thresholds: thresholds).reduce(0) { $0 + $1.operations } }
                     _ = try model.logits(for: images)
-                    opsRun += model.operationCount.opsPerExit.last! * Double(size)
+                    return model.operationCount.opsPerExit.last! * Double(size)
                 }
-                imagesRun += size
+                opsRun += calls.operations.reduce(0, +)
+                imagesRun += size * requests
             }
-            try runOnce()  // warm-up: contexts, caches, page faults
+            try runRound()  // warm-up: contexts, caches, page faults
             (imagesRun, opsRun) = (0, 0)
             let warmedUp = peakResidentMegabytes()
             var times: [Double] = []
             let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
             while batchCount.map({ times.count < $0 }) ?? (times.count < 5 || DispatchTime.now().uptimeNanoseconds < deadline) {
                 let start = DispatchTime.now().uptimeNanoseconds
-                try runOnce()
+                try runRound()
                 times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
             }
             times.sort()
             let median = times[times.count / 2]
             let realizedOps = opsRun / Double(imagesRun)
-            let rate = Double(size) * 1000 / median
+            // Images per round: each request's batch.
+            let perRound = Double(size * requests), rate = perRound * 1000 / median
+            let threadsUsed = requests * model.threadsUsed(batch: size)
             var row: [String: JSONValue] = [
                 "mode": .string(mode.rawValue), "batch": .number(Double(size)), "threads": .number(Double(threadCount)),
-                "threads_used": .number(Double(model.threadsUsed(batch: size))),
+                "requests": .number(Double(requests)), "threads_used": .number(Double(threadsUsed)),
                 "lanes": .number(Double(model.options.lanes)), "single_image": .string(engine.singleImages.rawValue),
                 "images_per_s": .number(rate), "ms_per_batch": .number(median),
                 "ms_per_batch_min": .number(times.first!), "ms_per_batch_max": .number(times.last!),
-                "images_per_s_min": .number(Double(size) * 1000 / times.last!), "images_per_s_max": .number(Double(size) * 1000 / times.first!),
+                "images_per_s_min": .number(perRound * 1000 / times.last!), "images_per_s_max": .number(perRound * 1000 / times.first!),
                 "repeats": .number(Double(times.count)), "realized_ops_per_image": .number(realizedOps),
                 "gflop_per_s": .number(2 * realizedOps * rate / 1e9), "peak_rss_mb": .number(peakResidentMegabytes()),
                 "peak_rss_mb_after_warmup": .number(warmedUp),
@@ -134,10 +148,12 @@ struct BenchCommand: ParsableCommand {
                 }
                 print(JSONValue.object(row).description)
             } else {
-                let used = model.threadsUsed(batch: size) == threadCount ? "" : " (\(model.threadsUsed(batch: size)) used)"
-                print(String(format: "%@ batch %3d, %d threads%@: %8.1f images/s (%.1f–%.1f), %8.2f ms/batch, %.2fM ops/image, %.1f GFLOP/s, peak %.0f MB (%.0f MB after warm-up), %d batches",
-                             mode.rawValue, size, threadCount, used, rate, Double(size) * 1000 / times.last!, Double(size) * 1000 / times.first!,
-                             median, realizedOps / 1e6, 2 * realizedOps * rate / 1e9, peakResidentMegabytes(), warmedUp, times.count))
+                let used = threadsUsed == threadCount ? "" : " (\(threadsUsed) used)"
+                let inFlight = requests == 1 ? "" : ", \(requests) requests × \(threadCount / requests) thread\(threadCount / requests == 1 ? "" : "s")"
+                print(String(format: "%@ batch %3d%@, %d threads%@: %8.1f images/s (%.1f–%.1f), %8.2f ms/batch, %.2fM ops/image, %.1f GFLOP/s, peak %.0f MB (%.0f MB after warm-up), %d %@",
+                             mode.rawValue, size, inFlight, threadCount, used, rate, perRound * 1000 / times.last!, perRound * 1000 / times.first!,
+                             median, realizedOps / 1e6, 2 * realizedOps * rate / 1e9, peakResidentMegabytes(), warmedUp, times.count,
+                             requests == 1 ? "batches" : "rounds"))
             }
             fflush(stdout)
         }
@@ -228,3 +244,29 @@ struct BenchCommand: ParsableCommand {
     }
 }
 
+/// Runs `count` calls at once, one per thread, and keeps what each returned.
+private final class Calls: @unchecked Sendable {
+    /// What each call of the last round returned (its operations).
+    private(set) var operations: [Double]
+    private var failure: Error?
+    private let lock = NSLock()
+
+    init(count: Int) { operations = Array(repeating: 0, count: count) }
+
+    /// Runs `call(i)` for every request i, concurrently when there are several; rethrows
+    /// the first error.
+    func run(_ call: (Int) throws -> Double) throws {
+        if operations.count == 1 { return operations[0] = try call(0) }
+        failure = nil
+        operations.withUnsafeMutableBufferPointer { results in
+            DispatchQueue.concurrentPerform(iterations: results.count) { i in
+                do {
+                    results[i] = try call(i)
+                } catch {
+                    lock.withLock { failure = failure ?? error }
+                }
+            }
+        }
+        if let failure { throw failure }
+    }
+}

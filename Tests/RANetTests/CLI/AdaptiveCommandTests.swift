@@ -98,6 +98,32 @@ final class AdaptiveCommandTests: XCTestCase, CommandLineTesting {
         XCTAssertLessThan(row["realized_ops_per_image"]!.doubleValue!, try RANetModel.bundled().operationCount.opsPerExit.last!)
     }
 
+    /// Several calls in flight, each on its own batch and its share of the threads: early
+    /// exit still realizes fewer operations than the whole network, and every request's
+    /// images count.
+    func testBenchRunsSeveralRequestsAtOnce() throws {
+        let run = try withArguments(["bench", "--mode", "budgeted", "--batch", "1,8", "--batches", "3", "--threads", "2", "--requests", "2", "--json"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let rows = try run.stdout.split(separator: "\n").map { try JSONValue.parse(String($0)) }
+        XCTAssertEqual(rows.compactMap { $0["batch"]?.intValue }, [1, 8])
+        for row in rows {
+            XCTAssertEqual(row["requests"]?.intValue, 2)
+            XCTAssertEqual(row["threads_used"]?.intValue, 2)
+            XCTAssertEqual(row["repeats"]?.intValue, 3)
+            XCTAssertLessThan(row["realized_ops_per_image"]!.doubleValue!, try RANetModel.bundled().operationCount.opsPerExit.last!)
+            let rate = try XCTUnwrap(row["images_per_s"]?.doubleValue), ms = try XCTUnwrap(row["ms_per_batch"]?.doubleValue)
+            XCTAssertEqual(rate, 2 * row["batch"]!.doubleValue! * 1000 / ms, accuracy: rate * 1e-9)
+        }
+        let text = try withArguments(["bench", "--batch", "1", "--batches", "2", "--threads", "2", "--requests", "2"])
+        XCTAssertEqual(text.status, 0, text.stderr)
+        XCTAssertTrue(text.stdout.contains("batch   1, 2 requests × 1 thread, 2 threads"), text.stdout)
+        assertFails(try withArguments(["bench", "--requests", "0"]), mentioning: "--requests must be positive", usage: true)
+        assertFails(try withArguments(["bench", "--requests", "3", "--threads", "2"]), mentioning: "--requests 3 needs at least as many --threads", usage: true)
+        assertFails(try withArguments(["bench", "--train", "--requests", "2", "--threads", "2"]), mentioning: "--train runs one step at a time", usage: true)
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        assertFails(try withArguments(["bench", "--requests", "\(cores + 1)", "--batches", "1"]), mentioning: "this machine has \(cores) cores", usage: true)
+    }
+
     /// Training steps say which convolutions ran where: the bundled model's few-channel
     /// ones on the row kernels by default, none with `--convolutions onednn`.
     func testBenchTrainCountsTheConvolutionsOfEachBackend() throws {

@@ -58,7 +58,6 @@ struct BenchCommand: ParsableCommand {
         if !(seconds > 0) { throw ValidationError("--seconds must be positive") }
         if let batchCount, batchCount < 1 { throw ValidationError("--batches must be positive") }
         if requests < 1 { throw ValidationError("--requests must be positive") }
-        if let threads, requests > threads { throw ValidationError("--requests \(requests) needs at least as many --threads (each request gets threads / requests)") }
         if train && requests != 1 { throw ValidationError("--requests times inference; --train runs one step at a time") }
     }
 
@@ -68,9 +67,11 @@ struct BenchCommand: ParsableCommand {
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
         if train { return try runTraining(threads: threadCount) }
         guard requests <= threadCount else {
-            throw ValidationError("--requests \(requests) needs at least as many threads; this machine has \(threadCount) cores")
+            throw ValidationError("--requests \(requests) needs at least as many --threads" +
+                                  (threads == nil ? "; this machine has \(threadCount) cores" : " (each request gets threads / requests)"))
         }
-        let options = engine.options(threads: threadCount / requests)
+        let threadsPerRequest = threadCount / requests
+        let options = engine.options(threads: threadsPerRequest)
         let model: RANetModel
         if let preset {
             let config = try RANetConfig.preset(named: preset)
@@ -91,20 +92,18 @@ struct BenchCommand: ParsableCommand {
             let batches = try (0..<max(1, poolCount / size)).map { b in
                 try Tensor(shape: [size] + model.imageShape, values: Array(pool.values[(b * size * per)..<((b + 1) * size * per)]))
             }
-            // One round: `requests` calls at once, each on the next batch; the operations each computed.
-            let calls = Calls(count: requests)
             var next = 0
             var imagesRun = 0, opsRun = 0.0
+            // One round: `requests` calls at once, each on the next batch.
             let runRound: () throws -> Void = {
                 let first = next
                 next += requests
-                try calls.run { request in
+                opsRun += try concurrently(requests) { request in
                     let images = batches[(first + request) % batches.count]
                     if let thresholds { return try model.classify(images, thresholds: thresholds).reduce(0) { $0 + $1.operations } }
                     _ = try model.logits(for: images)
                     return model.operationCount.opsPerExit.last! * Double(size)
-                }
-                opsRun += calls.operations.reduce(0, +)
+                }.reduce(0, +)
                 imagesRun += size * requests
             }
             try runRound()  // warm-up: contexts, caches, page faults
@@ -149,7 +148,7 @@ struct BenchCommand: ParsableCommand {
                 print(JSONValue.object(row).description)
             } else {
                 let used = threadsUsed == threadCount ? "" : " (\(threadsUsed) used)"
-                let inFlight = requests == 1 ? "" : ", \(requests) requests × \(threadCount / requests) thread\(threadCount / requests == 1 ? "" : "s")"
+                let inFlight = requests == 1 ? "" : ", \(requests) requests × \(threadsPerRequest) thread\(threadsPerRequest == 1 ? "" : "s")"
                 print(String(format: "%@ batch %3d%@, %d threads%@: %8.1f images/s (%.1f–%.1f), %8.2f ms/batch, %.2fM ops/image, %.1f GFLOP/s, peak %.0f MB (%.0f MB after warm-up), %d %@",
                              mode.rawValue, size, inFlight, threadCount, used, rate, perRound * 1000 / times.last!, perRound * 1000 / times.first!,
                              median, realizedOps / 1e6, 2 * realizedOps * rate / 1e9, peakResidentMegabytes(), warmedUp, times.count,
@@ -244,29 +243,21 @@ struct BenchCommand: ParsableCommand {
     }
 }
 
-/// Runs `count` calls at once, one per thread, and keeps what each returned.
-private final class Calls: @unchecked Sendable {
-    /// What each call of the last round returned (its operations).
-    private(set) var operations: [Double]
-    private var failure: Error?
-    private let lock = NSLock()
-
-    init(count: Int) { operations = Array(repeating: 0, count: count) }
-
-    /// Runs `call(i)` for every request i, concurrently when there are several; rethrows
-    /// the first error.
-    func run(_ call: (Int) throws -> Double) throws {
-        if operations.count == 1 { return operations[0] = try call(0) }
-        failure = nil
-        operations.withUnsafeMutableBufferPointer { results in
-            DispatchQueue.concurrentPerform(iterations: results.count) { i in
-                do {
-                    results[i] = try call(i)
-                } catch {
-                    lock.withLock { failure = failure ?? error }
-                }
+/// What `call(i)` returns for every i below `count`, the calls run at once when there
+/// are several (`count` is at most the cores); rethrows the first error.
+private func concurrently(_ count: Int, _ call: (Int) throws -> Double) throws -> [Double] {
+    if count == 1 { return [try call(0)] }
+    var results = [Double](repeating: 0, count: count), failure: Error?
+    let lock = NSLock()
+    results.withUnsafeMutableBufferPointer { results in
+        DispatchQueue.concurrentPerform(iterations: count) { i in
+            do {
+                results[i] = try call(i)
+            } catch {
+                lock.withLock { failure = failure ?? error }
             }
         }
-        if let failure { throw failure }
     }
+    if let failure { throw failure }
+    return results
 }

@@ -49,7 +49,7 @@ struct EvaluateCommand: ParsableCommand {
         print("\(evaluation.labels.count) images")
         print("exit  ops (M)   top-1   top-5")
         for (k, e) in evaluation.exits.enumerated() {
-            print(String(format: "%4d  %7.2f  %6.2f  %6.2f", k, e.ops / 1e6, e.top1, e.top5))
+            print(String(format: "%4d  %7.2f  %6.2f  %6.2f", k + 1, e.ops / 1e6, e.top1, e.top5))
         }
         if let budgeted { print(""); print(budgeted.text) }
     }

@@ -8,7 +8,7 @@ struct LogitsTable {
 
     func text() throws -> String {
         let top = try ExitConfidences(logits: logits)
-        var lines = ["image  " + (0..<top.exitCount).map { "exit \($0)".padding(toLength: 22, withPad: " ", startingAt: 0) }.joined()]
+        var lines = ["image  " + (0..<top.exitCount).map { "exit \($0 + 1)".padding(toLength: 22, withPad: " ", startingAt: 0) }.joined()]
         for i in 0..<top.sampleCount {
             var row = String(i).padding(toLength: 7, withPad: " ", startingAt: 0)
             for k in 0..<top.exitCount {

@@ -24,7 +24,7 @@ struct PredictCommand: ParsableCommand {
     @Flag(help: "Descend into sub-folders.")
     var recursive = false
 
-    @Option(help: ArgumentHelp("Write the results to a .csv or .jsonl file.", valueName: "file"))
+    @Option(help: ArgumentHelp("Write the results to a .csv or .jsonl file.", discussion: "Their exit field counts from 0 (exit 1 of the text and the paper is 0), as the library's Prediction.exit does.", valueName: "file"))
     var output: String?
 
     @Option(help: ArgumentHelp("Also write one self-contained HTML page: the images grouped by the exit they left at; with an image-folder tree (folders named by class), the accuracy per exit and against operations (every exit is then computed too).", valueName: "report.html"))

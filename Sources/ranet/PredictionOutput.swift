@@ -50,7 +50,7 @@ struct ResultWriter {
         case .table:
             guard let p = r.prediction else { return "\(r.url.relativePath)  skipped: \(r.skipReason ?? "")" }
             let ranked = p.top.map { "\(name($0.label)) \(String(format: "%.2f", $0.probability))" }.joined(separator: ", ")
-            return "\(r.url.relativePath)  \(ranked)  (exit \(p.exit), \(String(format: "%.2f", p.operations / 1e6))M ops)"
+            return "\(r.url.relativePath)  \(ranked)  (exit \(p.exit + 1), \(String(format: "%.2f", p.operations / 1e6))M ops)"
         }
     }
 

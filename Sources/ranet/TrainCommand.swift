@@ -11,7 +11,9 @@ struct TrainCommand: AsyncParsableCommand {
             before every step (multistep: ÷10 at 50% and 75% of the epochs for CIFAR-style data, every 30 epochs for \
             ImageNet; or cosine), random crops after 4 pixels of padding and horizontal flips. After every epoch: \
             validation top-1 of every exit, save_models/checkpoint_NNN.pth.tar (the previous one removed), latest.txt, \
-            model_best.pth.tar (best last-exit top-1), scores.tsv; args.txt and preprocessing.json at the start.
+            model_best.pth.tar (best last-exit top-1), scores.tsv; args.txt and preprocessing.json at the start. \
+            After the last epoch, with validation data: thresholds.json, early-exit thresholds for model_best \
+            calibrated on the validation data (--budget), which predict, evaluate and bench use as the model's own.
 
             Example (Fashion-MNIST, the shared model's recipe):
               ranet train --config run/args.txt --data /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz \\
@@ -78,6 +80,11 @@ struct TrainCommand: AsyncParsableCommand {
     @Option(help: TrainingConvolutions.help(default: .fastest))
     var convolutions: TrainingConvolutions = .fastest
 
+    @Option(help: ArgumentHelp(
+        "Early-exit thresholds calibrated on the validation data after the last epoch: an average budget (20M, 1.5G, 0.4x of the full network), or none.",
+        discussion: "Default: the cheapest thresholds whose validation top-1 is within 0.5 points of the last exit's.", valueName: "ops"))
+    var budget: String?
+
     @OptionGroup var decodingOptions: DecodingOptions
 
     func validate() throws {
@@ -88,6 +95,20 @@ struct TrainCommand: AsyncParsableCommand {
         if !(lr > 0) { throw ValidationError("--lr must be positive") }
         if LearningRateSchedule(rawValue: lrType) == nil { throw ValidationError("--lr-type must be multistep or cosine") }
         if useValid && val != nil { throw ValidationError("give either --val or --use-valid") }
+        _ = try thresholdGoal
+    }
+
+    /// What --budget asks the thresholds calibrated after the last epoch to meet.
+    var thresholdGoal: Calibration.Goal? {
+        get throws {
+            guard let budget else { return .trainingDefault }
+            if budget == "none" { return nil }
+            do {
+                return .budget(try Budget(parsing: budget))
+            } catch let error as ThresholdError {
+                throw ValidationError("--budget: \(error.message), or none")
+            }
+        }
     }
 
     func run() async throws {
@@ -122,7 +143,8 @@ struct TrainCommand: AsyncParsableCommand {
         let options = TrainingOptions(epochs: epochs, batchSize: batchSize, learningRate: lr, schedule: LearningRateSchedule(rawValue: lrType)!,
                                       optimizer: SGD(momentum: momentum, weightDecay: weightDecay), seed: seed,
                                       augmentation: augment ? Augmentation() : nil,
-                                      threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, convolutions: convolutions)
+                                      threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, convolutions: convolutions,
+                                      thresholdGoal: try thresholdGoal)
         let trainer = try Trainer(config: architecture, training: training, validation: validation, options: options, runFolder: folder,
                                   initial: initial, metadata: metadata, resume: resume)
         print("training \(training.count) images" + (validation.map { ", validating on \($0.count)" } ?? "")
@@ -144,7 +166,16 @@ struct TrainCommand: AsyncParsableCommand {
         }
         interrupt.cancel()
         if let best = summary.bestEpoch {
-            print(String(format: "best validation top-1 (last exit) %.2f at epoch %d", summary.bestTop1, best))
+            print(String(format: "best validation top-1 (last exit) %.2f at epoch %d: save_models/model_best.pth.tar", summary.bestTop1, best + 1))
+        }
+        if let thresholds = summary.thresholds {
+            let fullOps = try OperationCount(NetworkDescription(config: architecture)).opsPerExit.last!
+            let spent = thresholds.expectedOps ?? fullOps
+            print(String(format: "early exit (%@): %.2fM of %.2fM operations per image (%.2fx), validation top-1 %.2f; thresholds in %@",
+                         try thresholdGoal?.description ?? "", spent / 1e6, fullOps / 1e6, spent / fullOps, thresholds.validationAccuracy ?? 0,
+                         folder.appendingPathComponent(ModelFile.thresholdsFileName).path))
+        } else if validation == nil {
+            print("no validation data (--use-valid or --val): no early-exit thresholds were calibrated, so the model runs every image to the last exit")
         }
         if let test {
             let testSet = try TrainingData(LabeledData.open(URL(fileURLWithPath: test), decoding: decoding), config: architecture, metadata: metadata)

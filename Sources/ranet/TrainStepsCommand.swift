@@ -56,13 +56,10 @@ struct TrainStepsCommand: ParsableCommand {
 
     func run() throws {
         let contents = try source.read()
-        var start = TorchCheckpoint.Contents(stateDict: contents.stateDict, batchesTracked: [:], momentumBuffers: [:], epoch: 0, bestPrecision: 0)
-        let modelURL = try source.modelURL
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: modelURL.path, isDirectory: &isDirectory), !isDirectory.boolValue,
-           !modelURL.path.hasSuffix(".safetensors") {
-            // A torch checkpoint: its batch norms' step counters and momentum buffers too.
-            start = try TorchCheckpoint.readContents(contentsOf: modelURL)
+        // A torch checkpoint (a run folder's too) also holds momentum buffers and the epoch.
+        let checkpoint = try ModelFile.checkpointURL(of: source.modelURL).map { try TorchCheckpoint.readContents(contentsOf: $0) }
+        if continueOptimizer && checkpoint == nil {
+            throw TrainingError("--continue-optimizer needs a torch checkpoint or run folder; \(try source.modelURL.path) holds no optimizer state")
         }
         let images = try NpyFile.readFloat32(contentsOf: URL(fileURLWithPath: input))
         let labels = try DynamicCommand.labels(targets)
@@ -70,9 +67,9 @@ struct TrainStepsCommand: ParsableCommand {
         guard images.shape.count == 4, images.shape[0] == labels.count, images.shape[1...] == [3, size, size] else {
             throw ShapeError("\(input) has shape \(images.shape); the model takes \(labels.count)×3×\(size)×\(size) for \(labels.count) targets")
         }
-        let model = try TrainableModel(config: contents.config, stateDict: start.stateDict,
-                                       momentumBuffers: continueOptimizer ? start.momentumBuffers : [:],
-                                       batchesTracked: start.batchesTracked,
+        let model = try TrainableModel(config: contents.config, stateDict: contents.stateDict,
+                                       momentumBuffers: continueOptimizer ? checkpoint?.momentumBuffers ?? [:] : [:],
+                                       batchesTracked: contents.stateDict.batchesTracked,
                                        optimizer: SGD(momentum: momentum, weightDecay: weightDecay),
                                        threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, convolutions: convolutions)
         var table: [Double] = []
@@ -82,7 +79,7 @@ struct TrainStepsCommand: ParsableCommand {
             print("step \(step): loss " + result.losses.map { String(format: "%.6f", $0) }.joined(separator: " ")
                   + String(format: " (sum %.6f)", result.losses.reduce(0, +)))
         }
-        let out = model.state.checkpointContents(epoch: start.epoch ?? 0, bestPrecision: start.bestPrecision ?? 0)
+        let out = model.state.checkpointContents(epoch: checkpoint?.epoch ?? 0, bestPrecision: checkpoint?.bestPrecision ?? 0)
         try TorchCheckpoint.write(out, network: model.network, optimizer: model.optimizer, learningRate: lr, to: URL(fileURLWithPath: output))
         if let losses {
             try NpyFile.write(float64: table, shape: [steps, contents.config.exitCount], to: URL(fileURLWithPath: losses))

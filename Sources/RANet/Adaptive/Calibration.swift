@@ -8,6 +8,26 @@ public enum Calibration {
     /// q from 0.01 to 100, evenly in log scale; the authors' sweep uses q = 0.05…1.95.
     static let ratios: [Float] = (0...400).map { Float(pow(10.0, -2.0 + Double($0) / 100)) }
 
+    /// What thresholds are chosen for.
+    public enum Goal: Sendable, Equatable, CustomStringConvertible {
+        /// The most accurate thresholds whose average cost fits the budget.
+        case budget(Budget)
+        /// The cheapest thresholds whose validation top-1 is at most `points` below the
+        /// last exit's (every image at the last exit is always a candidate).
+        case accuracyWithin(points: Double)
+
+        /// `ranet train`'s default: the cheapest within half a point of the last exit.
+        public static let trainingDefault = Goal.accuracyWithin(points: 0.5)
+
+        /// The goal in words.
+        public var description: String {
+            switch self {
+            case .budget(let budget): "a budget of \(budget)"
+            case .accuracyWithin(let points): "the cheapest within \(points) points of the last exit's top-1"
+            }
+        }
+    }
+
     /// The thresholds with the best validation accuracy whose expected cost fits `budget`.
     ///
     /// Searches the authors' geometric family of exit proportions P_k ∝ q^k over a fine grid
@@ -24,29 +44,56 @@ public enum Calibration {
     ///   inputs do not fit each other.
     public static func thresholds(for budget: Budget, validation: ExitConfidences, labels: [Int],
                                   opsPerExit: [Double], fingerprint: String? = nil) throws -> ExitThresholds {
+        try thresholds(for: .budget(budget), validation: validation, labels: labels, opsPerExit: opsPerExit, fingerprint: fingerprint)
+    }
+
+    /// The thresholds that meet `goal` on the validation confidences, searched over the
+    /// same family as ``thresholds(for:validation:labels:opsPerExit:fingerprint:)-swift.type.method``.
+    ///
+    /// - Throws: ``ThresholdError`` when a budget is below the first exit's cost or the
+    ///   inputs do not fit each other.
+    public static func thresholds(for goal: Goal, validation: ExitConfidences, labels: [Int],
+                                  opsPerExit: [Double], fingerprint: String? = nil) throws -> ExitThresholds {
         try BudgetedClassification.checkInputs(validation, labels, opsPerExit, name: "validation")
-        let limit = budget.operations(fullOps: opsPerExit.last!)
-        guard limit >= opsPerExit[0] else {
-            throw ThresholdError(String(format: "a budget of %.2fM operations is below the first exit's cost (%.2fM)", limit / 1e6, opsPerExit[0] / 1e6))
+        let outcomes = candidates(exits: validation.exitCount, validation: validation).map {
+            (thresholds: $0, outcome: BudgetedClassification.evaluate(validation, targets: labels, thresholds: $0, opsPerExit: opsPerExit))
         }
-        let exits = validation.exitCount
-        var candidates = ratios.map { q in
-            BudgetedClassification.thresholds(validation, proportions: BudgetedClassification.geometricProportions(ratio: q, exits: exits))
+        var limit: Double?
+        let chosen: (thresholds: [Float], outcome: BudgetedClassification.Outcome)?
+        switch goal {
+        case .budget(let budget):
+            let ops = budget.operations(fullOps: opsPerExit.last!)
+            guard ops >= opsPerExit[0] else {
+                throw ThresholdError(String(format: "a budget of %.2fM operations is below the first exit's cost (%.2fM)", ops / 1e6, opsPerExit[0] / 1e6))
+            }
+            limit = ops
+            // The most accurate within the budget; on equal accuracy, the cheaper.
+            chosen = outcomes.filter { $0.outcome.expectedOps <= ops }.min {
+                ($0.outcome.accuracy, -$0.outcome.expectedOps) > ($1.outcome.accuracy, -$1.outcome.expectedOps)
+            }
+        case .accuracyWithin(let points):
+            guard points >= 0, points.isFinite else { throw ThresholdError("the accuracy margin must be a non-negative number of points") }
+            let floor = outcomes[outcomes.count - 2].outcome.accuracy - points
+            // The cheapest at or above the floor; on equal cost, the more accurate.
+            chosen = outcomes.filter { $0.outcome.accuracy >= floor }.min {
+                ($0.outcome.expectedOps, -$0.outcome.accuracy) < ($1.outcome.expectedOps, -$1.outcome.accuracy)
+            }
         }
-        candidates.append([Float](repeating: BudgetedClassification.unreachable, count: exits - 1) + [BudgetedClassification.always])
-        candidates.append([Float](repeating: BudgetedClassification.always, count: exits))
-        var best: (thresholds: [Float], outcome: BudgetedClassification.Outcome)?
-        for t in candidates {
-            let outcome = BudgetedClassification.evaluate(validation, targets: labels, thresholds: t, opsPerExit: opsPerExit)
-            guard outcome.expectedOps <= limit else { continue }
-            if let b = best, b.outcome.accuracy > outcome.accuracy
-                || (b.outcome.accuracy == outcome.accuracy && b.outcome.expectedOps <= outcome.expectedOps) { continue }
-            best = (t, outcome)
-        }
-        guard let chosen = best else {
-            throw ThresholdError(String(format: "no thresholds meet a budget of %.2fM operations", limit / 1e6))
+        guard let chosen else {
+            throw ThresholdError(String(format: "no thresholds meet a budget of %.2fM operations", (limit ?? 0) / 1e6))
         }
         return ExitThresholds(values: chosen.thresholds, modelFingerprint: fingerprint, expectedOps: chosen.outcome.expectedOps,
                               validationAccuracy: chosen.outcome.accuracy, budget: limit)
+    }
+
+    /// The threshold sets searched: the geometric family over ``ratios``, then every image
+    /// at the last exit, then every image at the first.
+    private static func candidates(exits: Int, validation: ExitConfidences) -> [[Float]] {
+        ratios.map { q in
+            BudgetedClassification.thresholds(validation, proportions: BudgetedClassification.geometricProportions(ratio: q, exits: exits))
+        } + [
+            [Float](repeating: BudgetedClassification.unreachable, count: exits - 1) + [BudgetedClassification.always],
+            [Float](repeating: BudgetedClassification.always, count: exits),
+        ]
     }
 }

@@ -30,7 +30,8 @@ public enum ModelFile {
 
     /// Reads a model from:
     /// - a run folder of the authors' `main.py` (`args.txt`, `save_models/model_best.pth.tar`
-    ///   or else the latest `checkpoint_NNN.pth.tar`, optionally `preprocessing.json`);
+    ///   or else the latest `checkpoint_NNN.pth.tar`, optionally `preprocessing.json` and the
+    ///   `thresholds.json` that `ranet train` calibrates);
     /// - a checkpoint file, with `config` given or an `args.txt` in its run folder;
     /// - a native `.safetensors` model file (its own config unless `config` is given).
     public static func read(from url: URL, config: RANetConfig? = nil) throws -> Contents {
@@ -48,7 +49,7 @@ public enum ModelFile {
             guard let config = try config ?? folder.map({ try RANetConfig.load(contentsOf: $0.appendingPathComponent("args.txt")) }) else {
                 throw FileError(path: url.path, message: "a checkpoint needs a config: pass one (args.txt, JSON or preset) or keep it in its run folder beside args.txt")
             }
-            let metadata = try folder.map(readPreprocessing) ?? ModelMetadata()
+            let metadata = try folder.map { try readRunFolderMetadata($0, checkpoint: url) } ?? ModelMetadata()
             return Contents(config: config, stateDict: try TorchCheckpoint.readStateDict(file, path: url.path), metadata: metadata)
         }
         let (stateDict, fields) = try SafetensorsFile.read(file, path: url.path)
@@ -91,24 +92,38 @@ public enum ModelFile {
         try SafetensorsFile.write(contents.stateDict, metadata: fields, to: url)
     }
 
+    /// The torch checkpoint a model source's weights come from: the file itself, or a run
+    /// folder's `save_models/model_best.pth.tar` (else its latest `checkpoint_NNN.pth.tar`);
+    /// nil for a `.safetensors` file, which holds no optimizer state. Training from a model
+    /// reads its momentum buffers and epoch from here.
+    public static func checkpointURL(of url: URL) throws -> URL? {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+            throw FileError(path: url.path, message: "no such model file or folder")
+        }
+        if !isDirectory.boolValue {
+            return url.pathExtension == "safetensors" ? nil : url
+        }
+        let models = url.appendingPathComponent("save_models")
+        let best = models.appendingPathComponent("model_best.pth.tar")
+        if FileManager.default.fileExists(atPath: best.path) { return best }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: models.path)) ?? []
+        let numbered = names.filter { $0.hasPrefix("checkpoint_") && $0.hasSuffix(".pth.tar") }
+        guard let latest = numbered.max(by: { checkpointNumber($0) < checkpointNumber($1) }) else {
+            throw FileError(path: url.path, message: "run folder without save_models/model_best.pth.tar or checkpoint_NNN.pth.tar")
+        }
+        return models.appendingPathComponent(latest)
+    }
+
     private static func readRunFolder(_ folder: URL, config: RANetConfig?) throws -> Contents {
         let args = folder.appendingPathComponent("args.txt")
-        let models = folder.appendingPathComponent("save_models")
         guard config != nil || FileManager.default.fileExists(atPath: args.path) else {
             throw FileError(path: folder.path, message: "not a run folder (no args.txt)")
         }
-        var checkpoint = models.appendingPathComponent("model_best.pth.tar")
-        if !FileManager.default.fileExists(atPath: checkpoint.path) {
-            let names = (try? FileManager.default.contentsOfDirectory(atPath: models.path)) ?? []
-            let numbered = names.filter { $0.hasPrefix("checkpoint_") && $0.hasSuffix(".pth.tar") }
-            guard let latest = numbered.max(by: { checkpointNumber($0) < checkpointNumber($1) }) else {
-                throw FileError(path: folder.path, message: "run folder without save_models/model_best.pth.tar or checkpoint_NNN.pth.tar")
-            }
-            checkpoint = models.appendingPathComponent(latest)
-        }
+        let checkpoint = try checkpointURL(of: folder)!
         let resolved = try config ?? RANetConfig.load(contentsOf: args)
         return Contents(config: resolved, stateDict: try TorchCheckpoint.readStateDict(contentsOf: checkpoint),
-                        metadata: try readPreprocessing(folder))
+                        metadata: try readRunFolderMetadata(folder, checkpoint: checkpoint))
     }
 
     private static func checkpointNumber(_ name: String) -> Int {
@@ -121,6 +136,23 @@ public enum ModelFile {
         return [parent, parent.deletingLastPathComponent()].first {
             FileManager.default.fileExists(atPath: $0.appendingPathComponent("args.txt").path)
         }
+    }
+
+    /// The file in a run folder that holds the thresholds `ranet train` calibrated for the
+    /// folder's model (the checkpoint ``checkpointURL(of:)`` resolves to).
+    public static let thresholdsFileName = "thresholds.json"
+
+    /// A run folder's metadata for one of its checkpoints: `preprocessing.json`, and
+    /// `thresholds.json` when `checkpoint` is the one the folder resolves to (the
+    /// thresholds were calibrated for that model and would be refused by any other).
+    static func readRunFolderMetadata(_ folder: URL, checkpoint: URL) throws -> ModelMetadata {
+        var metadata = try readPreprocessing(folder)
+        let thresholds = folder.appendingPathComponent(thresholdsFileName)
+        if FileManager.default.fileExists(atPath: thresholds.path),
+           try checkpointURL(of: folder)?.standardizedFileURL.path == checkpoint.standardizedFileURL.path {
+            metadata.defaultThresholds = try ExitThresholds.read(contentsOf: thresholds)
+        }
+        return metadata
     }
 
     /// The metadata of a run folder's `preprocessing.json` (empty without one).

@@ -10,15 +10,20 @@ enum SafetensorsFile {
     static func write(_ stateDict: StateDict, metadata: [String: String], to url: URL) throws {
         var header: [String: JSONValue] = ["__metadata__": .object(metadata.mapValues { .string($0) })]
         var offset = 0
-        let keys = stateDict.tensors.keys.sorted().filter { stateDict.tensors[$0]!.dtype == .float32 }
+        // float32 tensors and int64 scalars (num_batches_tracked) are what a state_dict keeps values of.
+        let keys = stateDict.tensors.keys.sorted().filter {
+            let t = stateDict.tensors[$0]!
+            return t.dtype == .float32 || t.int64Value != nil
+        }
         for key in keys {
             let t = stateDict.tensors[key]!
+            let bytes = t.dtype == .float32 ? t.values.count * 4 : 8
             header[key] = .object([
-                "dtype": .string("F32"),
+                "dtype": .string(t.dtype.rawValue),
                 "shape": .array(t.shape.map { .number(Double($0)) }),
-                "data_offsets": .array([.number(Double(offset)), .number(Double(offset + t.values.count * 4))]),
+                "data_offsets": .array([.number(Double(offset)), .number(Double(offset + bytes))]),
             ])
-            offset += t.values.count * 4
+            offset += bytes
         }
         var headerBytes = Array(JSONValue.object(header).description.utf8)
         while headerBytes.count % 8 != 0 { headerBytes.append(0x20) }
@@ -26,7 +31,12 @@ enum SafetensorsFile {
         withUnsafeBytes(of: UInt64(headerBytes.count).littleEndian) { data.append(contentsOf: $0) }
         data.append(contentsOf: headerBytes)
         for key in keys {
-            stateDict.tensors[key]!.values.withUnsafeBytes { data.append(contentsOf: $0) }
+            let t = stateDict.tensors[key]!
+            if let value = t.int64Value {
+                withUnsafeBytes(of: value.littleEndian) { data.append(contentsOf: $0) }
+            } else {
+                t.values.withUnsafeBytes { data.append(contentsOf: $0) }
+            }
         }
         try writeFileAtomically(data, to: url)
     }
@@ -72,8 +82,14 @@ enum SafetensorsFile {
             guard !overflow, begin >= 0, begin <= end, end <= dataLength, end - begin == count * dtype.size else {
                 throw bytes.corrupt("tensor '\(key)' has data offsets that do not match its shape or the file (truncated?)")
             }
-            tensors[key] = dtype == .float32 ? StoredTensor(shape: shape, file: file, byteOffset: dataStart + begin)
-                                             : StoredTensor(dtype: dtype, shape: shape, values: [])
+            switch dtype {
+            case .float32:
+                tensors[key] = StoredTensor(shape: shape, file: file, byteOffset: dataStart + begin)
+            case .int64 where shape.isEmpty:
+                tensors[key] = StoredTensor(int64: Int64(bitPattern: try bytes.integer(dataStart + begin, 8)))
+            default:
+                tensors[key] = StoredTensor(dtype: dtype, shape: shape, values: [])
+            }
         }
         return (StateDict(tensors: tensors), metadata)
     }

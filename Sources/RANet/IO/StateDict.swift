@@ -42,8 +42,9 @@ public enum TensorDType: String, Sendable {
     ]
 }
 
-/// A named tensor read from a checkpoint. Only float32 tensors carry their values;
-/// the network needs nothing else (BN's int64 `num_batches_tracked` is ignored).
+/// A named tensor read from a checkpoint. float32 tensors carry their values, and so do
+/// int64 scalars (batch norm's `num_batches_tracked`, which training carries on); the
+/// network needs nothing else.
 public struct StoredTensor: Sendable {
     /// The element type in the file.
     public let dtype: TensorDType
@@ -55,6 +56,7 @@ public struct StoredTensor: Sendable {
     private enum Storage: Sendable {
         case array([Float])
         case file(FileBytes, byteOffset: Int)
+        case integer(Int64)
         case none
     }
 
@@ -68,6 +70,19 @@ public struct StoredTensor: Sendable {
     /// A float32 tensor.
     public init(shape: [Int], values: [Float]) {
         self.init(dtype: .float32, shape: shape, values: values)
+    }
+
+    /// An int64 scalar, such as batch norm's `num_batches_tracked`.
+    public init(int64 value: Int64) {
+        dtype = .int64
+        shape = []
+        storage = .integer(value)
+    }
+
+    /// The value of an int64 scalar; nil for any other tensor.
+    public var int64Value: Int64? {
+        if case .integer(let value) = storage { return value }
+        return nil
     }
 
     /// A contiguous float32 tensor left in the file's bytes, read on each access.
@@ -84,7 +99,7 @@ public struct StoredTensor: Sendable {
         switch storage {
         case .array(let values): values
         case .file(let file, let offset): file.floats(at: offset, count: shape.reduce(1, *))
-        case .none: []
+        case .integer, .none: []
         }
     }
 }
@@ -98,7 +113,19 @@ public struct StateDict: Sendable {
     public init(tensors: [String: StoredTensor]) { self.tensors = tensors }
 
     /// BatchNorm's step counter: in every state_dict, used by nothing at inference.
-    static func isIgnorable(_ key: String) -> Bool { key.hasSuffix(".num_batches_tracked") }
+    static func isIgnorable(_ key: String) -> Bool { key.hasSuffix(batchesTrackedSuffix) }
+
+    static let batchesTrackedSuffix = ".num_batches_tracked"
+
+    /// `num_batches_tracked` of each batch norm that has one, by the batch norm's key
+    /// (`….net.1`): what training counts on from, whichever file the weights came from.
+    public var batchesTracked: [String: Int64] {
+        var tracked: [String: Int64] = [:]
+        for (key, tensor) in tensors where Self.isIgnorable(key) {
+            if let value = tensor.int64Value { tracked[String(key.dropLast(Self.batchesTrackedSuffix.count))] = value }
+        }
+        return tracked
+    }
 
     /// Checks the state_dict against what `network` expects: one error naming the first
     /// missing or unexpected key, or the key whose shape or dtype differs (both shapes).

@@ -89,17 +89,17 @@ public enum TorchCheckpoint {
             stateDict = d
         }
         var tensors: [String: StoredTensor] = [:]
-        var tracked: [String: Int64] = [:]
         for (key, value) in stateDict.entries {
             guard case .string(var name) = key else { throw FileError(path: path, message: "state_dict has a non-string key") }
             guard case .tensor(let t) = value else {
                 throw FileError(path: path, message: "state_dict entry '\(name)' is not a tensor")
             }
             if name.hasPrefix("module.") { name.removeFirst("module.".count) }
-            if StateDict.isIgnorable(name), t.dtype == .int64, t.shape.isEmpty {
-                tracked[String(name.dropLast(".num_batches_tracked".count))] = try integer(t, name: name, archive: archive, root: root, path: path)
+            if t.dtype == .int64, t.shape.isEmpty {
+                tensors[name] = StoredTensor(int64: try integer(t, name: name, archive: archive, root: root, path: path))
+            } else {
+                tensors[name] = try materialize(t, name: name, archive: archive, file: file, root: root, path: path)
             }
-            tensors[name] = try materialize(t, name: name, archive: archive, file: file, root: root, path: path)
         }
         guard !tensors.isEmpty else { throw FileError(path: path, message: "checkpoint has an empty \(dictKey)") }
         var momentum: [Int: [Float]] = [:]
@@ -117,7 +117,8 @@ public enum TorchCheckpoint {
         case .int(let v)?: best = Double(v)
         default: break
         }
-        return Contents(stateDict: StateDict(tensors: tensors), batchesTracked: tracked, momentumBuffers: momentum,
+        let weights = StateDict(tensors: tensors)
+        return Contents(stateDict: weights, batchesTracked: weights.batchesTracked, momentumBuffers: momentum,
                         epoch: epoch, bestPrecision: best)
     }
 

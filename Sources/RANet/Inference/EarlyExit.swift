@@ -12,7 +12,8 @@ public struct ClassScore: Sendable, Equatable {
 public struct Prediction: Sendable, Equatable {
     /// The most probable classes at the exit taken, best first (at least one).
     public let top: [ClassScore]
-    /// The exit the image left at.
+    /// The exit the image left at, counted from 0 as indices are (the paper, the command
+    /// line's text and the ONNX outputs `exit_1` … call exit 0 "exit 1").
     public let exit: Int
     /// Operations spent on the image: the authors' count up to that exit.
     public let operations: Double

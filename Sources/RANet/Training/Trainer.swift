@@ -3,7 +3,9 @@ import Foundation
 /// Trains a RANet as the authors' `main.py` does, into their run-folder layout:
 /// `args.txt`, `save_models/checkpoint_NNN.pth.tar` (the latest only), `latest.txt`,
 /// `model_best.pth.tar` (best validation top-1 of the last exit), `scores.tsv`, plus
-/// `preprocessing.json` with the class names, so the folder is a model `ranet predict` reads.
+/// `preprocessing.json` with the class names and, after the last epoch, `thresholds.json`
+/// (early-exit thresholds calibrated on the validation data for ``TrainingOptions/thresholdGoal``),
+/// so the folder is an adaptive model `ranet predict` reads.
 ///
 /// ```swift
 /// let data = try TrainingData(LabeledData.open(trainURL), config: config, metadata: metadata)
@@ -31,8 +33,8 @@ public final class Trainer: @unchecked Sendable {
     private var scoreLines: [String] = []
 
     /// A run of `options` on `training`, validated each epoch on `validation`, starting
-    /// from `initial` weights (fine-tuning) or the authors' initialization with the
-    /// options' seed. With `resume`, continues from the run folder's latest checkpoint.
+    /// from `initial` weights (fine-tuning: its batch norms' `num_batches_tracked` count on,
+    /// the optimizer starts fresh) or the authors' initialization with the options' seed. With `resume`, continues from the run folder's latest checkpoint.
     public init(config: RANetConfig, training: TrainingData, validation: TrainingData? = nil, options: TrainingOptions,
                 runFolder: URL?, initial: StateDict? = nil, metadata: ModelMetadata = ModelMetadata(), resume: Bool = false) throws {
         guard options.epochs >= 1 else { throw TrainingError("--epochs must be at least 1") }
@@ -62,8 +64,8 @@ public final class Trainer: @unchecked Sendable {
             scoreLines = lines.filter { line in Int(line.prefix { $0 != "\t" }).map { $0 < startEpoch } ?? false }
         } else {
             let start = initial ?? StateDict.random(for: network, seed: options.seed)
-            model = try TrainableModel(config: config, stateDict: start, optimizer: options.optimizer, threads: options.threads,
-                                       convolutions: options.convolutions)
+            model = try TrainableModel(config: config, stateDict: start, batchesTracked: start.batchesTracked, optimizer: options.optimizer,
+                                       threads: options.threads, convolutions: options.convolutions)
         }
     }
 
@@ -154,7 +156,35 @@ public final class Trainer: @unchecked Sendable {
                                       secondsLeft: Double((options.epochs - epoch - 1) * training.count) / max(imagesPerSecond, 1e-9),
                                       validationTop1: lastValidation, isEpochEnd: true))
         }
-        return TrainingSummary(stateDict: model.stateDict, validationTop1: lastValidation, bestTop1: bestTop1, bestEpoch: bestEpoch)
+        var thresholds: ExitThresholds?
+        if let runFolder, let validation, let goal = options.thresholdGoal {
+            thresholds = try calibrateThresholds(in: runFolder, on: validation, goal: goal)
+        }
+        return TrainingSummary(stateDict: model.stateDict, validationTop1: lastValidation, bestTop1: bestTop1, bestEpoch: bestEpoch,
+                               thresholds: thresholds)
+    }
+
+    /// Calibrates early-exit thresholds for the model the run folder now holds (its best
+    /// checkpoint, run by the inference engine that will use them) on the validation data,
+    /// and writes them into the folder, where loading the folder finds them.
+    private func calibrateThresholds(in folder: URL, on validation: TrainingData, goal: Calibration.Goal) throws -> ExitThresholds {
+        let model = try RANetModel.load(from: folder, options: RANetModel.Options(threads: options.threads))
+        var confidence = [[Float]](repeating: [], count: config.exitCount)
+        var prediction = [[Int]](repeating: [], count: config.exitCount)
+        var labels: [Int] = []
+        try Self.forEachBatch(of: validation, through: model) { logits, batchLabels in
+            let batch = try ExitConfidences(logits: logits)
+            for k in 0..<config.exitCount {
+                confidence[k] += batch.confidence[k]
+                prediction[k] += batch.prediction[k]
+            }
+            labels += batchLabels
+        }
+        let confidences = ExitConfidences(confidence: confidence, prediction: prediction, classCount: config.numClasses)
+        let thresholds = try Calibration.thresholds(for: goal, validation: confidences, labels: labels,
+                                                    opsPerExit: model.operationCount.opsPerExit, fingerprint: model.fingerprint)
+        try thresholds.write(to: folder.appendingPathComponent(ModelFile.thresholdsFileName))
+        return thresholds
     }
 
     /// Each exit's top-1 (percent) on `data` in eval mode (running statistics folded, the
@@ -162,13 +192,9 @@ public final class Trainer: @unchecked Sendable {
     public static func evaluate(_ stateDict: StateDict, config: RANetConfig, data: TrainingData, threads: Int) throws -> [Double] {
         let model = try RANetModel(config: config, stateDict: stateDict, options: RANetModel.Options(threads: threads))
         var correct = [Int](repeating: 0, count: config.exitCount)
-        var random = TrainingRandom(seed: 0, epoch: 0)
         let classes = config.numClasses
-        for start in stride(from: 0, to: data.count, by: 256) {
-            let positions = Array(start..<min(start + 256, data.count))[...]
-            let (images, labels) = try data.batch(positions, augmentation: nil, random: &random)
-            let shape = [labels.count, 3, config.inputSize, config.inputSize]
-            let logits = try model.logits(for: Tensor(shape: shape, values: images)).values
+        try forEachBatch(of: data, through: model) { tensor, labels in
+            let logits = tensor.values
             for k in 0..<config.exitCount {
                 for (n, label) in labels.enumerated() {
                     let base = (k * labels.count + n) * classes
@@ -179,6 +205,18 @@ public final class Trainer: @unchecked Sendable {
             }
         }
         return correct.map { 100 * Double($0) / Double(data.count) }
+    }
+
+    /// Every exit's logits for `data`, 256 images at a time, in order and not augmented.
+    private static func forEachBatch(of data: TrainingData, through model: RANetModel,
+                                     _ body: (_ logits: Tensor, _ labels: [Int]) throws -> Void) throws {
+        var random = TrainingRandom(seed: 0, epoch: 0)
+        let size = model.config.inputSize
+        for start in stride(from: 0, to: data.count, by: 256) {
+            let positions = Array(start..<min(start + 256, data.count))[...]
+            let (images, labels) = try data.batch(positions, augmentation: nil, random: &random)
+            try body(try model.logits(for: Tensor(shape: [labels.count, 3, size, size], values: images)), labels)
+        }
     }
 
     // MARK: - The run folder
@@ -193,6 +231,7 @@ public final class Trainer: @unchecked Sendable {
             throw FileError(path: models.path, message: "cannot create the run folder: \(error.localizedDescription)")
         }
         guard startEpoch == 0 else { return }
+        try? FileManager.default.removeItem(at: folder.appendingPathComponent(ModelFile.thresholdsFileName))
         try writeFileAtomically(Data((RunArguments.namespace(config: config, options: options, save: folder.path) + "\n").utf8),
                                 to: folder.appendingPathComponent("args.txt"))
         try writeFileAtomically(Data((RunArguments.preprocessing(config: config, metadata: metadata).description + "\n").utf8),
@@ -208,6 +247,8 @@ public final class Trainer: @unchecked Sendable {
         if isBest {
             try TorchCheckpoint.write(contents, network: model.network, optimizer: model.optimizer, learningRate: learningRate,
                                       to: models.appendingPathComponent("model_best.pth.tar"))
+            // Thresholds calibrated for the previous best would be refused by the new one.
+            try? FileManager.default.removeItem(at: folder.appendingPathComponent(ModelFile.thresholdsFileName))
         }
         try writeFileAtomically(Data(url.path.utf8), to: models.appendingPathComponent("latest.txt"))
         let previous = models.appendingPathComponent(String(format: "checkpoint_%03d.pth.tar", epoch - 1))

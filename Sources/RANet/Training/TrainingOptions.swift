@@ -20,12 +20,16 @@ public struct TrainingOptions: Sendable, Equatable {
     public var threads: Int
     /// What computes the convolutions.
     public var convolutions: TrainingConvolutions
+    /// What the early-exit thresholds calibrated after the last epoch aim for (on the
+    /// validation data, written into the run folder); nil calibrates none.
+    public var thresholdGoal: Calibration.Goal?
 
     /// The authors' CIFAR recipe (SGD 0.9, weight decay 1e-4, batch 64, lr 0.1 multistep,
     /// crops and flips) for `epochs` epochs.
     public init(epochs: Int = 300, batchSize: Int = 64, learningRate: Double = 0.1, schedule: LearningRateSchedule = .multistep,
                 optimizer: SGD = SGD(), seed: UInt64 = 0, augmentation: Augmentation? = Augmentation(),
-                threads: Int = ProcessInfo.processInfo.activeProcessorCount, convolutions: TrainingConvolutions = .fastest) {
+                threads: Int = ProcessInfo.processInfo.activeProcessorCount, convolutions: TrainingConvolutions = .fastest,
+                thresholdGoal: Calibration.Goal? = .trainingDefault) {
         self.epochs = epochs
         self.batchSize = batchSize
         self.learningRate = learningRate
@@ -35,5 +39,6 @@ public struct TrainingOptions: Sendable, Equatable {
         self.augmentation = augmentation
         self.threads = max(1, threads)
         self.convolutions = convolutions
+        self.thresholdGoal = thresholdGoal
     }
 }

@@ -30,6 +30,10 @@ public struct TrainingSummary: Sendable {
     public let validationTop1: [Double]?
     /// The best validation top-1 of the last exit (percent).
     public let bestTop1: Double
-    /// The epoch that reached it (nil without validation data, or when resumed past it).
+    /// The epoch that reached it, 0-based as the checkpoints number it (nil without
+    /// validation data, or when resumed past it).
     public let bestEpoch: Int?
+    /// The early-exit thresholds calibrated on the validation data and written into the run
+    /// folder (nil without validation data, a run folder or a ``TrainingOptions/thresholdGoal``).
+    public let thresholds: ExitThresholds?
 }

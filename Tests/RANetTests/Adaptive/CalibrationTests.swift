@@ -26,6 +26,23 @@ final class CalibrationTests: XCTestCase {
         }
     }
 
+    func testTheCheapestWithinPointsOfTheLastExit() throws {
+        let (val, labels, ops) = try reference()
+        let last = BudgetedClassification.evaluate(val, targets: labels, thresholds: [2, 2, 2, 2, 2, -1], opsPerExit: ops).accuracy
+        let t = try Calibration.thresholds(for: .accuracyWithin(points: 0.5), validation: val, labels: labels, opsPerExit: ops)
+        XCTAssertGreaterThanOrEqual(t.validationAccuracy!, last - 0.5)
+        XCTAssertLessThan(t.expectedOps!, ops.last!, "some images leave early")
+        XCTAssertNil(t.budget)
+        // Nothing in the family is cheaper at that accuracy: a budget just under its cost buys less.
+        let cheaper = try Calibration.thresholds(for: .operations(t.expectedOps! * 0.99), validation: val, labels: labels, opsPerExit: ops)
+        XCTAssertLessThan(cheaper.validationAccuracy!, last - 0.5)
+        // A wider margin never costs more; no margin is the last exit's accuracy at the least.
+        let wide = try Calibration.thresholds(for: .accuracyWithin(points: 2), validation: val, labels: labels, opsPerExit: ops)
+        XCTAssertLessThanOrEqual(wide.expectedOps!, t.expectedOps!)
+        XCTAssertGreaterThanOrEqual(try Calibration.thresholds(for: .accuracyWithin(points: 0), validation: val, labels: labels, opsPerExit: ops).validationAccuracy!, last)
+        XCTAssertThrowsMessage(try Calibration.thresholds(for: .accuracyWithin(points: -1), validation: val, labels: labels, opsPerExit: ops), contains: "non-negative")
+    }
+
     func testImpossibleBudgets() throws {
         let (val, labels, ops) = try reference()
         XCTAssertThrowsMessage(try Calibration.thresholds(for: .operations(4e6), validation: val, labels: labels, opsPerExit: ops), contains: "below the first exit's cost")

@@ -25,6 +25,44 @@ final class TrainCommandTests: XCTestCase, CommandLineTesting {
         for i in 0..<16 { XCTAssertEqual(values[i], reference[i], accuracy: (i < 8 ? 1e-5 : 1e-3) * reference[i]) }
     }
 
+    /// A run folder, a checkpoint with --config and a .safetensors file of the same start
+    /// take the same steps from the same buffers (num_batches_tracked counts on from 1,000).
+    func testTrainStepsStartsAlikeFromEveryFormOfModel() throws {
+        let folder = try TestData.sharedItem("reference/training/tiny-c3")
+        let scratch = try TestData.temporaryFolder()
+        let run = scratch.appendingPathComponent("run")
+        try FileManager.default.createDirectory(at: run.appendingPathComponent("save_models"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: folder.appendingPathComponent("args.txt"), to: run.appendingPathComponent("args.txt"))
+        try FileManager.default.copyItem(at: folder.appendingPathComponent("start.pth.tar"), to: run.appendingPathComponent("save_models/model_best.pth.tar"))
+        let checkpoint = folder.appendingPathComponent("start.pth.tar").path
+        let safetensors = scratch.appendingPathComponent("start.safetensors").path
+        let convert = try ranet("convert", "--model", checkpoint, "--config", folder.appendingPathComponent("args.txt").path, "--output", safetensors)
+        XCTAssertEqual(convert.status, 0, convert.stderr)
+        var results: [TorchCheckpoint.Contents] = []
+        for (name, model) in [("folder", [run.path]), ("checkpoint", [checkpoint, "--config", folder.appendingPathComponent("args.txt").path]),
+                              ("safetensors", [safetensors])] {
+            let out = scratch.appendingPathComponent("\(name).pth.tar")
+            let step = try withArguments(["train-steps", "--model"] + model + [
+                "--input", folder.appendingPathComponent("train_input.npy").path, "--targets", folder.appendingPathComponent("train_targets.npy").path,
+                "--steps", "1", "--threads", "1", "--output", out.path])
+            XCTAssertEqual(step.status, 0, "\(name): \(step.stderr)")
+            results.append(try TorchCheckpoint.readContents(contentsOf: out))
+        }
+        let theirs = try TorchCheckpoint.readContents(contentsOf: folder.appendingPathComponent("after_step1.pth.tar"))
+        for result in results {
+            XCTAssertEqual(result.batchesTracked, theirs.batchesTracked)
+            for (key, tensor) in theirs.stateDict.tensors where tensor.dtype == .float32 {
+                XCTAssertEqual(result.stateDict.tensors[key]?.values, results[0].stateDict.tensors[key]?.values, key)
+            }
+        }
+        XCTAssertGreaterThan(theirs.batchesTracked.values.min() ?? 0, 1)
+        let noOptimizer = try withArguments(["train-steps", "--model", safetensors, "--continue-optimizer",
+                                             "--input", folder.appendingPathComponent("train_input.npy").path,
+                                             "--targets", folder.appendingPathComponent("train_targets.npy").path,
+                                             "--output", scratch.appendingPathComponent("none.pth.tar").path])
+        assertFails(noOptimizer, mentioning: "--continue-optimizer", "no optimizer state")
+    }
+
     func testTrainStepsBadInputs() throws {
         let folder = try TestData.sharedItem("reference/training/tiny-c3")
         let scratch = try TestData.temporaryFolder()
@@ -75,6 +113,36 @@ final class TrainCommandTests: XCTestCase, CommandLineTesting {
         XCTAssertTrue(resumed.stdout.contains("epoch 2/2"), resumed.stdout)
         let predict = try ranet("predict", "--model", run.path, "Samples/images")
         XCTAssertEqual(predict.status, 0, predict.stderr)
+    }
+
+    /// A run with validation data leaves thresholds in its folder, and predict then exits early.
+    func testTrainLeavesAnAdaptiveModel() throws {
+        let config = try TestData.sharedItem("reference/training/tiny-c3/args.txt")
+        let scratch = try TestData.temporaryFolder()
+        let data = try TrainingTestData.cifarFile(labels: (0..<32).map { UInt8($0 % 10) }, in: scratch)
+        let run = scratch.appendingPathComponent("run")
+        let train = try ranet("train", "--config", config.path, "--data", data.path, "--val", data.path, "--batch-size", "16", "--epochs", "2",
+                              "--budget", "0.5x", "--save", run.path, "--threads", "2")
+        XCTAssertEqual(train.status, 0, train.stderr)
+        XCTAssertTrue(train.stdout.contains("early exit (a budget of 0.5x of the full network)"), train.stdout)
+        XCTAssertTrue(train.stdout.contains("at epoch 1:") || train.stdout.contains("at epoch 2:"), "epochs count from 1: \(train.stdout)")
+        let thresholds = try ExitThresholds.read(contentsOf: run.appendingPathComponent(ModelFile.thresholdsFileName))
+        XCTAssertLessThanOrEqual(thresholds.expectedOps!, thresholds.budget!)
+        let model = try RANetModel.load(from: run)
+        XCTAssertEqual(model.metadata.defaultThresholds, thresholds)
+        let predict = try ranet("predict", "--model", run.path, "Samples/images")
+        XCTAssertEqual(predict.status, 0, predict.stderr)
+        let histogram = try XCTUnwrap(predict.stdout.split(separator: "\n").first { $0.hasPrefix("images leaving at each exit:") })
+            .split(separator: ":")[1].split(separator: " ").compactMap { Int($0) }
+        XCTAssertEqual(histogram.count, model.exitCount)
+        XCTAssertGreaterThan(histogram.dropLast().reduce(0, +), 0, "some images leave before the last exit: \(predict.stdout)")
+        // --budget none calibrates nothing; a budget that cannot be read is refused before training.
+        let plain = try ranet("train", "--config", config.path, "--data", data.path, "--val", data.path, "--batch-size", "16", "--epochs", "1",
+                              "--budget", "none", "--save", run.path, "--threads", "2")
+        XCTAssertEqual(plain.status, 0, plain.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: run.appendingPathComponent(ModelFile.thresholdsFileName).path))
+        assertFails(try ranet("train", "--config", config.path, "--data", data.path, "--budget", "fast", "--save", run.path),
+                    mentioning: "--budget", "fast", usage: true)
     }
 
     func testInterruptingStopsBetweenStepsAndKeepsTheCheckpoint() throws {

@@ -42,6 +42,39 @@ final class ModelFileTests: XCTestCase {
         XCTAssertThrowsMessage(try ModelFile.read(from: run), contains: "checkpoint_009.pth.tar", "not a checkpoint")
     }
 
+    func testRunFolderThresholdsBelongToItsModel() throws {
+        let source = try TestData.sharedItem("reference/models/tiny-c3")
+        let run = try TestData.temporaryFolder()
+        try FileManager.default.createDirectory(at: run.appendingPathComponent("save_models"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: source.appendingPathComponent("args.txt"), to: run.appendingPathComponent("args.txt"))
+        let best = run.appendingPathComponent("save_models/model_best.pth.tar")
+        try FileManager.default.copyItem(at: source.appendingPathComponent("save_models/model_best.pth.tar"), to: best)
+        try FileManager.default.copyItem(at: best, to: run.appendingPathComponent("save_models/checkpoint_003.pth.tar"))
+        let model = try RANetModel.load(from: run)
+        XCTAssertNil(model.metadata.defaultThresholds)
+        let thresholds = ExitThresholds(values: [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0].prefix(model.exitCount).map { $0 }, modelFingerprint: model.fingerprint)
+        try thresholds.write(to: run.appendingPathComponent(ModelFile.thresholdsFileName))
+        XCTAssertEqual(try RANetModel.load(from: run).metadata.defaultThresholds, thresholds)
+        XCTAssertEqual(try RANetModel.load(from: best).metadata.defaultThresholds, thresholds, "the folder's own checkpoint")
+        XCTAssertNil(try RANetModel.load(from: run.appendingPathComponent("save_models/checkpoint_003.pth.tar")).metadata.defaultThresholds,
+                     "another checkpoint of the folder is another model")
+        try Data("{\"thresholds\": 3}".utf8).write(to: run.appendingPathComponent(ModelFile.thresholdsFileName))
+        XCTAssertThrowsMessage(try RANetModel.load(from: run), contains: "thresholds.json", "'thresholds'")
+    }
+
+    func testEveryFormKeepsBatchNormCounters() throws {
+        let folder = try TestData.sharedItem("reference/training/tiny-c3")
+        let checkpoint = try TorchCheckpoint.readContents(contentsOf: folder.appendingPathComponent("start.pth.tar"))
+        XCTAssertFalse(checkpoint.batchesTracked.isEmpty)
+        let config = try RANetConfig.load(contentsOf: folder.appendingPathComponent("args.txt"))
+        let contents = try ModelFile.read(from: folder.appendingPathComponent("start.pth.tar"), config: config)
+        XCTAssertEqual(contents.stateDict.batchesTracked, checkpoint.batchesTracked)
+        let file = try TestData.temporaryFolder().appendingPathComponent("start.safetensors")
+        try ModelFile.write(contents, to: file)
+        XCTAssertEqual(try ModelFile.read(from: file).stateDict.batchesTracked, checkpoint.batchesTracked)
+        XCTAssertNil(try ModelFile.checkpointURL(of: file), "a .safetensors file holds no optimizer state")
+    }
+
     func testNotAModel() throws {
         let folder = try TestData.temporaryFolder()
         XCTAssertThrowsMessage(try ModelFile.read(from: folder), contains: "not a run folder")

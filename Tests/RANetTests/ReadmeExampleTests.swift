@@ -19,7 +19,7 @@ func classifyPhoto(at url: URL) throws -> Prediction {
     let model = try RANetModel.bundled()
     let prediction = try model.classify(imageAt: url, top: 3)   // JPEG, PNG, WebP, TIFF, HEIC…
     let name = model.metadata.classes?[prediction.label] ?? "\(prediction.label)"
-    print(name, prediction.probability, "exit", prediction.exit, "ops", prediction.operations)
+    print(name, prediction.probability, "exit", prediction.exit + 1, "ops", prediction.operations)
     return prediction
 }
 // README example end

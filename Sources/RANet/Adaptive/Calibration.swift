@@ -48,7 +48,7 @@ public enum Calibration {
     }
 
     /// The thresholds that meet `goal` on the validation confidences, searched over the
-    /// same family as ``thresholds(for:validation:labels:opsPerExit:fingerprint:)-swift.type.method``.
+    /// authors' geometric family as for a budget.
     ///
     /// - Throws: ``ThresholdError`` when a budget is below the first exit's cost or the
     ///   inputs do not fit each other.

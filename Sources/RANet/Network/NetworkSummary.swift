@@ -35,13 +35,13 @@ public struct NetworkSummary: Sendable {
         ]
         for f in 0..<c.flowCount {
             let (h, w) = network.flowResolutions[f]
-            let exits = network.exitLocations.enumerated().filter { $0.element.flow == f }.map { String($0.offset) }
-            lines.append(pad(f, 4) + "  " + pad(c.scaleList[f], 5) + "  " + pad("\(h)×\(w)", 10) + "  "
+            let exits = network.exitLocations.enumerated().filter { $0.element.flow == f }.map { String($0.offset + 1) }
+            lines.append(pad(f + 1, 4) + "  " + pad(c.scaleList[f], 5) + "  " + pad("\(h)×\(w)", 10) + "  "
                          + pad(c.nChannels * c.grFactor[f], 8) + "  " + pad(c.blocksPerFlow[f], 6) + "  " + exits.joined(separator: ","))
         }
         lines += ["", "exit  flow  block  channels  ops (cumulative)  params (cumulative)"]
         for (k, location) in network.exitLocations.enumerated() {
-            lines.append(pad(k, 4) + "  " + pad(location.flow, 4) + "  " + pad(location.block, 5) + "  " + pad(location.channels, 8) + "  "
+            lines.append(pad(k + 1, 4) + "  " + pad(location.flow + 1, 4) + "  " + pad(location.block, 5) + "  " + pad(location.channels, 8) + "  "
                          + pad(String(format: "%.2f M", count.opsPerExit[k] / 1e6), 16) + "  " + pad(grouped(count.paramsPerExit[k]), 19))
         }
         return lines.joined(separator: "\n")
@@ -49,7 +49,9 @@ public struct NetworkSummary: Sendable {
 
     /// JSON for tools: `exits`, `params_total`, `ops_per_exit`, `num_classes`, `input_size`,
     /// `arena_bytes_per_image`, `config`, `flows`, `exit_locations`, `params_per_exit`, and
-    /// `classes` when known.
+    /// `classes` when known. Lists are in exit (or flow) order; the `flow` of an exit location
+    /// counts from 0 and its `block` from 1, as the authors' code indexes them, while the
+    /// text form numbers exits and flows from 1.
     public var json: JSONValue {
         let c = network.config
         var fields: [String: JSONValue] = [

@@ -86,6 +86,23 @@ public enum Calibration {
                               validationAccuracy: chosen.outcome.accuracy, budget: limit)
     }
 
+    /// Every threshold set of the family that no other beats in both accuracy and cost on
+    /// the validation data, cheapest first: the operating points a server can move between
+    /// as its load changes (each with its expected operations and validation top-1).
+    public static func operatingPoints(validation: ExitConfidences, labels: [Int], opsPerExit: [Double],
+                                       fingerprint: String? = nil) throws -> [ExitThresholds] {
+        try BudgetedClassification.checkInputs(validation, labels, opsPerExit, name: "validation")
+        let outcomes = candidates(exits: validation.exitCount, validation: validation).map {
+            (thresholds: $0, outcome: BudgetedClassification.evaluate(validation, targets: labels, thresholds: $0, opsPerExit: opsPerExit))
+        }.sorted { ($0.outcome.expectedOps, -$0.outcome.accuracy) < ($1.outcome.expectedOps, -$1.outcome.accuracy) }
+        var front: [ExitThresholds] = []
+        for (thresholds, outcome) in outcomes where outcome.accuracy > (front.last?.validationAccuracy ?? -1) {
+            front.append(ExitThresholds(values: thresholds, modelFingerprint: fingerprint, expectedOps: outcome.expectedOps,
+                                        validationAccuracy: outcome.accuracy))
+        }
+        return front
+    }
+
     /// The threshold sets searched: the geometric family over ``ratios``, then every image
     /// at the last exit, then every image at the first.
     private static func candidates(exits: Int, validation: ExitConfidences) -> [[Float]] {

@@ -69,12 +69,17 @@ public final class ClassificationService: @unchecked Sendable {
         public var cancelled = 0
         /// Images that left at each exit.
         public var exits: [Int]
+        /// With a ``LoadAdaptiveBudget``: the operating point in use (an index into its
+        /// points, cheapest first) and the batches run at each.
+        public var operatingPoint: Int?
+        /// Batches run at each operating point, by index.
+        public var batchesPerPoint: [Int: Int] = [:]
     }
 
     /// The model every batch runs.
     public var model: RANetModel { batches.model }
-    /// The thresholds early exit uses.
-    public var thresholds: ExitThresholds { batches.thresholds }
+    /// The thresholds early exit uses now (with a budget, those of its current point).
+    public var thresholds: ExitThresholds { batches.currentThresholds }
     /// The batching options.
     public var options: Options { batches.options }
 
@@ -87,7 +92,18 @@ public final class ClassificationService: @unchecked Sendable {
     public init(model: RANetModel, thresholds: ExitThresholds? = nil, options: Options = Options()) throws {
         let chosen = thresholds ?? model.defaultThresholds
         try chosen.check(for: model)
-        batches = BatchQueue(model: model, thresholds: chosen, options: options)
+        batches = BatchQueue(model: model, thresholds: chosen, budget: nil, options: options)
+        batches.start()
+    }
+
+    /// A service whose early-exit thresholds follow the load: each batch runs at the point
+    /// `budget` chooses for the queue it sees, and a request that not even its cheapest point
+    /// could serve within the latency target is refused (``ServiceError/overloaded``).
+    ///
+    /// - Throws: ``ThresholdError`` when a point's thresholds do not fit the model.
+    public init(model: RANetModel, budget: LoadAdaptiveBudget, options: Options = Options()) throws {
+        for point in budget.points { try point.check(for: model) }
+        batches = BatchQueue(model: model, thresholds: budget.thresholds, budget: budget, options: options)
         batches.start()
     }
 
@@ -134,8 +150,9 @@ public final class ClassificationService: @unchecked Sendable {
 /// The requests waiting for a batch, and the thread that runs them.
 private final class BatchQueue: @unchecked Sendable {
     let model: RANetModel
-    let thresholds: ExitThresholds
     let options: ClassificationService.Options
+    private let fixedThresholds: ExitThresholds
+    private var budget: LoadAdaptiveBudget?
     private let condition = NSCondition()
     private var queue: [Request] = []
     private var nextID = 0
@@ -151,12 +168,15 @@ private final class BatchQueue: @unchecked Sendable {
         let continuation: CheckedContinuation<Prediction, Error>
     }
 
-    init(model: RANetModel, thresholds: ExitThresholds, options: ClassificationService.Options) {
+    init(model: RANetModel, thresholds: ExitThresholds, budget: LoadAdaptiveBudget?, options: ClassificationService.Options) {
         self.model = model
-        self.thresholds = thresholds
+        fixedThresholds = thresholds
+        self.budget = budget
         self.options = options
-        stats = ClassificationService.Statistics(exits: [Int](repeating: 0, count: model.exitCount))
+        stats = ClassificationService.Statistics(exits: [Int](repeating: 0, count: model.exitCount), operatingPoint: budget?.current)
     }
+
+    var currentThresholds: ExitThresholds { condition.withLock { budget?.thresholds ?? fixedThresholds } }
 
     func start() {
         let thread = Thread { self.runBatches() }
@@ -191,7 +211,7 @@ private final class BatchQueue: @unchecked Sendable {
                         stats.cancelled += 1
                         return CancellationError()
                     }
-                    if queue.count >= options.maxQueue {
+                    if queue.count >= options.maxQueue || budget?.shouldShed(waiting: queue.count) == true {
                         stats.overloaded += 1
                         return ServiceError.overloaded
                     }
@@ -233,26 +253,35 @@ private final class BatchQueue: @unchecked Sendable {
             let expired = taken.filter { $0.deadline.map { $0 <= now } ?? false }
             let batch = taken.filter { $0.deadline.map { $0 > now } ?? true }
             stats.deadlinesPassed += expired.count
+            let thresholds = budget?.choose(waiting: queue.count + batch.count) ?? fixedThresholds
             condition.unlock()
             for request in expired { request.continuation.resume(throwing: ServiceError.deadlinePassed) }
             guard !batch.isEmpty else { continue }
-            run(batch)
+            run(batch, thresholds: thresholds)
         }
     }
 
-    private func run(_ batch: [Request]) {
+    private func run(_ batch: [Request], thresholds: ExitThresholds) {
         let top = batch.map(\.top).max()!
+        let start = ContinuousClock.now
         let result = Result { () throws -> [Prediction] in
             let images = try Tensor(shape: [batch.count] + model.imageShape, values: batch.flatMap(\.values))
             return try model.classify(images, thresholds: thresholds, top: min(top, model.numClasses))
         }
+        let elapsed = ContinuousClock.now - start
         condition.withLock {
             stats.batches += 1
             stats.batchSizes[batch.count, default: 0] += 1
+            if let point = budget?.current {
+                stats.batchesPerPoint[point, default: 0] += 1
+            }
             if case .success(let predictions) = result {
                 stats.images += predictions.count
                 for p in predictions { stats.exits[p.exit] += 1 }
+                budget?.record(operations: predictions.reduce(0) { $0 + $1.operations },
+                               seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
             }
+            stats.operatingPoint = budget?.current
         }
         switch result {
         case .success(let predictions):

@@ -76,6 +76,20 @@ public final class ClassificationService: @unchecked Sendable {
         public var batchesPerPoint: [Int: Int] = [:]
     }
 
+    /// What one batch did, for metrics: reported after it ran, from the worker thread.
+    public struct BatchReport: Sendable {
+        /// Images in the batch.
+        public let size: Int
+        /// Each request's wait from its call to the batch's start, in seconds.
+        public let queueSeconds: [Double]
+        /// The batch's compute time, in seconds.
+        public let computeSeconds: Double
+        /// The exit each image left at (0-based).
+        public let exits: [Int]
+        /// The operating point the batch ran at, with a ``LoadAdaptiveBudget``.
+        public let operatingPoint: Int?
+    }
+
     /// The model every batch runs.
     public var model: RANetModel { batches.model }
     /// The thresholds early exit uses now (with a budget, those of its current point).
@@ -89,10 +103,12 @@ public final class ClassificationService: @unchecked Sendable {
     /// A service over `model`, with early exit at `thresholds` (the model's own by default).
     ///
     /// - Throws: ``ThresholdError`` when the thresholds do not fit the model.
-    public init(model: RANetModel, thresholds: ExitThresholds? = nil, options: Options = Options()) throws {
+    /// `observer`, when given, hears of every batch.
+    public init(model: RANetModel, thresholds: ExitThresholds? = nil, options: Options = Options(),
+                observer: (@Sendable (BatchReport) -> Void)? = nil) throws {
         let chosen = thresholds ?? model.defaultThresholds
         try chosen.check(for: model)
-        batches = BatchQueue(model: model, thresholds: chosen, budget: nil, options: options)
+        batches = BatchQueue(model: model, thresholds: chosen, budget: nil, options: options, observer: observer)
         batches.start()
     }
 
@@ -101,9 +117,10 @@ public final class ClassificationService: @unchecked Sendable {
     /// could serve within the latency target is refused (``ServiceError/overloaded``).
     ///
     /// - Throws: ``ThresholdError`` when a point's thresholds do not fit the model.
-    public init(model: RANetModel, budget: LoadAdaptiveBudget, options: Options = Options()) throws {
+    public init(model: RANetModel, budget: LoadAdaptiveBudget, options: Options = Options(),
+                observer: (@Sendable (BatchReport) -> Void)? = nil) throws {
         for point in budget.points { try point.check(for: model) }
-        batches = BatchQueue(model: model, thresholds: budget.thresholds, budget: budget, options: options)
+        batches = BatchQueue(model: model, thresholds: budget.thresholds, budget: budget, options: options, observer: observer)
         batches.start()
     }
 
@@ -153,6 +170,7 @@ private final class BatchQueue: @unchecked Sendable {
     let options: ClassificationService.Options
     private let fixedThresholds: ExitThresholds
     private var budget: LoadAdaptiveBudget?
+    private let observer: (@Sendable (ClassificationService.BatchReport) -> Void)?
     private let condition = NSCondition()
     private var queue: [Request] = []
     private var nextID = 0
@@ -165,11 +183,14 @@ private final class BatchQueue: @unchecked Sendable {
         let values: [Float]
         let top: Int
         let deadline: ContinuousClock.Instant?
+        let enqueued: ContinuousClock.Instant
         let continuation: CheckedContinuation<Prediction, Error>
     }
 
-    init(model: RANetModel, thresholds: ExitThresholds, budget: LoadAdaptiveBudget?, options: ClassificationService.Options) {
+    init(model: RANetModel, thresholds: ExitThresholds, budget: LoadAdaptiveBudget?, options: ClassificationService.Options,
+         observer: (@Sendable (ClassificationService.BatchReport) -> Void)?) {
         self.model = model
+        self.observer = observer
         fixedThresholds = thresholds
         self.budget = budget
         self.options = options
@@ -215,7 +236,7 @@ private final class BatchQueue: @unchecked Sendable {
                         stats.overloaded += 1
                         return ServiceError.overloaded
                     }
-                    queue.append(Request(id: id, values: values, top: top, deadline: deadline, continuation: continuation))
+                    queue.append(Request(id: id, values: values, top: top, deadline: deadline, enqueued: .now, continuation: continuation))
                     condition.broadcast()
                     return nil
                 }
@@ -243,8 +264,7 @@ private final class BatchQueue: @unchecked Sendable {
             }
             // The first request waits up to maxQueueDelay for others to fill the batch.
             if options.maxQueueDelay > .zero && queue.count < options.maxBatch && !stopping {
-                let until = Date().addingTimeInterval(Double(options.maxQueueDelay.components.seconds)
-                                                      + Double(options.maxQueueDelay.components.attoseconds) / 1e18)
+                let until = Date().addingTimeInterval(options.maxQueueDelay.seconds)
                 while queue.count < options.maxBatch && !stopping && condition.wait(until: until) {}
             }
             let taken = Array(queue.prefix(options.maxBatch))
@@ -269,6 +289,7 @@ private final class BatchQueue: @unchecked Sendable {
             return try model.classify(images, thresholds: thresholds, top: min(top, model.numClasses))
         }
         let elapsed = ContinuousClock.now - start
+        var point: Int?
         condition.withLock {
             stats.batches += 1
             stats.batchSizes[batch.count, default: 0] += 1
@@ -278,10 +299,14 @@ private final class BatchQueue: @unchecked Sendable {
             if case .success(let predictions) = result {
                 stats.images += predictions.count
                 for p in predictions { stats.exits[p.exit] += 1 }
-                budget?.record(operations: predictions.reduce(0) { $0 + $1.operations },
-                               seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+                budget?.record(operations: predictions.reduce(0) { $0 + $1.operations }, seconds: elapsed.seconds)
             }
-            stats.operatingPoint = budget?.current
+            point = budget?.current
+            stats.operatingPoint = point
+        }
+        if let observer, case .success(let predictions) = result {
+            observer(ClassificationService.BatchReport(size: batch.count, queueSeconds: batch.map { (start - $0.enqueued).seconds },
+                                                       computeSeconds: elapsed.seconds, exits: predictions.map(\.exit), operatingPoint: point))
         }
         switch result {
         case .success(let predictions):
@@ -299,4 +324,9 @@ extension Prediction {
     func keepingTop(_ count: Int) -> Prediction {
         Prediction(top: Array(top.prefix(max(1, count))), exit: exit, operations: operations)
     }
+}
+
+extension Duration {
+    /// The duration in seconds, as a Double.
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

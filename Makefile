@@ -33,16 +33,16 @@ test-c-sanitize: deps
 	cd $(C_BUILD)-sanitize && ctest --output-on-failure
 
 # What only the tests need: Chromium renders `predict --report`'s page; ONNX Runtime and
-# OpenVINO (from PyPI) run the ONNX files `ranet convert` writes.
+# OpenVINO (from PyPI) run the ONNX files `ranet convert` writes; tritonclient drives `ranet serve`.
 TEST_PACKAGES = chromium
-TEST_PYTHON_PACKAGES = onnxruntime openvino
+TEST_PYTHON_PACKAGES = onnxruntime openvino "tritonclient[http]"
 
 # Plans measured by the tests stay in the build folder, not in the user's cache.
 test-swift test-widths test-sanitize: export XDG_CACHE_HOME = $(CURDIR)/.build/test-cache
 
 test-swift: deps
 	@scripts/install-deps.sh $(TEST_PACKAGES)
-	@python3 -c "import onnxruntime, openvino" 2>/dev/null || python3 -m pip install -q $(TEST_PYTHON_PACKAGES)
+	@python3 -c "import onnxruntime, openvino, tritonclient.http" 2>/dev/null || python3 -m pip install -q $(TEST_PYTHON_PACKAGES)
 	$(SWIFT) test --disable-swift-testing
 
 # The tests that run the network again, with the default lane width capped

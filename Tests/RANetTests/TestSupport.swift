@@ -92,16 +92,23 @@ extension CommandLineTesting {
     func ranet(_ arguments: String...) throws -> CommandRun { try withArguments(arguments) }
 
     /// Runs `ranet` with these arguments, and these variables added to the environment.
-    func withArguments(_ arguments: [String], environment: [String: String] = [:]) throws -> CommandRun {
-        // The test bundle sits in the build products folder (Linux) or inside it (macOS).
-        let bundle = Bundle(for: BundleMarker.self).bundleURL
-        let candidates = [bundle, bundle.deletingLastPathComponent()].map { $0.appendingPathComponent("ranet") }
-        guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-            XCTFail("ranet is not built next to the tests (\(bundle.path))")
-            throw CocoaError(.fileNoSuchFile)
+    /// The `ranet` binary built beside the tests.
+    var ranetBinary: URL {
+        get throws {
+            // The test bundle sits in the build products folder (Linux) or inside it (macOS).
+            let bundle = Bundle(for: BundleMarker.self).bundleURL
+            let candidates = [bundle, bundle.deletingLastPathComponent()].map { $0.appendingPathComponent("ranet") }
+            guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+                XCTFail("ranet is not built next to the tests (\(bundle.path))")
+                throw CocoaError(.fileNoSuchFile)
+            }
+            return binary
         }
+    }
+
+    func withArguments(_ arguments: [String], environment: [String: String] = [:]) throws -> CommandRun {
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = try ranetBinary
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let out = Pipe(), err = Pipe()

@@ -90,9 +90,7 @@ final class TrainCommandTests: XCTestCase, CommandLineTesting {
         XCTAssertTrue(first.stdout.contains("epoch 1/1"), first.stdout)
         let before = try Data(contentsOf: run.appendingPathComponent("save_models/checkpoint_000.pth.tar"))
         let process = Process()
-        let bundle = Bundle(for: TrainCommandTests.self).bundleURL
-        let binary = [bundle, bundle.deletingLastPathComponent()].map { $0.appendingPathComponent("ranet") }
-            .first { FileManager.default.isExecutableFile(atPath: $0.path) }!
+        let binary = try ranetBinary
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         process.arguments = ["-c", "trap '' XFSZ; ulimit -f 4096; exec \"$0\" \"$@\"", binary.path] + common + ["--resume"]
         let err = Pipe()
@@ -150,9 +148,7 @@ final class TrainCommandTests: XCTestCase, CommandLineTesting {
         let scratch = try TestData.temporaryFolder()
         let data = try TrainingTestData.cifarFile(labels: (0..<32).map { UInt8($0 % 10) }, in: scratch)
         let run = scratch.appendingPathComponent("run")
-        let bundle = Bundle(for: TrainCommandTests.self).bundleURL
-        let binary = [bundle, bundle.deletingLastPathComponent()].map { $0.appendingPathComponent("ranet") }
-            .first { FileManager.default.isExecutableFile(atPath: $0.path) }!
+        let binary = try ranetBinary
         let process = Process()
         process.executableURL = binary
         process.arguments = ["train", "--config", config.path, "--data", data.path, "--batch-size", "16", "--epochs", "1000",

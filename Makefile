@@ -67,7 +67,7 @@ test-arm64: deps
 test-sanitize: deps
 	ASAN_OPTIONS=detect_leaks=0 $(SWIFT) test --sanitize=address --scratch-path .build-asan --disable-swift-testing
 	$(SWIFT) test --sanitize=thread --scratch-path .build-tsan --disable-swift-testing \
-		--filter 'RANetModelTests|EarlyExitTests|ImageClassificationTests|PredictCommandTests'
+		--filter 'RANetModelTests|EarlyExitTests|ImageClassificationTests|PredictCommandTests|ClassificationServiceTests'
 
 # The DocC documentation of the RANet library, into .build/docs: fails on any DocC warning
 # and on any public symbol without a summary.

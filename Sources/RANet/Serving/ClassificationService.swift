@@ -1,6 +1,6 @@
 import Foundation
 
-/// A batching front of a ``RANetModel`` for servers: concurrent ``classify(_:top:deadline:)``
+/// A batching front of a ``RANetModel`` for servers: concurrent `classify`
 /// calls from any tasks join one batch, which runs with early exit on a thread of its own.
 ///
 /// ```swift

@@ -95,11 +95,7 @@ struct ServeCommand: AsyncParsableCommand {
             let budget = try loadFollowingBudget(model: model, data: calibrationData, latencyTarget: latencyTarget / 1000)
             service = try ClassificationService(model: model, budget: budget, options: options, observer: metrics.record)
         } else {
-            let fixed = try thresholds.map { file -> ExitThresholds in
-                let t = try ExitThresholds.read(contentsOf: URL(fileURLWithPath: file))
-                try t.check(for: model)
-                return t
-            }
+            let fixed = try thresholds.map { try ThresholdOptions.read($0, for: model) }
             service = try ClassificationService(model: model, thresholds: fixed, options: options, observer: metrics.record)
         }
         let readiness = Readiness()
@@ -136,10 +132,7 @@ struct ServeCommand: AsyncParsableCommand {
     /// The operating points calibrated on the validation data, with the floor defaulting
     /// to the last exit's validation top-1 minus one point.
     private func loadFollowingBudget(model: RANetModel, data path: String, latencyTarget: Double) throws -> LoadAdaptiveBudget {
-        let data = try LabeledData.open(URL(fileURLWithPath: path), indices: calibrationIndices.map { URL(fileURLWithPath: $0) })
-        let progress = ProgressLine(total: data.count, label: "calibrating operating points")
-        let evaluation = try AnytimeEvaluation(model: model, data: data, progress: progress.update)
-        progress.finish()
+        let evaluation = try ThresholdOptions.evaluate(model, on: path, indices: calibrationIndices, label: "calibrating operating points")
         let points = try Calibration.operatingPoints(validation: evaluation.confidences, labels: evaluation.labels,
                                                      opsPerExit: model.operationCount.opsPerExit, fingerprint: model.fingerprint)
         let floor = accuracyFloor ?? evaluation.exits.last!.top1 - 1

@@ -25,17 +25,26 @@ struct ThresholdOptions: ParsableArguments {
 
     /// The thresholds to use with `model`, or nil when none were asked for.
     func resolve(for model: RANetModel) throws -> ExitThresholds? {
-        if let thresholds {
-            let t = try ExitThresholds.read(contentsOf: URL(fileURLWithPath: thresholds))
-            try t.check(for: model)
-            return t
-        }
+        if let thresholds { return try Self.read(thresholds, for: model) }
         guard let budget, let calibrationData else { return nil }
-        let data = try LabeledData.open(URL(fileURLWithPath: calibrationData), indices: calibrationIndices.map { URL(fileURLWithPath: $0) })
-        let progress = ProgressLine(total: data.count, label: "calibrating")
-        let evaluation = try AnytimeEvaluation(model: model, data: data, progress: progress.update)
-        progress.finish()
+        let evaluation = try Self.evaluate(model, on: calibrationData, indices: calibrationIndices, label: "calibrating")
         return try Calibration.thresholds(for: try Budget(parsing: budget), validation: evaluation.confidences, labels: evaluation.labels,
                                           opsPerExit: model.operationCount.opsPerExit, fingerprint: model.fingerprint)
+    }
+
+    /// A thresholds file, checked against `model`.
+    static func read(_ file: String, for model: RANetModel) throws -> ExitThresholds {
+        let thresholds = try ExitThresholds.read(contentsOf: URL(fileURLWithPath: file))
+        try thresholds.check(for: model)
+        return thresholds
+    }
+
+    /// Every exit of `model` on labeled calibration data, with a progress line.
+    static func evaluate(_ model: RANetModel, on file: String, indices: String?, label: String) throws -> AnytimeEvaluation {
+        let data = try LabeledData.open(URL(fileURLWithPath: file), indices: indices.map { URL(fileURLWithPath: $0) })
+        let progress = ProgressLine(total: data.count, label: label)
+        let evaluation = try AnytimeEvaluation(model: model, data: data, progress: progress.update)
+        progress.finish()
+        return evaluation
     }
 }

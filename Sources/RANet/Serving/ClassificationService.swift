@@ -177,6 +177,12 @@ private final class BatchQueue: @unchecked Sendable {
     private var stopping = false
     private var stopped = false
     private var stats: ClassificationService.Statistics
+    /// Requests that came (taken or refused) since the rate was last estimated, and when.
+    private var arrivals = 0
+    private var arrivalsSince = ContinuousClock.now
+    /// Requests per second, a moving average with a time constant of a quarter second:
+    /// long enough to smooth Poisson arrivals, short enough to follow a step within it.
+    private var arrivalRate = 0.0
 
     private struct Request {
         let id: Int
@@ -227,6 +233,7 @@ private final class BatchQueue: @unchecked Sendable {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Prediction, Error>) in
                 let refusal: Error? = condition.withLock {
+                    arrivals += 1
                     if stopping { return ServiceError.shutDown }
                     if Task.isCancelled {
                         stats.cancelled += 1
@@ -273,7 +280,14 @@ private final class BatchQueue: @unchecked Sendable {
             let expired = taken.filter { $0.deadline.map { $0 <= now } ?? false }
             let batch = taken.filter { $0.deadline.map { $0 > now } ?? true }
             stats.deadlinesPassed += expired.count
-            let thresholds = budget?.choose(waiting: queue.count + batch.count) ?? fixedThresholds
+            let elapsed = (now - arrivalsSince).seconds
+            if elapsed >= 0.005 {
+                let weight = 1 - exp(-elapsed / 0.25)
+                arrivalRate += weight * (Double(arrivals) / elapsed - arrivalRate)
+                arrivals = 0
+                arrivalsSince = now
+            }
+            let thresholds = budget?.choose(waiting: queue.count + batch.count, arrivalRate: arrivalRate) ?? fixedThresholds
             condition.unlock()
             for request in expired { request.continuation.resume(throwing: ServiceError.deadlinePassed) }
             guard !batch.isEmpty else { continue }

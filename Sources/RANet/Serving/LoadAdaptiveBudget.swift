@@ -8,11 +8,14 @@ import Foundation
 /// (``Calibration/operatingPoints(validation:labels:opsPerExit:fingerprint:)``), each with
 /// its expected operations per image and validation top-1. The controller measures the
 /// service's seconds per operation (a moving average over the batches run) and predicts,
-/// for each point, how long the images waiting now would take to drain:
-/// `(waiting + 1) × operations(point) × seconds per operation`. It picks the most accurate
-/// point whose prediction fits within ``headroom`` of the target; it steps down (cheaper) at
-/// once, and back up only when the richer point fits within ``hysteresis`` of that for
-/// ``stepsBeforeRaising`` decisions in a row, so that it does not flap. At the cheapest point
+/// for each point, how long the images waiting now would take to drain,
+/// `(waiting + 1) × operations(point) × seconds per operation`, and how busy the arrivals
+/// would keep the service, `arrival rate × operations(point) × seconds per operation`. It
+/// picks the most accurate point whose drain fits within ``headroom`` of the target and whose
+/// load stays under ``utilizationLimit`` (the queue says where the service is; the rate, where
+/// it is going before the queue shows it); it steps down (cheaper) at once, and back up only
+/// when the richer point fits within ``hysteresis`` of both for ``stepsBeforeRaising``
+/// decisions in a row, so that it does not flap. At the cheapest point
 /// allowed by the floor and still too slow, ``shouldShed(waiting:)`` says to refuse new work
 /// rather than queue it without bound.
 public struct LoadAdaptiveBudget: Sendable {
@@ -24,6 +27,9 @@ public struct LoadAdaptiveBudget: Sendable {
     public let headroom = 0.5
     /// The share of ``headroom`` a richer point's prediction must stay under to be taken.
     public let hysteresis = 0.6
+    /// The share of the service's time the arrivals may keep it busy at a point: a service
+    /// near full use queues every burst, and the p99 is made of bursts.
+    public let utilizationLimit = 0.7
     /// Decisions in a row a richer point must fit before it is taken.
     public let stepsBeforeRaising = 3
     /// The point in use, an index into ``points``.
@@ -67,14 +73,25 @@ public struct LoadAdaptiveBudget: Sendable {
         Double(waiting + 1) * points[index].expectedOps! * (secondsPerOperation ?? 0)
     }
 
-    /// Chooses the point for the next batch, with `waiting` images queued (the batch included).
-    public mutating func choose(waiting: Int) -> ExitThresholds {
+    /// The predicted share of the service's time that `arrivalRate` images per second
+    /// would take at point `index`.
+    public func utilization(arrivalRate: Double, at index: Int) -> Double {
+        arrivalRate * points[index].expectedOps! * (secondsPerOperation ?? 0)
+    }
+
+    /// Chooses the point for the next batch, with `waiting` images queued (the batch
+    /// included) and images arriving at `arrivalRate` per second (0 when unknown).
+    public mutating func choose(waiting: Int, arrivalRate: Double = 0) -> ExitThresholds {
         let budget = latencyTarget * headroom
-        let fitting = points.indices.last { drainSeconds(waiting: waiting, at: $0) <= budget } ?? 0
+        func fits(_ index: Int, within share: Double) -> Bool {
+            drainSeconds(waiting: waiting, at: index) <= budget * share
+                && utilization(arrivalRate: arrivalRate, at: index) <= utilizationLimit * share
+        }
+        let fitting = points.indices.last { fits($0, within: 1) } ?? 0
         if fitting < current {
             current = fitting
             fitsRicher = 0
-        } else if current + 1 < points.count, drainSeconds(waiting: waiting, at: current + 1) <= budget * hysteresis {
+        } else if current + 1 < points.count, fits(current + 1, within: hysteresis) {
             fitsRicher += 1
             if fitsRicher >= stepsBeforeRaising {
                 current += 1
@@ -88,7 +105,12 @@ public struct LoadAdaptiveBudget: Sendable {
 
     /// True when even the cheapest point would not drain `waiting` images and a new one
     /// within the target: a new request should be refused (503) rather than queued.
+    ///
+    /// With nothing waiting it is always false: refusing a request the service could start
+    /// at once gains nothing, and only the batches that run update the measured cost, so an
+    /// estimate spoiled by one slow batch (the cores taken by other work) would otherwise
+    /// refuse everything from then on.
     public func shouldShed(waiting: Int) -> Bool {
-        drainSeconds(waiting: waiting, at: 0) > latencyTarget
+        waiting > 0 && drainSeconds(waiting: waiting, at: 0) > latencyTarget
     }
 }

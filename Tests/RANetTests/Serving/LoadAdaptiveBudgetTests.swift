@@ -34,6 +34,31 @@ final class LoadAdaptiveBudgetTests: XCTestCase {
         XCTAssertEqual(budget.thresholds.expectedOps, 16e6)
     }
 
+    /// The arrival rate steps the point down before the queue shows it: at 1,000 images/s
+    /// the full network would keep the service fully busy (over the 0.7 limit), 12 M ops
+    /// three quarters, 8 M half.
+    func testTheArrivalRateStepsDownBeforeTheQueueGrows() throws {
+        var budget = try LoadAdaptiveBudget(points: points, latencyTarget: 0.05, accuracyFloor: 91.0)
+        budget.record(operations: 16e6 * 10, seconds: 0.010)   // 1.6e10 ops/s
+        XCTAssertEqual(budget.utilization(arrivalRate: 1000, at: budget.points.count - 1), 1.0, accuracy: 1e-9)
+        XCTAssertEqual(budget.choose(waiting: 1, arrivalRate: 500).expectedOps, 16e6, "half busy: the full network")
+        XCTAssertEqual(budget.choose(waiting: 1, arrivalRate: 1000).expectedOps, 8e6, "an empty queue, but the rate says")
+        for _ in 0..<3 { _ = budget.choose(waiting: 1, arrivalRate: 1000) }
+        XCTAssertEqual(budget.thresholds.expectedOps, 8e6, "12 M would keep it 75% busy: no step up")
+    }
+
+    /// One batch slowed by other work on the cores (a second for one image) must not make
+    /// the service refuse everything: an empty queue always takes a request, the next batch
+    /// runs, and the estimate comes back.
+    func testASlowBatchDoesNotShedForever() throws {
+        var budget = try LoadAdaptiveBudget(points: points, latencyTarget: 0.05, accuracyFloor: 91.0)
+        budget.record(operations: 16e6, seconds: 1.0)
+        XCTAssertTrue(budget.shouldShed(waiting: 1))
+        XCTAssertFalse(budget.shouldShed(waiting: 0), "an idle service takes the request")
+        for _ in 0..<40 { budget.record(operations: 16e6 * 10, seconds: 0.010) }
+        XCTAssertFalse(budget.shouldShed(waiting: 20), "the estimate recovers as batches run")
+    }
+
     /// A step of load twice what the full network can serve: the point falls, the queue stays
     /// bounded and nothing is shed; the same step with the full network only grows the queue.
     func testAStepOfTwiceTheCapacityIsAbsorbed() throws {

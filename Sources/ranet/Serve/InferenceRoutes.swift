@@ -59,24 +59,26 @@ struct InferenceRoutes: Sendable {
         do {
             let parsed = try inference.parseInfer(body: Data(buffer: body), headerLength: headerLength ?? nil)
             let until = deadline.map { start + $0 }
-            let classes = service.model.numClasses
-            let predictions: [Prediction] = try await withThrowingTaskGroup(of: (Int, Prediction).self) { group in
+            let model = service.model
+            @Sendable func classify(_ i: Int) async throws -> Prediction {
                 switch parsed.images {
                 case .tensor(let tensor):
                     let size = tensor.values.count / tensor.shape[0]
-                    for i in 0..<tensor.shape[0] {
-                        let image = try Tensor(shape: service.model.imageShape, values: Array(tensor.values[(i * size)..<((i + 1) * size)]))
-                        group.addTask { (i, try await service.classify(image, top: classes, deadline: until)) }
-                    }
+                    let image = try Tensor(shape: model.imageShape, values: Array(tensor.values[(i * size)..<((i + 1) * size)]))
+                    return try await service.classify(image, top: model.numClasses, deadline: until)
                 case .encoded(let items):
-                    for (i, item) in items.enumerated() {
-                        group.addTask { (i, try await service.classify(encoded: item, top: classes, deadline: until)) }
-                    }
+                    return try await service.classify(encoded: items[i], top: model.numClasses, deadline: until)
                 }
-                var results = [Prediction?](repeating: nil, count: parsed.images.count)
-                for try await (i, prediction) in group { results[i] = prediction }
-                return results.map { $0! }
             }
+            // The images of one request join the batch as separate calls; a request of one
+            // image (the usual case under load) needs no child task for it.
+            let predictions: [Prediction] = parsed.images.count == 1 ? [try await classify(0)] :
+                try await withThrowingTaskGroup(of: (Int, Prediction).self) { group in
+                    for i in 0..<parsed.images.count { group.addTask { (i, try await classify(i)) } }
+                    var results = [Prediction?](repeating: nil, count: parsed.images.count)
+                    for try await (i, prediction) in group { results[i] = prediction }
+                    return results.map { $0! }
+                }
             var parameters: [String: JSONValue] = [:]
             if let point = service.statistics.operatingPoint {
                 parameters["operating_point"] = .number(Double(point))

@@ -181,6 +181,38 @@ def overload_checks(ranet):
         server.stop()
 
 
+def budget_checks(ranet):
+    """--calibration-data with --latency-target: the operating points are calibrated at start
+    (on 500 validation images here, to keep the check short), every response names the point
+    it ran at, and a burst of concurrent requests is answered whole, each within the exits."""
+    train = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
+    if not os.path.exists(train):
+        check("load-following budget: Fashion-MNIST training images installed", False, f"{train} is missing")
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        indices = os.path.join(folder, "calibration.npy")
+        np.save(indices, np.load(os.path.join(SAMPLES, "fashion-mnist-recipe", "val_indices.npy"))[:500].astype(np.int64))
+        server = Server(ranet, "--calibration-data", train, "--calibration-indices", indices, "--latency-target", "50")
+    try:
+        client = httpclient.InferenceServerClient(server.url, network_timeout=30, concurrency=8)
+        tensor = np.load(os.path.join(SAMPLES, "fashion-mnist-test.npy"))[:1]
+        request = httpclient.InferInput("input", list(tensor.shape), "FP32")
+        request.set_data_from_numpy(tensor)
+        answer = client.infer("ranet", [request]).get_response()
+        point = answer.get("parameters", {}).get("operating_point")
+        check("load-following budget: the response names its operating point", isinstance(point, (int, float)) and point >= 0, answer)
+        pending = [client.async_infer("ranet", [request]) for _ in range(64)]
+        exits = [int(p.get_result(timeout=30).as_numpy("exit")[0]) for p in pending]
+        check("load-following budget: 64 concurrent requests all answered at an exit 1-6",
+              len(exits) == 64 and all(1 <= e <= 6 for e in exits), exits)
+        _, _, metrics = server.http("GET", "/metrics")
+        gauge = re.search(rb"^ranet_operating_point_index (\S+)", metrics, re.M)
+        check("load-following budget: /metrics shows the operating point", gauge is not None and float(gauge.group(1)) >= 0,
+              metrics[-400:])
+    finally:
+        server.stop()
+
+
 def drain_checks(ranet):
     """SIGTERM: not ready at once, still serving during the drain window, then exit 0."""
     server = Server(ranet, "--drain-seconds", "2")
@@ -206,6 +238,7 @@ def main():
     args = parser.parse_args()
     protocol_checks(args.ranet)
     overload_checks(args.ranet)
+    budget_checks(args.ranet)
     drain_checks(args.ranet)
     print(f"{RESULTS['passed']} passed, {RESULTS['failed']} failed")
     sys.exit(1 if RESULTS["failed"] else 0)

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Prints the cores' peak float32 multiply-add rate per vector width (scripts/fma_peak.c).
+# Prints the cores' peak float32 multiply-add rate per vector width, and the bf16
+# dot-product rate where the CPU has AVX512_BF16 (scripts/fma_peak.c).
 # x86-64 only. OMP_NUM_THREADS sets the threads (default: every core).
 set -e
 out="${TMPDIR:-/tmp}/ranet-fma-peak"

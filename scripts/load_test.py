@@ -16,6 +16,7 @@ Prints one line per second (sent, answered, p50 and p99 latency, top-1 accuracy,
 per image, shed) and a summary; --json writes the same per-second rows."""
 import argparse
 import asyncio
+import gc
 import gzip
 import ipaddress
 import json
@@ -61,6 +62,17 @@ class Connections:
     def __init__(self, host, port, limit):
         self.host, self.port, self.idle, self.open, self.limit = host, port, [], 0, limit
 
+    async def warm(self, count):
+        """Opens `count` connections before the load starts, a few at a time, as a client
+        population that keeps its connections would have them: connections opened in a
+        burst mid-run would overflow the server's listen queue and stall a second on a
+        SYN retransmit, a cost of the test rather than of the server."""
+        while self.open < count:
+            batch = min(32, count - self.open)
+            opened = await asyncio.gather(*(asyncio.open_connection(self.host, self.port) for _ in range(batch)))
+            self.idle.extend(opened)
+            self.open += batch
+
     async def call(self, payload):
         if self.idle:
             reader, writer = self.idle.pop()
@@ -95,6 +107,7 @@ async def run(args):
     images = test_images(args.images)
     payloads = [(request_body(args.model, image), label) for image, label in images]
     pool = Connections(host, int(port), args.connections)
+    await pool.warm(min(args.connections, max(8, int(max(float(p.split(":")[0]) for p in args.phases.split(",")) * 0.05))))
     phases = [(float(rate), float(seconds)) for rate, seconds in (p.split(":") for p in args.phases.split(","))]
     results = []   # (intended second, latency s or None, status, correct, operations)
     rng = random.Random(args.seed)
@@ -105,14 +118,14 @@ async def run(args):
         try:
             status, body = await asyncio.wait_for(pool.call(payload), timeout=args.timeout)
         except Exception:
-            results.append((intended - start, None, 0, False, 0.0))
+            results.append((intended - start, None, 0, False, None))
             return
         latency = time.perf_counter() - intended
-        correct, operations = False, 0.0
+        correct, operations = False, None
         if status == 200:
             outputs = {o["name"]: o["data"] for o in json.loads(body)["outputs"]}
             correct = int(outputs["probabilities"][0].split(":")[1]) == label
-            operations = outputs["operations"][0]
+            operations = outputs.get("operations", [None])[0]   # peers without early exit do not say
         results.append((intended - start, latency, status, correct, operations))
 
     async def schedule():
@@ -136,7 +149,37 @@ async def run(args):
     return results, phases
 
 
-def summarize(results, phases, out):
+def summary(results):
+    """The whole run: sent, answered, p50 and p99 in ms, shed, failed, top-1."""
+    ok = sorted(r[1] for r in results if r[2] == 200)
+    return {"sent": len(results), "answered": len(ok),
+            "p50_ms": 1000 * ok[len(ok) // 2] if ok else float("nan"),
+            "p99_ms": 1000 * ok[min(len(ok) - 1, int(0.99 * len(ok)))] if ok else float("nan"),
+            "shed": sum(1 for r in results if r[2] == 503),
+            "failed": sum(1 for r in results if r[2] not in (200, 503)),
+            "accuracy": 100 * sum(r[3] for r in results if r[2] == 200) / max(1, len(ok))}
+
+
+def measure(url, phases, model="ranet", images=2000, connections=512, timeout=10.0, seed=0, quiet=True):
+    """Runs the phases ([(rate, seconds)]) against the server at url; returns (summary, per-second rows)."""
+    args = argparse.Namespace(url=url, model=model, phases=",".join(f"{r}:{s}" for r, s in phases), images=images,
+                              connections=connections, timeout=timeout, seed=seed)
+    results, phases = timed_run(args)
+    return summary(results), per_second(results, phases, quiet)
+
+
+def timed_run(args):
+    """Runs the load with Python's cycle collector off: its full collections grow with the
+    results kept and would pause the sender for tens of milliseconds, and the burst that
+    follows is the load generator's, not the server's. The run is bounded, so is its memory."""
+    gc.disable()
+    try:
+        return asyncio.run(run(args))
+    finally:
+        gc.enable()
+
+
+def per_second(results, phases, quiet=False):
     rows = []
     total = int(sum(seconds for _, seconds in phases))
     for second in range(total):
@@ -148,22 +191,14 @@ def summarize(results, phases, out):
                "p50_ms": 1000 * latencies[len(latencies) // 2] if latencies else None,
                "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] if latencies else None,
                "accuracy": 100 * sum(r[3] for r in ok) / len(ok) if ok else None,
-               "mops": statistics.fmean(r[4] for r in ok) / 1e6 if ok else None}
+               "mops": statistics.fmean(r[4] for r in ok) / 1e6 if ok and ok[0][4] is not None else None}
         rows.append(row)
-        fmt = lambda v, f: "-" if v is None else f % v
-        print(f"{second:4d}s sent {row['sent']:5d} answered {row['answered']:5d} p50 {fmt(row['p50_ms'], '%7.1f')} ms "
-              f"p99 {fmt(row['p99_ms'], '%7.1f')} ms top-1 {fmt(row['accuracy'], '%5.1f')} {fmt(row['mops'], '%5.2f')} M ops "
-              f"shed {row['shed']} failed {row['failed']}", flush=True)
-    if out:
-        with open(out, "w") as f:
-            for row in rows:
-                f.write(json.dumps(row) + "\n")
-    ok = sorted(r[1] for r in results if r[2] == 200)
-    p99 = 1000 * ok[min(len(ok) - 1, int(0.99 * len(ok)))] if ok else float("nan")
-    print(f"summary: {len(results)} sent, {len(ok)} answered, p50 {1000 * ok[len(ok) // 2] if ok else float('nan'):.1f} ms, "
-          f"p99 {p99:.1f} ms, shed {sum(1 for r in results if r[2] == 503)}, "
-          f"failed {sum(1 for r in results if r[2] not in (200, 503))}, "
-          f"top-1 {100 * sum(r[3] for r in results if r[2] == 200) / max(1, len(ok)):.2f}")
+        if not quiet:
+            fmt = lambda v, f: "-" if v is None else f % v
+            print(f"{second:4d}s sent {row['sent']:5d} answered {row['answered']:5d} p50 {fmt(row['p50_ms'], '%7.1f')} ms "
+                  f"p99 {fmt(row['p99_ms'], '%7.1f')} ms top-1 {fmt(row['accuracy'], '%5.1f')} {fmt(row['mops'], '%5.2f')} M ops "
+                  f"shed {row['shed']} failed {row['failed']}", flush=True)
+    return rows
 
 
 def main():
@@ -177,8 +212,15 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", help="write the per-second rows here (JSON lines)")
     args = parser.parse_args()
-    results, phases = asyncio.run(run(args))
-    summarize(results, phases, args.json)
+    results, phases = timed_run(args)
+    rows = per_second(results, phases)
+    if args.json:
+        with open(args.json, "w") as f:
+            for row in rows:
+                f.write(json.dumps(row) + "\n")
+    s = summary(results)
+    print(f"summary: {s['sent']} sent, {s['answered']} answered, p50 {s['p50_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms, "
+          f"shed {s['shed']}, failed {s['failed']}, top-1 {s['accuracy']:.2f}")
 
 
 if __name__ == "__main__":

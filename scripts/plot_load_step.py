@@ -36,7 +36,7 @@ def main():
         load_y += [rate, rate]
         t += seconds
     figure, axes = plt.subplots(4, 1, figsize=(9, 10), sharex=True)
-    axes[0].plot(load_x, load_y, color="black")
+    axes[0].plot(load_x, load_y, color="black", label="offered load")
     axes[0].set_ylabel("offered load\n(requests/s)")
     for name, path, color in (("load-following budget", args.adaptive, "tab:blue"), ("full network only", args.full, "tab:red")):
         data = rows(path)
@@ -45,6 +45,10 @@ def main():
         axes[1].plot(x, [r["p50_ms"] for r in data], color=color, linestyle=":", label=f"{name}, p50")
         axes[2].plot(x, [r["accuracy"] for r in data], color=color, label=name)
         axes[3].plot(x, [r["mops"] for r in data], color=color, label=name)
+        shed = [r["shed"] + r["failed"] for r in data]
+        if any(shed):
+            axes[0].bar(x, shed, width=0.8, color=color, alpha=0.5, label=f"{name}: shed or lost")
+    axes[0].legend(fontsize=8)
     axes[1].axhline(args.target, color="gray", linestyle="--", label=f"target {args.target:g} ms")
     axes[1].set_yscale("log")
     axes[1].set_ylabel("latency (ms)")

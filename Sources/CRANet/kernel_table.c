@@ -47,6 +47,8 @@ struct cranet_kernels {
     // Row kernels: the weights' gradient of a stride-1 convolution (NULL for lanes).
     void (*weight_gradient)(const float *dout, int out_channels, size_t length, const float *src, int in_channels,
                             size_t in_plane, const size_t *tap, int taps, float *out);
+    // CRANET_BF16: weights are rounded as they are packed, inputs as they are staged.
+    cranet_precision precision;
 };
 
 // a·b + c per lane, for vectors of type V: fused where the instruction set has a
@@ -137,7 +139,7 @@ static int width_supported(int width) {
     }
 }
 
-// Each width's two kernel tables.
+// Each width's two families of kernel tables, each indexed by cranet_precision.
 struct family {
     int width;
     const cranet_kernels *lanes, *rows;
@@ -145,10 +147,10 @@ struct family {
 
 static const struct family families[] = {
 #ifdef CRANET_X86
-    {16, &kernels_16, &kernels_rows16},
-    {8, &kernels_8, &kernels_rows8},
+    {16, kernels_16, kernels_rows16},
+    {8, kernels_8, kernels_rows8},
 #endif
-    {4, &kernels_4, &kernels_rows4},
+    {4, kernels_4, kernels_rows4},
 };
 
 static const struct family *family(int width) {
@@ -158,14 +160,16 @@ static const struct family *family(int width) {
     return NULL;
 }
 
-const cranet_kernels *cranet_lane_kernels(int lanes) {
+static int valid_precision(cranet_precision p) { return p == CRANET_F32 || p == CRANET_BF16; }
+
+const cranet_kernels *cranet_lane_kernels(int lanes, cranet_precision precision) {
     const struct family *f = family(lanes);
-    return f ? f->lanes : NULL;
+    return f && valid_precision(precision) ? &f->lanes[precision] : NULL;
 }
 
-const cranet_kernels *cranet_row_kernels(int floats) {
+const cranet_kernels *cranet_row_kernels(int floats, cranet_precision precision) {
     const struct family *f = family(floats);
-    return f ? f->rows : NULL;
+    return f && valid_precision(precision) ? &f->rows[precision] : NULL;
 }
 
 int cranet_kernels_images(const cranet_kernels *k) { return k->images; }
@@ -182,6 +186,7 @@ static size_t packed_floats(const cranet_kernels *k, int in_channels, cranet_sha
 void cranet_lane_pack_conv_weights(const cranet_kernels *k, const float *oihw, int in_channels, cranet_shape out,
                                    int kernel, int stride, float *packed) {
     const int taps = in_channels * kernel * kernel, vf = k->row_vector;
+    const size_t floats = packed_floats(k, in_channels, out, kernel, stride);
     if (vf && row_by_channels(vf, out, kernel, stride)) {
         // Blocks of vf output channels, the last one padded with zeros: [block][tap][vf].
         const int blocks = (out.channels + vf - 1) / vf;
@@ -191,15 +196,16 @@ void cranet_lane_pack_conv_weights(const cranet_kernels *k, const float *oihw, i
                     const int o = b * vf + l;
                     packed[((size_t)b * taps + t) * vf + l] = o < out.channels ? oihw[(size_t)o * taps + t] : 0.0f;
                 }
-        return;
+    } else {
+        const int blocks = output_blocks(out.channels, k->output_block);
+        for (int b = 0; b < blocks; b++) {
+            const int o0 = block_start(b, blocks, out.channels), n = block_start(b + 1, blocks, out.channels) - o0;
+            float *block = packed + (size_t)o0 * taps;
+            for (int t = 0; t < taps; t++)
+                for (int o = 0; o < n; o++) block[(size_t)t * n + o] = oihw[(size_t)(o0 + o) * taps + t];
+        }
     }
-    const int blocks = output_blocks(out.channels, k->output_block);
-    for (int b = 0; b < blocks; b++) {
-        const int o0 = block_start(b, blocks, out.channels), n = block_start(b + 1, blocks, out.channels) - o0;
-        float *block = packed + (size_t)o0 * taps;
-        for (int t = 0; t < taps; t++)
-            for (int o = 0; o < n; o++) block[(size_t)t * n + o] = oihw[(size_t)(o0 + o) * taps + t];
-    }
+    if (k->precision == CRANET_BF16) cranet_round_bf16(packed, packed, floats);
 }
 
 // Floats of an input of shape `s` staged with this padding and stride: the padded map, which
@@ -213,8 +219,9 @@ static size_t staged_floats(const cranet_kernels *k, cranet_shape s, int pad, in
 cranet_conv_layout cranet_lane_conv_layout(const cranet_kernels *k, cranet_shape in, cranet_shape out, int kernel,
                                            int stride, int pad) {
     cranet_conv_layout layout = {0};
-    // Without padding or stride the input is already what the kernels read: no copy.
-    layout.staged = pad > 0 || stride > 1;
+    // Without padding or stride the input is already what the kernels read: no copy, but
+    // for the rounding to bf16, which must not touch the input (other layers read it too).
+    layout.staged = pad > 0 || stride > 1 || k->precision == CRANET_BF16;
     layout.read_shape = in;
     if (layout.staged) {
         layout.read_shape.height += 2 * pad;
@@ -231,7 +238,13 @@ size_t cranet_lane_overread_floats(const cranet_kernels *k) { return k->images =
 
 void cranet_lane_stage(const cranet_kernels *k, const float *src, cranet_shape s, int pad, int stride, float *dst,
                        int part, int parts) {
-    k->stage(src, s, pad, stride, dst, part * s.channels / parts, (part + 1) * s.channels / parts);
+    const int c0 = part * s.channels / parts, c1 = (part + 1) * s.channels / parts;
+    k->stage(src, s, pad, stride, dst, c0, c1);
+    if (k->precision == CRANET_BF16) {
+        // Channels are staged one after another, each in a block of the same size.
+        const size_t channel = staged_floats(k, s, pad, stride) / (size_t)s.channels;
+        cranet_round_bf16(dst + channel * c0, dst + channel * c0, channel * (size_t)(c1 - c0));
+    }
 }
 
 void cranet_lane_conv(const cranet_kernels *k, const float *src, cranet_shape s, float *dst, cranet_shape d,

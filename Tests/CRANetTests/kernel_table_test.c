@@ -2,7 +2,9 @@
 // scalar computation of the same layer image by image: convolutions over borders,
 // strides, paddings and output-channel counts that leave partial register tiles;
 // pooling; resizing; packing a partial group; moving images between groups. And that
-// the lane and row kernels of one width give every image the same bits.
+// the lane and row kernels of one width give every image the same bits, in f32 and in
+// bf16 (whose reference rounds inputs and weights with cranet_round_bf16); and the
+// rounding itself on the values where it can go wrong.
 #include "cranet.h"
 
 #include <math.h>
@@ -65,13 +67,14 @@ static void compare(const char *what, const cranet_kernels *k, int images, crane
 typedef struct {
     int kernel, stride, pad, relu;
     const float *weights, *bias;
+    cranet_precision precision;  // of the tables under test: what the reference rounds
 } conv_arg;
 
 static void lane_conv(const cranet_kernels *k, const float *src, cranet_shape s, float *dst, cranet_shape d,
                       const void *a) {
     const conv_arg *c = a;
     const cranet_conv_layout layout = cranet_lane_conv_layout(k, s, d, c->kernel, c->stride, c->pad);
-    if (layout.staged != (c->pad > 0 || c->stride > 1)) {
+    if (layout.staged != (c->pad > 0 || c->stride > 1 || c->precision == CRANET_BF16)) {
         printf("FAIL layout: staged is %d with padding %d, stride %d\n", layout.staged, c->pad, c->stride);
         failures++;
     }
@@ -88,9 +91,19 @@ static void lane_conv(const cranet_kernels *k, const float *src, cranet_shape s,
     free(packed);
 }
 
+// In bf16, the products of rounded inputs and weights are exact: the double sum is then
+// as close a reference as in f32.
 static void image_conv(const float *src, cranet_shape s, float *dst, cranet_shape d, const void *a) {
     const conv_arg *c = a;
     const int k = c->kernel;
+    const size_t weight_count = (size_t)d.channels * s.channels * k * k;
+    float *in = malloc(sizeof(float) * floats(s)), *weights = malloc(sizeof(float) * weight_count);
+    memcpy(in, src, sizeof(float) * floats(s));
+    memcpy(weights, c->weights, sizeof(float) * weight_count);
+    if (c->precision == CRANET_BF16) {
+        cranet_round_bf16(in, in, floats(s));
+        cranet_round_bf16(weights, weights, weight_count);
+    }
     for (int o = 0; o < d.channels; o++)
         for (int y = 0; y < d.height; y++)
             for (int x = 0; x < d.width; x++) {
@@ -100,12 +113,14 @@ static void image_conv(const float *src, cranet_shape s, float *dst, cranet_shap
                         for (int kx = 0; kx < k; kx++) {
                             int iy = y * c->stride - c->pad + ky, ix = x * c->stride - c->pad + kx;
                             if (iy < 0 || iy >= s.height || ix < 0 || ix >= s.width) continue;
-                            sum += (double)c->weights[((o * s.channels + i) * k + ky) * k + kx] *
-                                   src[((size_t)i * s.height + iy) * s.width + ix];
+                            sum += (double)weights[((o * s.channels + i) * k + ky) * k + kx] *
+                                   in[((size_t)i * s.height + iy) * s.width + ix];
                         }
                 if (c->relu && sum < 0) sum = 0;
                 dst[((size_t)o * d.height + y) * d.width + x] = (float)sum;
             }
+    free(in);
+    free(weights);
 }
 
 // channels in, out; size in; kernel, stride, pad
@@ -127,7 +142,7 @@ static void conv_shapes(const int *c, cranet_shape *s, cranet_shape *d) {
     *d = (cranet_shape){c[1], out, out};
 }
 
-static void test_conv(const cranet_kernels *k) {
+static void test_conv(const cranet_kernels *k, cranet_precision precision) {
     const int lanes = cranet_kernels_images(k);
     for (int t = 0; t < conv_case_count; t++) {
         const int *c = conv_cases[t];
@@ -135,7 +150,7 @@ static void test_conv(const cranet_kernels *k) {
         conv_shapes(c, &s, &d);
         float *weights = random_floats((size_t)c[0] * c[1] * c[3] * c[3], 17), *bias = random_floats(c[1], 5);
         for (int relu = 0; relu <= 1; relu++) {
-            conv_arg arg = {c[3], c[4], c[5], relu, weights, bias};
+            conv_arg arg = {c[3], c[4], c[5], relu, weights, bias, precision};
             compare("convolution", k, lanes, s, d, lane_conv, image_conv, &arg);
             if (lanes > 1) compare("convolution, partial group", k, lanes / 2 + 1, s, d, lane_conv, image_conv, &arg);
         }
@@ -236,14 +251,14 @@ static void expect_identical(const char *what, const cranet_kernels *lane, const
     free(got);
 }
 
-static void test_rows_match_lanes(int width) {
-    const cranet_kernels *lane = cranet_lane_kernels(width), *row = cranet_row_kernels(width);
+static void test_rows_match_lanes(int width, cranet_precision precision) {
+    const cranet_kernels *lane = cranet_lane_kernels(width, precision), *row = cranet_row_kernels(width, precision);
     for (int t = 0; t < conv_case_count; t++) {
         const int *c = conv_cases[t];
         cranet_shape s, d;
         conv_shapes(c, &s, &d);
         float *weights = random_floats((size_t)c[0] * c[1] * c[3] * c[3], 17), *bias = random_floats(c[1], 5);
-        conv_arg arg = {c[3], c[4], c[5], 1, weights, bias};
+        conv_arg arg = {c[3], c[4], c[5], 1, weights, bias, precision};
         expect_identical("convolution", lane, row, s, d, lane_conv, &arg);
         free(weights);
         free(bias);
@@ -255,7 +270,7 @@ static void test_rows_match_lanes(int width) {
 // Row kernels by output channels over several images at once give each image the bits
 // it gets alone (cranet_row_conv_images against cranet_lane_conv).
 static void test_row_conv_images(int width) {
-    const cranet_kernels *row = cranet_row_kernels(width);
+    const cranet_kernels *row = cranet_row_kernels(width, CRANET_F32);
     enum { images = 3 };
     int tested = 0;
     for (int t = 0; t < conv_case_count; t++) {
@@ -348,10 +363,42 @@ static void test_gather(int lanes) {
         }
 }
 
+// Bit patterns in and out: ties go to the even neighbour, a carry may reach the exponent
+// or infinity, denormals become zeros of their sign, NaNs stay NaNs.
+static void test_round_bf16(void) {
+    static const unsigned cases[][2] = {
+        {0x3f800000u, 0x3f800000u}, {0x3f800001u, 0x3f800000u}, {0x3f808000u, 0x3f800000u},
+        {0x3f818000u, 0x3f820000u}, {0x3f808001u, 0x3f810000u}, {0xbf80ffffu, 0xbf810000u},
+        {0x3fffffffu, 0x40000000u}, {0x7f7fffffu, 0x7f800000u}, {0x00000001u, 0x00000000u},
+        {0x807fffffu, 0x80000000u}, {0x00800000u, 0x00800000u}, {0x7f800000u, 0x7f800000u},
+        {0xff800000u, 0xff800000u},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        float x, y;
+        unsigned bits;
+        memcpy(&x, &cases[i][0], 4);
+        cranet_round_bf16(&x, &y, 1);
+        memcpy(&bits, &y, 4);
+        if (bits != cases[i][1]) {
+            printf("FAIL round to bf16: %08x gave %08x, not %08x\n", cases[i][0], bits, cases[i][1]);
+            failures++;
+        }
+    }
+    const unsigned nan_bits = 0x7f800001u;
+    float nan, rounded;
+    memcpy(&nan, &nan_bits, 4);
+    cranet_round_bf16(&nan, &rounded, 1);
+    if (rounded == rounded) {
+        printf("FAIL round to bf16: a NaN became %g\n", rounded);
+        failures++;
+    }
+}
+
 int main(void) {
     int widths = 0;
+    test_round_bf16();
     for (int width = 4; width <= 16; width *= 2) {
-        const cranet_kernels *lane = cranet_lane_kernels(width), *row = cranet_row_kernels(width);
+        const cranet_kernels *lane = cranet_lane_kernels(width, CRANET_F32), *row = cranet_row_kernels(width, CRANET_F32);
         if (!lane || !row) {
             if (lane || row) {
                 printf("FAIL width %d: lane and row kernels supported differently\n", width);
@@ -363,16 +410,18 @@ int main(void) {
         widths++;
         for (int family = 0; family < 2; family++) {
             const cranet_kernels *k = family ? row : lane;
-            test_conv(k);
+            test_conv(k, CRANET_F32);
+            test_conv(family ? cranet_row_kernels(width, CRANET_BF16) : cranet_lane_kernels(width, CRANET_BF16), CRANET_BF16);
             test_pool(k);
             test_resize(k);
         }
-        test_rows_match_lanes(width);
+        test_rows_match_lanes(width, CRANET_F32);
+        test_rows_match_lanes(width, CRANET_BF16);
         test_row_conv_images(width);
         test_partial_group_is_zero(width);
         test_gather(width);
     }
-    if (!cranet_lane_kernels(cranet_lanes_best()) || cranet_lane_kernels(32) || cranet_row_kernels(1)) {
+    if (!cranet_lane_kernels(cranet_lanes_best(), CRANET_F32) || cranet_lane_kernels(32, CRANET_F32) || cranet_row_kernels(1, CRANET_F32)) {
         printf("FAIL best width %d, or an unsupported width accepted\n", cranet_lanes_best());
         failures++;
     }

@@ -1,5 +1,7 @@
 // Runs each oneDNN operation of the bridge on small inputs and compares it
-// with a direct loop; checks that invalid arguments are refused with a message.
+// with a direct loop, in f32 and, where oneDNN runs it, bf16 (against the loop on
+// inputs and weights rounded by cranet_round_bf16); checks that invalid arguments,
+// and bf16 where oneDNN cannot run it, are refused with a message.
 #include "cranet.h"
 
 #include <math.h>
@@ -38,13 +40,18 @@ static void run(cranet_engine *engine, cranet_op *op, const float *src, float *d
     free(scratch);
 }
 
-static void test_conv(cranet_engine *engine, int relu, int stride, int blocked) {
+static void test_conv(cranet_engine *engine, int relu, int stride, int blocked, cranet_precision precision) {
     enum { CI = 5, H = 9, W = 7, CO = 4, K = 3, P = 1 };
     int oh = (H + 2 * P - K) / stride + 1, ow = (W + 2 * P - K) / stride + 1;
     float src[CI * H * W], w[CO * CI * K * K], b[CO], dst[CO * H * W], want[CO * H * W];
-    for (int i = 0; i < CI * H * W; i++) src[i] = value(i);
-    for (int i = 0; i < CO * CI * K * K; i++) w[i] = value(i + 1000);
+    float rsrc[CI * H * W], rw[CO * CI * K * K];  // what the reference multiplies
+    for (int i = 0; i < CI * H * W; i++) src[i] = rsrc[i] = value(i);
+    for (int i = 0; i < CO * CI * K * K; i++) w[i] = rw[i] = value(i + 1000);
     for (int i = 0; i < CO; i++) b[i] = value(i + 2000);
+    if (precision == CRANET_BF16) {
+        cranet_round_bf16(rsrc, rsrc, CI * H * W);
+        cranet_round_bf16(rw, rw, CO * CI * K * K);
+    }
     for (int o = 0; o < CO; o++)
         for (int y = 0; y < oh; y++)
             for (int x = 0; x < ow; x++) {
@@ -54,19 +61,20 @@ static void test_conv(cranet_engine *engine, int relu, int stride, int blocked) 
                         for (int kx = 0; kx < K; kx++) {
                             int iy = y * stride - P + ky, ix = x * stride - P + kx;
                             if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
-                            acc += (double)w[((o * CI + c) * K + ky) * K + kx] * src[(c * H + iy) * W + ix];
+                            acc += (double)rw[((o * CI + c) * K + ky) * K + kx] * rsrc[(c * H + iy) * W + ix];
                         }
                 want[(o * oh + y) * ow + x] = relu && acc < 0 ? 0.0f : (float)acc;
             }
     cranet_op *op = NULL;
     cranet_batch_view s = one(CI, H, W), d = one(CO, oh, ow);
-    if (cranet_conv_create(engine, s, d, K, stride, P, w, b, relu, blocked, NULL, 0, &op, err, sizeof err)) {
+    if (cranet_conv_create(engine, s, d, K, stride, P, w, b, relu, blocked, NULL, 0, precision, &op, err, sizeof err)) {
         CHECK(0, "conv create: %s", err);
         return;
     }
     run(engine, op, src, dst);
     for (int i = 0; i < CO * oh * ow; i++)
-        CHECK(fabsf(dst[i] - want[i]) < 1e-5f, "conv relu=%d stride=%d blocked=%d at %d: %f vs %f", relu, stride, blocked, i, dst[i], want[i]);
+        CHECK(fabsf(dst[i] - want[i]) < 1e-5f, "conv relu=%d stride=%d blocked=%d precision=%d at %d: %f vs %f", relu, stride,
+              blocked, precision, i, dst[i], want[i]);
     cranet_op_destroy(op);
 }
 
@@ -81,10 +89,10 @@ static void test_chained_convs(cranet_engine *engine) {
     for (int i = 0; i < C2; i++) b2[i] = value(i + 1900);
     cranet_batch_view s0 = one(C0, H, W), s1 = one(C1, H, W), s2 = one(C2, H, W);
     cranet_op *a = NULL, *b = NULL, *pa = NULL, *pb = NULL;
-    CHECK(!cranet_conv_create(engine, s0, s1, 1, 1, 0, w1, b1, 1, 1, NULL, 1, &a, err, sizeof err), "chain a: %s", err);
-    CHECK(!cranet_conv_create(engine, s1, s2, 3, 1, 1, w2, b2, 1, 1, a, 0, &b, err, sizeof err), "chain b: %s", err);
-    CHECK(!cranet_conv_create(engine, s0, s1, 1, 1, 0, w1, b1, 1, 0, NULL, 0, &pa, err, sizeof err), "plain a: %s", err);
-    CHECK(!cranet_conv_create(engine, s1, s2, 3, 1, 1, w2, b2, 1, 0, NULL, 0, &pb, err, sizeof err), "plain b: %s", err);
+    CHECK(!cranet_conv_create(engine, s0, s1, 1, 1, 0, w1, b1, 1, 1, NULL, 1, CRANET_F32, &a, err, sizeof err), "chain a: %s", err);
+    CHECK(!cranet_conv_create(engine, s1, s2, 3, 1, 1, w2, b2, 1, 1, a, 0, CRANET_F32, &b, err, sizeof err), "chain b: %s", err);
+    CHECK(!cranet_conv_create(engine, s0, s1, 1, 1, 0, w1, b1, 1, 0, NULL, 0, CRANET_F32, &pa, err, sizeof err), "plain a: %s", err);
+    CHECK(!cranet_conv_create(engine, s1, s2, 3, 1, 1, w2, b2, 1, 0, NULL, 0, CRANET_F32, &pb, err, sizeof err), "plain b: %s", err);
     if (!a || !b || !pa || !pb) return;
     CHECK(cranet_op_dst_bytes(a) >= sizeof(float) * C1 * H * W, "blocked size");
     CHECK(cranet_op_reorders(pa) == 0 && cranet_op_reorders(pb) == 0, "plain convolutions reorder nothing");
@@ -145,7 +153,7 @@ static void test_inner_product(cranet_engine *engine) {
     for (int i = 0; i < OUT; i++) b[i] = value(i + 99);
     for (int i = 0; i < IN; i++) src[i] = value(i + 5);
     cranet_op *op = NULL;
-    CHECK(!cranet_inner_product_create(engine, one(IN, 1, 1), one(OUT, 1, 1), w, b, &op, err, sizeof err), "ip: %s", err);
+    CHECK(!cranet_inner_product_create(engine, one(IN, 1, 1), one(OUT, 1, 1), w, b, CRANET_F32, &op, err, sizeof err), "ip: %s", err);
     if (!op) return;
     run(engine, op, src, dst);
     for (int o = 0; o < OUT; o++) {
@@ -168,8 +176,8 @@ static void test_batched_slices(cranet_engine *engine) {
     for (int i = 0; i < N * DST; i++) dst[i] = -7;
     cranet_batch_view s = {N, CI, H, W, SRC}, d = {N, CO, H, W, DST};
     cranet_op *batched = NULL, *single = NULL;
-    CHECK(!cranet_conv_create(engine, s, d, 3, 1, 1, w, b, 1, 1, NULL, 0, &batched, err, sizeof err), "batched conv: %s", err);
-    CHECK(!cranet_conv_create(engine, one(CI, H, W), one(CO, H, W), 3, 1, 1, w, b, 1, 1, NULL, 0, &single, err, sizeof err),
+    CHECK(!cranet_conv_create(engine, s, d, 3, 1, 1, w, b, 1, 1, NULL, 0, CRANET_F32, &batched, err, sizeof err), "batched conv: %s", err);
+    CHECK(!cranet_conv_create(engine, one(CI, H, W), one(CO, H, W), 3, 1, 1, w, b, 1, 1, NULL, 0, CRANET_F32, &single, err, sizeof err),
           "conv: %s", err);
     if (!batched || !single) return;
     run(engine, batched, src + C0 * H * W, dst + D0 * H * W);
@@ -190,7 +198,7 @@ static void test_batched_slices(cranet_engine *engine) {
     for (int i = 0; i < N * ROW; i++) features[i] = value(i + 9000);
     cranet_batch_view fs = {N, IN, 1, 1, ROW}, fd = {N, OUT, 1, 1, LOGITS};
     cranet_op *ip = NULL;
-    CHECK(!cranet_inner_product_create(engine, fs, fd, fw, fb, &ip, err, sizeof err), "batched ip: %s", err);
+    CHECK(!cranet_inner_product_create(engine, fs, fd, fw, fb, CRANET_F32, &ip, err, sizeof err), "batched ip: %s", err);
     if (!ip) return;
     run(engine, ip, features + 1, logits + AT);
     for (int n = 0; n < N; n++)
@@ -202,18 +210,79 @@ static void test_batched_slices(cranet_engine *engine) {
     cranet_op_destroy(ip);
 }
 
+/// bf16 where oneDNN runs it: a chain keeps its bf16 intermediate blocked and gives what
+/// the two convolutions give one after the other (the second rounds its input as the
+/// first's bf16 output was rounded); an inner product rounds weights and features.
+/// Elsewhere creation fails with a message.
+static void test_bf16(cranet_engine *engine) {
+    enum { C0 = 20, H = 6, W = 6, C1 = 24, C2 = 8, IN = 40, OUT = 7 };
+    float src[C0 * H * W], w1[C1 * C0], b1[C1], w2[C2 * C1 * 9], b2[C2];
+    for (int i = 0; i < C0 * H * W; i++) src[i] = value(i);
+    for (int i = 0; i < C1 * C0; i++) w1[i] = value(i + 300);
+    for (int i = 0; i < C1; i++) b1[i] = value(i + 600);
+    for (int i = 0; i < C2 * C1 * 9; i++) w2[i] = value(i + 900);
+    for (int i = 0; i < C2; i++) b2[i] = value(i + 1900);
+    cranet_batch_view s0 = one(C0, H, W), s1 = one(C1, H, W), s2 = one(C2, H, W);
+    cranet_op *a = NULL, *b = NULL, *sa = NULL, *sb = NULL, *ip = NULL;
+    if (!cranet_onednn_runs_bf16()) {
+        err[0] = 0;
+        CHECK(cranet_conv_create(engine, s0, s1, 1, 1, 0, w1, b1, 1, 1, NULL, 0, CRANET_BF16, &a, err, sizeof err) != 0,
+              "bf16 accepted where oneDNN does not run it");
+        CHECK(strstr(err, "AVX-512") != NULL, "message names the problem: %s", err);
+        printf("bf16: oneDNN does not run it on this CPU (refusal checked)\n");
+        return;
+    }
+    CHECK(!cranet_conv_create(engine, s0, s1, 1, 1, 0, w1, b1, 1, 1, NULL, 1, CRANET_BF16, &a, err, sizeof err), "bf16 a: %s", err);
+    CHECK(!cranet_conv_create(engine, s1, s2, 3, 1, 1, w2, b2, 1, 1, a, 0, CRANET_BF16, &b, err, sizeof err), "bf16 b: %s", err);
+    CHECK(!cranet_conv_create(engine, s0, s1, 1, 1, 0, w1, b1, 1, 1, NULL, 0, CRANET_BF16, &sa, err, sizeof err), "bf16 a alone: %s", err);
+    CHECK(!cranet_conv_create(engine, s1, s2, 3, 1, 1, w2, b2, 1, 1, NULL, 0, CRANET_BF16, &sb, err, sizeof err), "bf16 b alone: %s", err);
+    CHECK(cranet_conv_create(engine, s0, s1, 1, 1, 0, w1, b1, 1, 0, NULL, 0, CRANET_BF16, &ip, err, sizeof err) != 0,
+          "bf16 in plain NCHW accepted");
+    if (a && b && sa && sb) {
+        CHECK(cranet_op_dst_bytes(a) < sizeof(float) * C1 * H * W, "a bf16 intermediate takes half the bytes");
+        float *mid = calloc(1, cranet_op_dst_bytes(a)), alone_mid[C1 * H * W], out[C2 * H * W], want[C2 * H * W];
+        run(engine, a, src, mid);
+        run(engine, b, mid, out);
+        run(engine, sa, src, alone_mid);
+        run(engine, sb, alone_mid, want);
+        for (int i = 0; i < C2 * H * W; i++) CHECK(fabsf(out[i] - want[i]) < 1e-4f, "bf16 chain at %d: %f vs %f", i, out[i], want[i]);
+        free(mid);
+    }
+    cranet_op_destroy(a);
+    cranet_op_destroy(b);
+    cranet_op_destroy(sa);
+    cranet_op_destroy(sb);
+    float w[OUT * IN], bias[OUT], features[IN], logits[OUT], rw[OUT * IN], rf[IN];
+    for (int i = 0; i < OUT * IN; i++) w[i] = value(i + 77);
+    for (int i = 0; i < OUT; i++) bias[i] = value(i + 99);
+    for (int i = 0; i < IN; i++) features[i] = value(i + 111);
+    cranet_round_bf16(w, rw, OUT * IN);
+    cranet_round_bf16(features, rf, IN);
+    ip = NULL;
+    CHECK(!cranet_inner_product_create(engine, one(IN, 1, 1), one(OUT, 1, 1), w, bias, CRANET_BF16, &ip, err, sizeof err),
+          "bf16 inner product: %s", err);
+    if (!ip) return;
+    run(engine, ip, features, logits);
+    for (int o = 0; o < OUT; o++) {
+        double want = bias[o];
+        for (int i = 0; i < IN; i++) want += (double)rw[o * IN + i] * rf[i];
+        CHECK(fabs(logits[o] - want) < 1e-5, "bf16 inner product output %d: %f vs %f", o, logits[o], want);
+    }
+    cranet_op_destroy(ip);
+}
+
 static void test_rejections(cranet_engine *engine) {
     float w[9] = {0};
     cranet_op *op = NULL;
     cranet_batch_view s = one(1, 4, 4), bad = one(1, 3, 3);
     err[0] = 0;
-    CHECK(cranet_conv_create(engine, s, bad, 3, 1, 1, w, NULL, 0, 0, NULL, 0, &op, err, sizeof err) != 0, "mismatched output accepted");
+    CHECK(cranet_conv_create(engine, s, bad, 3, 1, 1, w, NULL, 0, 0, NULL, 0, CRANET_F32, &op, err, sizeof err) != 0, "mismatched output accepted");
     CHECK(strstr(err, "does not follow") != NULL, "message names the problem: %s", err);
     cranet_batch_view zero = one(0, 4, 4);
     CHECK(cranet_pool_create(engine, CRANET_POOL_MAX, zero, zero, 2, 2, 0, &op, err, sizeof err) != 0, "empty pool accepted");
-    CHECK(cranet_inner_product_create(engine, one(0, 1, 1), one(3, 1, 1), w, NULL, &op, err, sizeof err) != 0, "empty ip accepted");
+    CHECK(cranet_inner_product_create(engine, one(0, 1, 1), one(3, 1, 1), w, NULL, CRANET_F32, &op, err, sizeof err) != 0, "empty ip accepted");
     cranet_batch_view two = {2, 1, 4, 4, 16}, three = {3, 1, 4, 4, 16};
-    CHECK(cranet_conv_create(engine, two, three, 3, 1, 1, w, NULL, 0, 1, NULL, 0, &op, err, sizeof err) != 0, "batches of two sizes accepted");
+    CHECK(cranet_conv_create(engine, two, three, 3, 1, 1, w, NULL, 0, 1, NULL, 0, CRANET_F32, &op, err, sizeof err) != 0, "batches of two sizes accepted");
     cranet_batch_view overlapping = {2, 2, 4, 4, 16};
     CHECK(cranet_pool_create(engine, CRANET_POOL_MAX, overlapping, overlapping, 1, 1, 0, &op, err, sizeof err) != 0, "overlapping images accepted");
 }
@@ -225,10 +294,15 @@ int main(void) {
         return 1;
     }
     for (int blocked = 0; blocked <= 1; blocked++) {
-        test_conv(engine, 0, 1, blocked);
-        test_conv(engine, 1, 1, blocked);
-        test_conv(engine, 1, 2, blocked);
+        test_conv(engine, 0, 1, blocked, CRANET_F32);
+        test_conv(engine, 1, 1, blocked, CRANET_F32);
+        test_conv(engine, 1, 2, blocked, CRANET_F32);
     }
+    if (cranet_onednn_runs_bf16()) {
+        test_conv(engine, 0, 1, 1, CRANET_BF16);
+        test_conv(engine, 1, 2, 1, CRANET_BF16);
+    }
+    test_bf16(engine);
     test_chained_convs(engine);
     test_pool(engine);
     test_inner_product(engine);

@@ -131,7 +131,7 @@ int main(void) {
     const int widths[] = {16, 8, 4};
     int tested = 0;
     for (int i = 0; i < 3; i++) {
-        const cranet_kernels *rows = cranet_row_kernels(widths[i]);
+        const cranet_kernels *rows = cranet_row_kernels(widths[i], CRANET_F32);
         if (!rows) continue;
         tested++;
         compare(engine, rows, 5, 3, 3, 32, 3, 0);

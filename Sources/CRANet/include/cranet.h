@@ -50,6 +50,20 @@ typedef struct {
     size_t image_stride;
 } cranet_batch_view;
 
+/// The arithmetic of the layers with weights (convolutions, inner products).
+typedef enum {
+    /// f32 weights and inputs, f32 sums.
+    CRANET_F32 = 0,
+    /// bf16 as oneDNN and OpenVINO mean it: weights and each layer's input rounded to
+    /// bf16 (round to nearest even, denormals flushed to zero, as VCVTNEPS2BF16 does),
+    /// the exact products summed in f32; biases, ReLU and outputs stay f32.
+    CRANET_BF16 = 1,
+} cranet_precision;
+
+/// Rounds `n` floats to the nearest bf16 value (ties to even; denormals to a zero of
+/// their sign; infinities and NaNs kept), written as floats. `dst` may be `src`.
+void cranet_round_bf16(const float *src, float *dst, size_t n);
+
 /// Pooling algorithms.
 typedef enum {
     CRANET_POOL_MAX = 0,
@@ -77,10 +91,15 @@ void cranet_stream_destroy(cranet_stream *stream);
 /// oneDNN fixes a convolution's thread count when it is created (its kernels split the
 /// work for that many OpenMP threads, whatever the caller sets later): create it under
 /// the cranet_set_num_threads it will run with. The weights' reorder runs on one thread.
+///
+/// With CRANET_BF16 (blocked only; cranet_onednn_runs_bf16 says where) the weights are
+/// rounded to bf16 and kept as bf16, the source is rounded by its reorder into the
+/// blocked layout, and a destination kept blocked is bf16 (the next convolution would
+/// round it anyway); the plain NCHW buffers stay f32.
 int cranet_conv_create(cranet_engine *engine, cranet_batch_view src, cranet_batch_view dst,
                        int kernel, int stride, int pad,
                        const float *weights, const float *bias, int relu, int blocked,
-                       const cranet_op *input_from, int keep_output_blocked,
+                       const cranet_op *input_from, int keep_output_blocked, cranet_precision precision,
                        cranet_op **out, char *err, size_t err_len);
 
 /// Bytes the destination buffer of a binding must have.
@@ -94,8 +113,9 @@ int cranet_pool_create(cranet_engine *engine, cranet_pool_kind kind,
 
 /// Fully connected layer, per image: dst[out_features] = weights[out_features][in_features] · src
 /// + bias, where src and dst are views of 1×1 maps with in_features and out_features channels.
+/// With CRANET_BF16, weights and source are rounded to bf16 as cranet_conv_create's.
 int cranet_inner_product_create(cranet_engine *engine, cranet_batch_view src, cranet_batch_view dst,
-                                const float *weights, const float *bias,
+                                const float *weights, const float *bias, cranet_precision precision,
                                 cranet_op **out, char *err, size_t err_len);
 
 /// Bytes of scratchpad the operation needs while it runs (may be 0).
@@ -119,6 +139,10 @@ void cranet_bound_op_destroy(cranet_bound_op *bound);
 /// The widest vectors oneDNN's kernels use on this CPU (after DNNL_MAX_CPU_ISA): 512
 /// (AVX-512), 256 (AVX2), 128 (SSE4.1), or 0 for another instruction set (arm64's).
 int cranet_onednn_vector_bits(void);
+
+/// 1 when oneDNN 2.6 runs bf16 convolutions and inner products here: on AVX-512 (natively
+/// with AVX512_BF16, emulated without), after DNNL_MAX_CPU_ISA. Below it oneDNN refuses them.
+int cranet_onednn_runs_bf16(void);
 
 /// Sets how many OpenMP threads oneDNN uses for primitives executed by the
 /// calling thread (OpenMP's per-thread setting). No effect if OpenMP is absent.
@@ -167,11 +191,14 @@ int cranet_resize_uses_avx2(void);
 typedef struct cranet_kernels cranet_kernels;
 /// The lane kernels of `lanes` images per group (16: AVX-512, 8: AVX2 with FMA, 4:
 /// portable, SSE2 on x86-64 and NEON on arm64), or NULL where this CPU or build
-/// cannot run them.
-const cranet_kernels *cranet_lane_kernels(int lanes);
+/// cannot run them. With CRANET_BF16 the same kernels round what they read to bf16:
+/// cranet_lane_pack_conv_weights rounds the weights, and every convolution's input is
+/// staged (cranet_conv_layout) and rounded as it is staged; the multiply-adds, exact on
+/// bf16 values, and their order are those of CRANET_F32.
+const cranet_kernels *cranet_lane_kernels(int lanes, cranet_precision precision);
 /// The row kernels with vectors of `floats` floats (16, 8 or 4, on the same
 /// instruction sets as cranet_lane_kernels of that width), or NULL.
-const cranet_kernels *cranet_row_kernels(int floats);
+const cranet_kernels *cranet_row_kernels(int floats, cranet_precision precision);
 /// Images a table's kernels compute at once: its lane count, 1 for row kernels.
 int cranet_kernels_images(const cranet_kernels *k);
 /// The widest lane width this CPU runs (16, 8 or 4).
@@ -181,7 +208,7 @@ int cranet_lanes_best(void);
 /// rather than re-derive it.
 typedef struct cranet_conv_layout {
     /// 1 when the input is first staged by cranet_lane_stage (it has padding or a
-    /// stride); 0 when the convolution reads the input where it is.
+    /// stride, or it is rounded to bf16); 0 when the convolution reads the input where it is.
     int staged;
     /// The shape cranet_lane_conv reads: the input's, padded when staged.
     cranet_shape read_shape;
@@ -204,7 +231,8 @@ void cranet_lane_pack_conv_weights(const cranet_kernels *k, const float *oihw, i
 /// Stages a convolution's input: a copy with `pad` rows and columns of zeros around
 /// each channel (its inner loops then never test for edges), in the arrangement the
 /// convolution of this stride reads (row kernels split a strided input into phase
-/// planes, so that every tap is a contiguous load). Share `part` of `parts`: a range of channels.
+/// planes, so that every tap is a contiguous load), rounded to bf16 by CRANET_BF16 kernels.
+/// Share `part` of `parts`: a range of channels.
 void cranet_lane_stage(const cranet_kernels *k, const float *src, cranet_shape s, int pad, int stride, float *dst,
                        int part, int parts);
 /// Floats past the end of its input a convolution may read (and ignore): the row

@@ -10,7 +10,7 @@
 // The includer defines LANES, OB (at most 8) and PB (output channels and pixels per
 // register tile), NAME(x) (a width-specific function name), TARGET (the target
 // attribute), MADD (a·b + c on vectors) and struct cranet_kernels; this file defines
-// NAME(kernels) and undefines its parameters, ready for the next width.
+// NAME(kernels) (one table per cranet_precision) and undefines its parameters, ready for the next width.
 
 #define V NAME(vec)
 #define VI NAME(ivec)
@@ -194,7 +194,11 @@ static TARGET void NAME(resize)(const float *src, cranet_shape s, float *dst, cr
     }
 }
 
-static const struct cranet_kernels NAME(kernels) = {LANES, 0, OB, NAME(pad), NAME(conv), NULL, NAME(pool), NAME(resize), NULL};
+// By cranet_precision: the kernels are the same, what they are given differs.
+static const struct cranet_kernels NAME(kernels)[2] = {
+    {LANES, 0, OB, NAME(pad), NAME(conv), NULL, NAME(pool), NAME(resize), NULL, CRANET_F32},
+    {LANES, 0, OB, NAME(pad), NAME(conv), NULL, NAME(pool), NAME(resize), NULL, CRANET_BF16},
+};
 
 #undef V
 #undef VI

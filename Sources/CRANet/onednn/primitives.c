@@ -151,6 +151,20 @@ static int add_constant(cranet_op *op, int arg, int weights_index, const dnnl_me
     return 0;
 }
 
+// The weights argument: as given in f32; in bf16 rounded first (cranet_round_bf16), so
+// that oneDNN's conversion into its bf16 layout is exact and gives the kernels' values.
+static int add_weights(cranet_op *op, const dnnl_memory_desc_t *user_md, const float *weights, cranet_precision precision,
+                       char *err, size_t err_len) {
+    if (precision == CRANET_F32) return add_constant(op, DNNL_ARG_WEIGHTS, 0, user_md, weights, err, err_len);
+    const size_t n = dnnl_memory_desc_get_size(user_md) / sizeof(float);
+    float *rounded = malloc(n * sizeof *rounded);
+    if (!rounded) return fail(err, err_len, "out of memory rounding weights to bf16");
+    cranet_round_bf16(weights, rounded, n);
+    const int rc = add_constant(op, DNNL_ARG_WEIGHTS, 0, user_md, rounded, err, err_len);
+    free(rounded);
+    return rc;
+}
+
 static int make_reorder(cranet_op *op, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to,
                         dnnl_primitive_t *out, char *err, size_t err_len) {
     dnnl_primitive_desc_t rpd = NULL;
@@ -201,10 +215,14 @@ static cranet_op *op_alloc(cranet_engine *engine) {
 int cranet_conv_create(cranet_engine *engine, cranet_batch_view src, cranet_batch_view dst,
                        int kernel, int stride, int pad,
                        const float *weights, const float *bias, int relu, int blocked,
-                       const cranet_op *input_from, int keep_output_blocked,
+                       const cranet_op *input_from, int keep_output_blocked, cranet_precision precision,
                        cranet_op **out, char *err, size_t err_len) {
     if ((input_from || keep_output_blocked) && !blocked)
         return fail(err, err_len, "convolution: only blocked convolutions chain in blocked layouts");
+    if (precision == CRANET_BF16 && !blocked)
+        return fail(err, err_len, "convolution: bf16 computes in blocked layouts only");
+    if (precision == CRANET_BF16 && !cranet_onednn_runs_bf16())
+        return fail(err, err_len, "convolution: oneDNN runs bf16 only on AVX-512 CPUs");
     if (!valid_view(src) || !valid_view(dst) || src.batch != dst.batch || kernel <= 0 || stride <= 0 || pad < 0 ||
         !weights)
         return fail(err, err_len, "convolution: invalid arguments");
@@ -219,8 +237,9 @@ int cranet_conv_create(cranet_engine *engine, cranet_batch_view src, cranet_batc
     view_md(&op->dst_md, dst);
     dnnl_dims_t wdims = {dst.channels, src.channels, kernel, kernel};
     dnnl_dims_t bdims = {dst.channels};
+    const dnnl_data_type_t operands = precision == CRANET_BF16 ? dnnl_bf16 : dnnl_f32;
     dnnl_memory_desc_t w_any, w_user, b_md;
-    dnnl_memory_desc_init_by_tag(&w_any, 4, wdims, dnnl_f32, dnnl_format_tag_any);
+    dnnl_memory_desc_init_by_tag(&w_any, 4, wdims, operands, dnnl_format_tag_any);
     init_plain(&w_user, 4, wdims);
     init_plain(&b_md, 1, bdims);
     dnnl_dims_t strides = {stride, stride}, padding = {pad, pad};
@@ -228,8 +247,9 @@ int cranet_conv_create(cranet_engine *engine, cranet_batch_view src, cranet_batc
     if (blocked) {
         dnnl_dims_t sdims = {src.batch, src.channels, src.height, src.width};
         dnnl_dims_t ddims = {dst.batch, dst.channels, dst.height, dst.width};
-        dnnl_memory_desc_init_by_tag(&src_any, 4, sdims, dnnl_f32, dnnl_format_tag_any);
-        dnnl_memory_desc_init_by_tag(&dst_any, 4, ddims, dnnl_f32, dnnl_format_tag_any);
+        dnnl_memory_desc_init_by_tag(&src_any, 4, sdims, operands, dnnl_format_tag_any);
+        // Kept blocked, the output only feeds the next convolution, which reads it rounded.
+        dnnl_memory_desc_init_by_tag(&dst_any, 4, ddims, keep_output_blocked ? operands : dnnl_f32, dnnl_format_tag_any);
         if (input_from) src_any = input_from->inner_dst_md;
     }
     dnnl_convolution_desc_t desc;
@@ -243,7 +263,7 @@ int cranet_conv_create(cranet_engine *engine, cranet_batch_view src, cranet_batc
         if (input_from) op->src_md = input_from->inner_dst_md;
         op->keep_output_blocked = keep_output_blocked;
         if (!finish_op(op, &desc, relu, err, err_len) &&
-            !add_constant(op, DNNL_ARG_WEIGHTS, 0, &w_user, weights, err, err_len) &&
+            !add_weights(op, &w_user, weights, precision, err, err_len) &&
             (!bias || !add_constant(op, DNNL_ARG_BIAS, 1, &b_md, bias, err, err_len)))
             rc = 0;
     }
@@ -282,28 +302,33 @@ int cranet_pool_create(cranet_engine *engine, cranet_pool_kind kind, cranet_batc
 }
 
 int cranet_inner_product_create(cranet_engine *engine, cranet_batch_view src, cranet_batch_view dst,
-                                const float *weights, const float *bias,
+                                const float *weights, const float *bias, cranet_precision precision,
                                 cranet_op **out, char *err, size_t err_len) {
     if (!valid_view(src) || !valid_view(dst) || src.batch != dst.batch || src.height != 1 || src.width != 1 ||
         dst.height != 1 || dst.width != 1 || !weights)
         return fail(err, err_len, "inner product: invalid arguments");
+    if (precision == CRANET_BF16 && !cranet_onednn_runs_bf16())
+        return fail(err, err_len, "inner product: oneDNN runs bf16 only on AVX-512 CPUs");
     cranet_op *op = op_alloc(engine);
     if (!op) return fail(err, err_len, "out of memory");
     const int in_features = src.channels, out_features = dst.channels;
     dnnl_dims_t wdims = {out_features, in_features}, bdims = {out_features};
     rows_md(&op->src_md, src);
     rows_md(&op->dst_md, dst);
-    dnnl_memory_desc_t w_any, w_user, b_md;
-    dnnl_memory_desc_init_by_tag(&w_any, 2, wdims, dnnl_f32, dnnl_format_tag_any);
+    const dnnl_data_type_t operands = precision == CRANET_BF16 ? dnnl_bf16 : dnnl_f32;
+    dnnl_memory_desc_t w_any, w_user, b_md, src_md = op->src_md;
+    dnnl_memory_desc_init_by_tag(&w_any, 2, wdims, operands, dnnl_format_tag_any);
     init_plain(&w_user, 2, wdims);
     init_plain(&b_md, 1, bdims);
+    // In bf16 the source is read through a reorder that rounds it (finish_op makes it).
+    if (precision == CRANET_BF16) dnnl_memory_desc_init_by_tag(&src_md, 2, (dnnl_dims_t){src.batch, in_features}, dnnl_bf16, dnnl_ab);
     dnnl_inner_product_desc_t desc;
     int rc = 1;
-    if (dnnl_inner_product_forward_desc_init(&desc, dnnl_forward_inference, &op->src_md, &w_any,
+    if (dnnl_inner_product_forward_desc_init(&desc, dnnl_forward_inference, &src_md, &w_any,
                                              bias ? &b_md : NULL, &op->dst_md) != dnnl_success)
         fail(err, err_len, "oneDNN: inner product descriptor rejected");
     else if (!finish_op(op, &desc, 0, err, err_len) &&
-             !add_constant(op, DNNL_ARG_WEIGHTS, 0, &w_user, weights, err, err_len) &&
+             !add_weights(op, &w_user, weights, precision, err, err_len) &&
              (!bias || !add_constant(op, DNNL_ARG_BIAS, 1, &b_md, bias, err, err_len)))
         rc = 0;
     if (rc) {
@@ -383,6 +408,11 @@ int cranet_bound_op_execute(cranet_bound_op *bound, cranet_stream *stream, char 
 }
 
 void cranet_bound_op_destroy(cranet_bound_op *bound) { bound_free(bound); }
+
+int cranet_onednn_runs_bf16(void) {
+    const unsigned isa = (unsigned)dnnl_get_effective_cpu_isa();
+    return (isa & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core;
+}
 
 int cranet_onednn_vector_bits(void) {
     const unsigned isa = (unsigned)dnnl_get_effective_cpu_isa();

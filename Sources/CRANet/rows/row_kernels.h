@@ -24,7 +24,7 @@
 // 8 with AVX-512's and NEON's 32, 6 with the 16 of AVX2 and SSE, where 8 spilled and
 // imagenet-1 at batch 8 ran 8% slower), NAME(x), TARGET, MADD (a·b + c on vectors) and struct
 // cranet_kernels; this file defines
-// NAME(kernels) and undefines its parameters.
+// NAME(kernels) (one table per cranet_precision) and undefines its parameters.
 
 #define V NAME(vec)
 #define VI NAME(ivec)
@@ -396,9 +396,11 @@ static TARGET void NAME(weight_gradient)(const float *dout, int out_channels, si
         NAME(weight_gradient_taps)(1, dout, out_channels, length, src, in_channels, in_plane, tap, out);
 }
 
-static const struct cranet_kernels NAME(kernels) = {1,          VF,         OB,         NAME(stage),
-                                                    NAME(conv), NAME(conv_images), pool_rows, resize_rows,
-                                                    NAME(weight_gradient)};
+// By cranet_precision, as the lane kernels' tables.
+static const struct cranet_kernels NAME(kernels)[2] = {
+    {1, VF, OB, NAME(stage), NAME(conv), NAME(conv_images), pool_rows, resize_rows, NAME(weight_gradient), CRANET_F32},
+    {1, VF, OB, NAME(stage), NAME(conv), NAME(conv_images), pool_rows, resize_rows, NAME(weight_gradient), CRANET_BF16},
+};
 
 #undef V
 #undef VI

@@ -3,9 +3,15 @@ import Foundation
 import RANet
 
 extension RANetModel.SingleImageKernels: ExpressibleByArgument {}
+extension Precision: ExpressibleByArgument {}
 
-/// What runs the network: lane width, the backend of images alone, and the plan cache.
+/// What runs the network: precision, lane width, the backend of images alone, and the plan cache.
 struct EngineOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "Arithmetic of convolutions and classifiers: f32, or bf16 (weights and layer inputs rounded to bf16, sums in f32; oneDNN takes part on AVX-512 only).",
+        valueName: "f32|bf16"))
+    var precision: Precision = .f32
+
     @Option(help: "Images the lane kernels compute side by side: 16 (AVX-512), 8 (AVX2) or 4 (portable); 1 runs every image alone. Single images run at the same width's instruction set. (default: the widest this CPU supports, at most RANET_MAX_LANES)")
     var lanes: Int?
 
@@ -27,6 +33,7 @@ struct EngineOptions: ParsableArguments {
     /// The model options these flags give, with `threads` threads (default: every core).
     func options(threads: Int?) -> RANetModel.Options {
         var options = RANetModel.Options(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, singleImages: singleImages)
+        options.precision = precision
         if let lanes { options.lanes = lanes }
         if noPlanCache { options.planCache = nil }
         if let planCache { options.planCache = PlanCache(directory: URL(fileURLWithPath: planCache)) }

@@ -26,6 +26,9 @@ public final class RANetModel: @unchecked Sendable {
         public var lanes: Int
         /// What computes an image that runs alone.
         public var singleImages: SingleImageKernels
+        /// The arithmetic of convolutions and classifiers (default ``Precision/f32``).
+        /// ``Precision/bf16`` runs on every CPU; oneDNN takes part in it on AVX-512 only.
+        public var precision: Precision = .f32
         /// Where ``SingleImageKernels/fastest`` keeps its measurements for the next process
         /// (nil: measure in every process).
         public var planCache: PlanCache?
@@ -123,6 +126,10 @@ public final class RANetModel: @unchecked Sendable {
         guard Self.supportsLanes(options.lanes) else {
             throw EngineError(message: "\(options.lanes) lanes are not supported on this CPU (widest: \(cranet_lanes_best()); 1 turns the lane kernels off)")
         }
+        let precision = options.precision
+        if options.singleImages == .oneDNN && !precision.runsOnOneDNN {
+            throw EngineError(message: "oneDNN 2.6 runs bf16 only on AVX-512 CPUs: images alone cannot all run on oneDNN here (use the row kernels, or f32)")
+        }
         let network = try NetworkDescription(config: config)
         try stateDict.validate(for: network)
         let plan = ExecutionPlan(network: network)
@@ -130,11 +137,11 @@ public final class RANetModel: @unchecked Sendable {
         overlappingPlan = ExecutionPlan(network: network, overlaps: ExitOverlap.all(in: network))
         let threadCounts = Set([1, options.threads])
         oneDNNNetworks = Dictionary(uniqueKeysWithValues: threadCounts.map { threads in
-            (threads, Lazy { Result { try OneDNNNetwork(network: network, stateDict: stateDict, threads: threads) } })
+            (threads, Lazy { Result { try OneDNNNetwork(network: network, stateDict: stateDict, threads: threads, precision: precision) } })
         })
         let rowWidth = LaneWidth.rowWidth(lanes: options.lanes)
-        let rows = cranet_row_kernels(Int32(rowWidth))!
-        let groups = options.lanes > 1 ? cranet_lane_kernels(Int32(options.lanes)) : nil
+        let rows = cranet_row_kernels(Int32(rowWidth), precision.bridge)!
+        let groups = options.lanes > 1 ? cranet_lane_kernels(Int32(options.lanes), precision.bridge) : nil
         var programs = [1: Lazy { LaneProgram(network: network, stateDict: stateDict, kernelTable: rows) }]
         if let groups { programs[options.lanes] = Lazy { LaneProgram(network: network, stateDict: stateDict, kernelTable: groups) } }
         lanePrograms = programs
@@ -145,7 +152,7 @@ public final class RANetModel: @unchecked Sendable {
                     // Images alone on one thread each are what a batch runs instead of lane groups: compare the two there.
                     let groupProgram = threads == 1 && lanes > 1 ? programs[lanes] : nil
                     return try Self.fastestSingleImageProgram(network: network, stateDict: stateDict, plan: plan, rowKernels: rows,
-                                                              rowWidth: rowWidth, lanes: lanes, threads: threads, cache: cache,
+                                                              rowWidth: rowWidth, lanes: lanes, precision: precision, threads: threads, cache: cache,
                                                               groups: groupProgram, teamThreads: options.threads, notice: notice)
                 }
             })
@@ -264,8 +271,8 @@ public final class RANetModel: @unchecked Sendable {
     public func singleImagePlan(threads: Int? = nil) throws -> SingleImagePlan {
         let threads = threads.map { $0 == 1 ? 1 : options.threads } ?? options.threads
         switch options.singleImages {
-        case .rows: return .forced(.rows, network: network, threads: threads)
-        case .oneDNN: return .forced(.oneDNN, network: network, threads: threads)
+        case .rows: return .forced(.rows, network: network, threads: threads, precision: options.precision)
+        case .oneDNN: return .forced(.oneDNN, network: network, threads: threads, precision: options.precision)
         case .fastest: return try singleImagePrograms[threads]!.value.get().plan
         }
     }
@@ -275,19 +282,22 @@ public final class RANetModel: @unchecked Sendable {
     /// `threads` OpenMP threads; with `groups`, compares them with images alone, a row
     /// batch against them on `teamThreads` threads.
     private static func fastestSingleImageProgram(network: NetworkDescription, stateDict: StateDict, plan: ExecutionPlan,
-                                                  rowKernels: OpaquePointer, rowWidth: Int, lanes: Int, threads: Int, cache: PlanCache?,
+                                                  rowKernels: OpaquePointer, rowWidth: Int, lanes: Int, precision: Precision, threads: Int, cache: PlanCache?,
                                                   groups: Lazy<LaneProgram>?, teamThreads: Int, notice: (@Sendable (Int) -> Void)?)
         throws -> (program: LaneProgram, plan: SingleImagePlan) {
-        let key = PlanCache.key(network: network, rowWidth: rowWidth, lanes: lanes, threads: threads, teamThreads: teamThreads)
+        let key = PlanCache.key(network: network, precision: precision, rowWidth: rowWidth, lanes: lanes, threads: threads,
+                                teamThreads: teamThreads)
         var chosen: SingleImagePlan
         let primitives: OneDNNLayers
-        let cached = cache?.load(key: key, network: network)
+        let cached = cache?.load(key: key, network: network, precision: precision)
         if cached == nil || (groups != nil && cached?.laneGroups == nil) { notice?(network.layers.count) }
         if let cached {
             chosen = cached
-            primitives = try OneDNNLayers(network: network, stateDict: stateDict, layers: cached.oneDNNLayers.sorted(), threads: threads)
+            primitives = try OneDNNLayers(network: network, stateDict: stateDict, layers: cached.oneDNNLayers.sorted(), threads: threads,
+                                         precision: precision)
         } else {
-            primitives = try OneDNNLayers(network: network, stateDict: stateDict, layers: OneDNNLayers.candidates(network), threads: threads)
+            primitives = try OneDNNLayers(network: network, stateDict: stateDict, layers: OneDNNLayers.candidates(network, precision: precision),
+                                         threads: threads, precision: precision)
             chosen = try {
                 // The probe's bindings, and the row kernels' copy of every layer's weights, end
                 // with this closure, before the unchosen primitives go.

@@ -78,14 +78,14 @@ public struct PlanCache: Sendable, Equatable {
     /// What a plan depends on, as one line. `teamThreads`: the threads a batch shares,
     /// on which a row batch is compared with lane groups (only the plan of images on one
     /// thread each, with lanes wider than 1, holds that comparison).
-    static func key(network: NetworkDescription, rowWidth: Int, lanes: Int, threads: Int, teamThreads: Int) -> String {
+    static func key(network: NetworkDescription, precision: Precision, rowWidth: Int, lanes: Int, threads: Int, teamThreads: Int) -> String {
         let team = lanes > 1 && threads == 1 ? " team=\(teamThreads)" : ""
         var architecture = StableHash()
         for layer in network.layers {
             let from = network.shape(of: layer.input), to = network.shape(of: layer.output)
             architecture.add("\(layer.operation) \(from) \(to);")
         }
-        return "measurement=\(measurement) cpu=\(cpuModel) onednn_bits=\(cranet_onednn_vector_bits()) rows=\(rowWidth) lanes=\(lanes) threads=\(threads)\(team) layers=\(network.layers.count) architecture=\(architecture.hex)"
+        return "measurement=\(measurement) cpu=\(cpuModel) onednn_bits=\(cranet_onednn_vector_bits()) rows=\(rowWidth) lanes=\(lanes) threads=\(threads)\(team) precision=\(precision.rawValue) layers=\(network.layers.count) architecture=\(architecture.hex)"
     }
 
     /// The file a key's plan lives in.
@@ -96,12 +96,12 @@ public struct PlanCache: Sendable, Equatable {
     }
 
     /// The plan stored under `key`, if one is there and fits `network`.
-    func load(key: String, network: NetworkDescription) -> SingleImagePlan? {
+    func load(key: String, network: NetworkDescription, precision: Precision) -> SingleImagePlan? {
         guard let data = try? Data(contentsOf: file(for: key)),
               let entry = try? JSONDecoder().decode(Entry.self, from: data),
               entry.key == key, let plan = entry.plan, plan.layers.count == network.layers.count,
               zip(plan.layers, network.layers).allSatisfy({ $0.name == SingleImagePlan.name(of: $1) }) else { return nil }
-        let candidates = Set(OneDNNLayers.candidates(network))
+        let candidates = Set(OneDNNLayers.candidates(network, precision: precision))
         guard plan.layers.indices.allSatisfy({ plan.layers[$0].backend == .rows || candidates.contains($0) }) else { return nil }
         return plan
     }

@@ -112,8 +112,8 @@ public struct SingleImagePlan: Sendable, Equatable {
     static let oneDNNAdvantage = 0.9
 
     /// Every layer on one backend (oneDNN's cannot run resizes: those stay in the row kernels).
-    static func forced(_ backend: Backend, network: NetworkDescription, threads: Int) -> SingleImagePlan {
-        let candidates = Set(OneDNNLayers.candidates(network))
+    static func forced(_ backend: Backend, network: NetworkDescription, threads: Int, precision: Precision) -> SingleImagePlan {
+        let candidates = Set(OneDNNLayers.candidates(network, precision: precision))
         return SingleImagePlan(layers: network.layers.indices.map { i in
             let runs: Backend = candidates.contains(i) ? backend : .rows
             return LayerChoice(name: name(of: network.layers[i]), backend: runs, rowsMilliseconds: nil, oneDNNMilliseconds: nil,
@@ -148,7 +148,8 @@ public struct SingleImagePlan: Sendable, Equatable {
                 try context.run()
             }
         }
-        let candidates = Set(OneDNNLayers.candidates(network))
+        // The layers the probe has primitives for: the candidates at its precision.
+        let candidates = Set(oneDNN.program.oneDNN.map { Array($0.primitives.keys) } ?? [])
         var layers: [LayerChoice] = []
         for (i, layer) in network.layers.enumerated() {
             guard candidates.contains(i) else {

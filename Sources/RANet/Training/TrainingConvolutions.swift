@@ -21,6 +21,6 @@ public enum TrainingConvolutions: String, Sendable, Equatable, CaseIterable {
 
     /// The row kernels a training graph may use: the widest this CPU runs, or none.
     var rowKernels: OpaquePointer? {
-        self == .fastest ? cranet_row_kernels(Int32(LaneWidth.widest)) : nil
+        self == .fastest ? cranet_row_kernels(Int32(LaneWidth.widest), CRANET_F32) : nil
     }
 }

@@ -12,13 +12,13 @@ final class SingleImagePlanTests: XCTestCase {
     /// A plan giving every other layer oneDNN can run to oneDNN, stored where a model with
     /// this cache and these options looks for it.
     private func storeAlternatingPlan(for model: RANetModel, threads: Int, in folder: URL) {
-        let candidates = OneDNNLayers.candidates(model.network)
+        let candidates = OneDNNLayers.candidates(model.network, precision: .f32)
         let plan = SingleImagePlan(layers: model.network.layers.indices.map { i in
             let k = candidates.firstIndex(of: i)
             return .init(name: SingleImagePlan.name(of: model.network.layers[i]), backend: k.map { $0 % 2 == 0 ? .oneDNN : .rows } ?? .rows,
                          rowsMilliseconds: 1, oneDNNMilliseconds: 1)
         }, threads: threads, source: .measured)
-        let key = PlanCache.key(network: model.network, rowWidth: LaneWidth.rowWidth(lanes: 1), lanes: 1, threads: threads, teamThreads: model.options.threads)
+        let key = PlanCache.key(network: model.network, precision: .f32, rowWidth: LaneWidth.rowWidth(lanes: 1), lanes: 1, threads: threads, teamThreads: model.options.threads)
         XCTAssertTrue(PlanCache(directory: folder).store(plan, key: key))
     }
 
@@ -104,13 +104,13 @@ final class SingleImagePlanTests: XCTestCase {
         let reference = try TestData.referenceModel("tiny-c3")
         let folder = try TestData.temporaryFolder()
         let model = try RANetModel.load(from: reference.folder, options: options(threads: 2, cache: folder))
-        let key = PlanCache.key(network: model.network, rowWidth: LaneWidth.rowWidth(lanes: 1), lanes: 1, threads: 2, teamThreads: 2)
+        let key = PlanCache.key(network: model.network, precision: .f32, rowWidth: LaneWidth.rowWidth(lanes: 1), lanes: 1, threads: 2, teamThreads: 2)
         let file = PlanCache(directory: folder).file(for: key)
         for garbage in ["{not json", #"{"key": "x", "threads": 2, "layers": []}"#] {
             try Data(garbage.utf8).write(to: file)
             let again = try RANetModel.load(from: reference.folder, options: options(threads: 2, cache: folder))
             XCTAssertEqual(try again.singleImagePlan().source, .measured, garbage)
-            XCTAssertNotNil(PlanCache(directory: folder).load(key: key, network: model.network), "rewritten after \(garbage)")
+            XCTAssertNotNil(PlanCache(directory: folder).load(key: key, network: model.network, precision: .f32), "rewritten after \(garbage)")
         }
     }
 

@@ -25,7 +25,7 @@ enum LaneWidth {
 
     /// Whether this CPU runs the lane kernels of this width (1: no lane kernels).
     static func supported(_ lanes: Int) -> Bool {
-        lanes == 1 || cranet_lane_kernels(Int32(lanes)) != nil
+        lanes == 1 || cranet_lane_kernels(Int32(lanes), CRANET_F32) != nil
     }
 
     /// The widest vector width this CPU runs within the cap (a cap of 1 caps the lanes,

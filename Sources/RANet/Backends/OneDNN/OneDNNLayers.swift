@@ -11,8 +11,9 @@ final class OneDNNLayers: @unchecked Sendable {
     /// The primitive of each layer that has one, by layer index.
     private(set) var primitives: [Int: OpaquePointer]
 
-    /// Creates primitives for `layers` (convolutions, pooling, classifiers; resizes have none).
-    init(network: NetworkDescription, stateDict: StateDict, layers: [Int], threads: Int) throws {
+    /// Creates primitives for `layers` (convolutions, pooling, classifiers; resizes have none)
+    /// computing at `precision` (which ``candidates(_:precision:)`` must allow).
+    init(network: NetworkDescription, stateDict: StateDict, layers: [Int], threads: Int, precision: Precision) throws {
         var engine: OpaquePointer?
         try bridgeCall { cranet_engine_create(&engine, $0, $1) }
         self.engine = engine!
@@ -21,7 +22,8 @@ final class OneDNNLayers: @unchecked Sendable {
         do {
             try withOpenMPThreads(threads) {
                 for index in layers {
-                    if let op = try OneDNNNetwork.makeOperation(network.layers[index], network: network, stateDict: stateDict, engine: engine!) {
+                    if let op = try OneDNNNetwork.makeOperation(network.layers[index], network: network, stateDict: stateDict, engine: engine!,
+                                                                 precision: precision) {
                         primitives[index] = op
                     }
                 }
@@ -34,9 +36,16 @@ final class OneDNNLayers: @unchecked Sendable {
         self.primitives = primitives
     }
 
-    /// Layers oneDNN can run: every one but the resizes.
-    static func candidates(_ network: NetworkDescription) -> [Int] {
-        network.layers.indices.filter { if case .resize = network.layers[$0].operation { return false }; return true }
+    /// Layers oneDNN can run at `precision` on this CPU: every one but the resizes, and in
+    /// bf16 below AVX-512 (which oneDNN 2.6 refuses) none with weights.
+    static func candidates(_ network: NetworkDescription, precision: Precision) -> [Int] {
+        network.layers.indices.filter {
+            switch network.layers[$0].operation {
+            case .resize: return false
+            case .conv, .linear: return precision.runsOnOneDNN
+            case .maxPool, .avgPool: return true
+            }
+        }
     }
 
     /// Drops the primitives of every layer not in `layers` (their weights are large).

@@ -15,8 +15,12 @@ final class OneDNNNetwork: @unchecked Sendable {
     /// OpenMP threads the primitives were planned for (oneDNN fixes that at creation).
     let threads: Int
 
-    /// Builds the primitives for `threads` OpenMP threads: the count they must run with.
-    init(network: NetworkDescription, stateDict: StateDict, threads: Int) throws {
+    /// Builds the primitives for `threads` OpenMP threads (the count they must run with),
+    /// computing at `precision`.
+    init(network: NetworkDescription, stateDict: StateDict, threads: Int, precision: Precision) throws {
+        guard precision.runsOnOneDNN else {
+            throw EngineError(message: "oneDNN 2.6 runs bf16 only on AVX-512 CPUs; run images alone on the row kernels (--single-image fastest or rows) or in f32")
+        }
         try stateDict.validate(for: network)
         self.network = network
         self.threads = threads
@@ -31,7 +35,7 @@ final class OneDNNNetwork: @unchecked Sendable {
             try withOpenMPThreads(threads) {
                 for (index, layer) in network.layers.enumerated() {
                     let inputFrom = index > 0 && chained.contains(index - 1) ? operations[index - 1] : nil
-                    let op = try Self.makeOperation(layer, network: network, stateDict: stateDict, engine: engine!,
+                    let op = try Self.makeOperation(layer, network: network, stateDict: stateDict, engine: engine!, precision: precision,
                                                     inputFrom: inputFrom, keepOutputBlocked: chained.contains(index))
                     if chained.contains(index), let op {
                         blockedFloats[layer.output.tensor] = (cranet_op_dst_bytes(op) + 3) / 4
@@ -77,7 +81,7 @@ final class OneDNNNetwork: @unchecked Sendable {
     /// oneDNN's blocked layouts and read and write NCHW, unless chained (`inputFrom`,
     /// `keepOutputBlocked`).
     static func makeOperation(_ layer: Layer, network: NetworkDescription, stateDict: StateDict,
-                              engine: OpaquePointer, inputFrom: OpaquePointer? = nil,
+                              engine: OpaquePointer, precision: Precision, inputFrom: OpaquePointer? = nil,
                               keepOutputBlocked: Bool = false) throws -> OpaquePointer? {
         let src = view(layer.input, network: network), dst = view(layer.output, network: network)
         var op: OpaquePointer?
@@ -88,7 +92,7 @@ final class OneDNNNetwork: @unchecked Sendable {
             // im2col + GEMM by 3–10× on RANet's convolutions, far more than the reorders cost.
             try bridgeCall {
                 cranet_conv_create(engine, src, dst, Int32(unit.kernel), Int32(unit.stride), Int32(unit.padding), weights, bias, 1, 1,
-                                   inputFrom, keepOutputBlocked ? 1 : 0, &op, $0, $1)
+                                   inputFrom, keepOutputBlocked ? 1 : 0, precision.bridge, &op, $0, $1)
             }
         case .maxPool(let kernel, let stride, let padding):
             try bridgeCall { cranet_pool_create(engine, CRANET_POOL_MAX, src, dst, Int32(kernel), Int32(stride), Int32(padding), &op, $0, $1) }
@@ -96,7 +100,7 @@ final class OneDNNNetwork: @unchecked Sendable {
             try bridgeCall { cranet_pool_create(engine, CRANET_POOL_AVG, src, dst, Int32(kernel), Int32(kernel), 0, &op, $0, $1) }
         case .linear(let key, _):
             let weights = stateDict.tensors[key + ".weight"]!.values, bias = stateDict.tensors[key + ".bias"]!.values
-            try bridgeCall { cranet_inner_product_create(engine, src, dst, weights, bias, &op, $0, $1) }
+            try bridgeCall { cranet_inner_product_create(engine, src, dst, weights, bias, precision.bridge, &op, $0, $1) }
         case .resize:
             return nil
         }

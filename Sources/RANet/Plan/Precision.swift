@@ -1,0 +1,33 @@
+import CRANet
+
+/// The arithmetic of the layers with weights: convolutions and the exits' classifiers.
+///
+/// ``bf16`` is bf16 as oneDNN and OpenVINO mean it: the weights (batch norm folded first)
+/// and each such layer's input are rounded to bf16 (to nearest, ties to even; denormals
+/// to zero, as the CPUs' VCVTNEPS2BF16 does), their exact products summed in f32. Biases,
+/// ReLU, pooling, resizing, the logits, softmax, confidences and exit decisions stay f32.
+///
+/// Every kernel family runs both: the lane and row kernels round as they pack weights and
+/// stage inputs, then multiply and add exactly as in f32, so an image gets the same bits in
+/// a lane group and alone at one width and one precision. oneDNN 2.6 runs bf16 only on
+/// AVX-512 (natively with AVX512_BF16); below that, the plan keeps its convolutions and
+/// classifiers in the row kernels.
+///
+/// ```swift
+/// var options = RANetModel.Options()
+/// options.precision = .bf16
+/// let model = try RANetModel.load(from: URL(fileURLWithPath: "run-folder"), options: options)
+/// ```
+public enum Precision: String, Sendable, CaseIterable, Codable {
+    /// f32 weights, inputs and sums: the authors' arithmetic, up to the order of the sums.
+    case f32
+    /// bf16 weights and layer inputs, f32 sums.
+    case bf16
+
+    /// The bridge's name for it.
+    var bridge: cranet_precision { self == .f32 ? CRANET_F32 : CRANET_BF16 }
+
+    /// Whether oneDNN runs this precision's convolutions and inner products on this CPU
+    /// (after `DNNL_MAX_CPU_ISA`).
+    public var runsOnOneDNN: Bool { self == .f32 || cranet_onednn_runs_bf16() != 0 }
+}

@@ -6,16 +6,49 @@
 #include <stdint.h>
 #include <string.h>
 
-void cranet_round_bf16(const float *src, float *dst, size_t n) {
-    // Branch-free, so that the compiler vectorizes the loop.
-    for (size_t i = 0; i < n; i++) {
-        uint32_t u;
-        memcpy(&u, src + i, sizeof u);
-        const uint32_t exponent = u & 0x7f800000u;
-        const uint32_t rounded = u + 0x7fffu + ((u >> 16) & 1u);  // to nearest, ties to even; may carry to ∞
-        const uint32_t special = (u & 0x007fffffu) ? (u | 0x00400000u) : u;  // NaNs stay (quiet) NaNs
-        u = exponent == 0 ? u & 0x80000000u : exponent == 0x7f800000u ? special : rounded;
-        u &= 0xffff0000u;
-        memcpy(dst + i, &u, sizeof u);
+#if defined(__x86_64__) || defined(__i386__)
+#define CRANET_X86 1
+#endif
+
+// `n` floats of `src` rounded into `dst`, vectors of N lanes at a time: every input of a
+// bf16 convolution passes here once, so it runs at the widest vectors the CPU has. The
+// tail goes through one vector too, padded with zeros, so that there is one definition.
+#define ROUND_BF16(NAME, N, TARGET)                                                                        \
+    typedef uint32_t NAME##_u __attribute__((vector_size(N * 4), aligned(4)));                            \
+    TARGET static inline NAME##_u NAME##_one(NAME##_u u) {                                               \
+        typedef NAME##_u U;                                                                               \
+        const U exponent = u & 0x7f800000u;                                                               \
+        const U tiny = (U)(exponent == 0), special = (U)(exponent == 0x7f800000u);                        \
+        const U rounded = u + 0x7fffu + ((u >> 16) & 1u); /* to nearest, ties to even; may carry to inf */ \
+        const U quiet = u | ((U)((u & 0x007fffffu) != 0) & 0x00400000u); /* NaNs stay (quiet) NaNs */     \
+        return ((rounded & ~(tiny | special)) | (u & 0x80000000u & tiny) | (quiet & special)) & 0xffff0000u; \
+    }                                                                                                     \
+    TARGET static void NAME(const float *src, float *dst, size_t n) {                                     \
+        size_t i = 0;                                                                                     \
+        for (; i + N <= n; i += N) {                                                                      \
+            NAME##_u u;                                                                                   \
+            memcpy(&u, src + i, sizeof u);                                                                \
+            u = NAME##_one(u);                                                                            \
+            memcpy(dst + i, &u, sizeof u);                                                                \
+        }                                                                                                 \
+        if (i < n) {                                                                                      \
+            NAME##_u u = {0};                                                                             \
+            memcpy(&u, src + i, (n - i) * 4);                                                             \
+            u = NAME##_one(u);                                                                            \
+            memcpy(dst + i, &u, (n - i) * 4);                                                             \
+        }                                                                                                 \
     }
+
+#ifdef CRANET_X86
+ROUND_BF16(round_16, 16, __attribute__((target("avx512f"))))
+ROUND_BF16(round_8, 8, __attribute__((target("avx2"))))
+#endif
+ROUND_BF16(round_4, 4, )
+
+void cranet_round_bf16(const float *src, float *dst, size_t n) {
+#ifdef CRANET_X86
+    if (__builtin_cpu_supports("avx512f")) return round_16(src, dst, n);
+    if (__builtin_cpu_supports("avx2")) return round_8(src, dst, n);
+#endif
+    round_4(src, dst, n);
 }

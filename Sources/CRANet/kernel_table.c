@@ -239,11 +239,13 @@ size_t cranet_lane_overread_floats(const cranet_kernels *k) { return k->images =
 void cranet_lane_stage(const cranet_kernels *k, const float *src, cranet_shape s, int pad, int stride, float *dst,
                        int part, int parts) {
     const int c0 = part * s.channels / parts, c1 = (part + 1) * s.channels / parts;
-    k->stage(src, s, pad, stride, dst, c0, c1);
-    if (k->precision == CRANET_BF16) {
-        // Channels are staged one after another, each in a block of the same size.
-        const size_t channel = staged_floats(k, s, pad, stride) / (size_t)s.channels;
-        cranet_round_bf16(dst + channel * c0, dst + channel * c0, channel * (size_t)(c1 - c0));
+    if (k->precision == CRANET_F32) return k->stage(src, s, pad, stride, dst, c0, c1);
+    // Channels are staged one after another, each in a block of the same size: each is
+    // rounded right after it is written, while it is still in cache.
+    const size_t channel = staged_floats(k, s, pad, stride) / (size_t)s.channels;
+    for (int c = c0; c < c1; c++) {
+        k->stage(src, s, pad, stride, dst, c, c + 1);
+        cranet_round_bf16(dst + channel * c, dst + channel * c, channel);
     }
 }
 

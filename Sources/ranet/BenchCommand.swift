@@ -126,6 +126,7 @@ struct BenchCommand: ParsableCommand {
                 "mode": .string(mode.rawValue), "batch": .number(Double(size)), "threads": .number(Double(threadCount)),
                 "requests": .number(Double(requests)), "threads_used": .number(Double(threadsUsed)),
                 "lanes": .number(Double(model.options.lanes)), "single_image": .string(engine.singleImages.rawValue),
+                "precision": .string(model.options.precision.rawValue),
                 "images_per_s": .number(rate), "ms_per_batch": .number(median),
                 "ms_per_batch_min": .number(times.first!), "ms_per_batch_max": .number(times.last!),
                 "images_per_s_min": .number(perRound * 1000 / times.last!), "images_per_s_max": .number(perRound * 1000 / times.first!),
@@ -149,8 +150,8 @@ struct BenchCommand: ParsableCommand {
             } else {
                 let used = threadsUsed == threadCount ? "" : " (\(threadsUsed) used)"
                 let inFlight = requests == 1 ? "" : ", \(requests) requests × \(threadsPerRequest) thread\(threadsPerRequest == 1 ? "" : "s")"
-                print(String(format: "%@ batch %3d%@, %d threads%@: %8.1f images/s (%.1f–%.1f), %8.2f ms/batch, %.2fM ops/image, %.1f GFLOP/s, peak %.0f MB (%.0f MB after warm-up), %d %@",
-                             mode.rawValue, size, inFlight, threadCount, used, rate, perRound * 1000 / times.last!, perRound * 1000 / times.first!,
+                print(String(format: "%@ %@ batch %3d%@, %d threads%@: %8.1f images/s (%.1f–%.1f), %8.2f ms/batch, %.2fM ops/image, %.1f GFLOP/s, peak %.0f MB (%.0f MB after warm-up), %d %@",
+                             mode.rawValue, model.options.precision.rawValue, size, inFlight, threadCount, used, rate, perRound * 1000 / times.last!, perRound * 1000 / times.first!,
                              median, realizedOps / 1e6, 2 * realizedOps * rate / 1e9, peakResidentMegabytes(), warmedUp, times.count,
                              requests == 1 ? "batches" : "rounds"))
             }

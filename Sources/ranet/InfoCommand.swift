@@ -62,12 +62,13 @@ struct InfoCommand: ParsableCommand {
                 return .object(row)
             }
             var object: [String: JSONValue] = ["source": .string(plan.source.rawValue), "threads": .number(Double(plan.threads)),
-                                               "single_image": .string(options.singleImages.rawValue), "layers": .array(layers)]
+                                               "single_image": .string(options.singleImages.rawValue),
+                                               "precision": .string(options.precision.rawValue), "layers": .array(layers)]
             if let reorders = plan.reorders { object["reorders"] = .number(Double(reorders)) }
             print(JSONValue.object(object).prettyDescription)
             return
         }
-        print("single image, \(plan.threads) thread\(plan.threads == 1 ? "" : "s") for oneDNN's layers, plan \(plan.source.rawValue): " +
+        print("single image in \(options.precision.rawValue), \(plan.threads) thread\(plan.threads == 1 ? "" : "s") for oneDNN's layers, plan \(plan.source.rawValue): " +
               "\(plan.count(.rows)) layers in the row kernels, \(plan.count(.oneDNN)) in oneDNN")
         print("layer  backend  rows ms  onednn ms  reorders  name")
         for (i, layer) in plan.layers.enumerated() {

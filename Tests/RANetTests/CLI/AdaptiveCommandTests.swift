@@ -77,6 +77,41 @@ final class AdaptiveCommandTests: XCTestCase, CommandLineTesting {
                     mentioning: "below the first exit's cost")
     }
 
+    /// `--precision bf16` runs every command in bf16: evaluate adds the agreement with f32
+    /// (per exit, and the exit taken at the model's own thresholds), calibrate calibrates in
+    /// bf16, bench says what it ran; a precision that does not exist is refused.
+    func testPrecisionBF16OnEveryCommand() throws {
+        let images = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"
+        guard FileManager.default.fileExists(atPath: images) else { throw XCTSkip("dataset-fashion-mnist is not installed (make test installs it)") }
+        let scratch = try TestData.temporaryFolder()
+        let subset = scratch.appendingPathComponent("subset.npy")
+        try NpyFile.write(int64: (0..<200).map { Int64($0 * 11) }, shape: [200], to: subset)
+        let evaluated = try withArguments(["evaluate", "--precision", "bf16", "--data", images, "--indices", subset.path, "--json"])
+        XCTAssertEqual(evaluated.status, 0, evaluated.stderr)
+        let json = try JSONValue.parse(evaluated.stdout)
+        XCTAssertEqual(json["precision"]?.stringValue, "bf16")
+        guard case .array(let same) = json["agreement_with_f32"]?["same_top_class_percent"],
+              case .array(let differences) = json["agreement_with_f32"]?["top1_difference"] else { return XCTFail(evaluated.stdout) }
+        XCTAssertEqual(same.count, 6)
+        XCTAssertEqual(differences.count, 6)
+        for value in same.compactMap(\.doubleValue) { XCTAssertGreaterThan(value, 95) }
+        XCTAssertGreaterThan(json["agreement_with_f32"]?["same_exit_percent"]?.doubleValue ?? 0, 90)
+        let text = try withArguments(["evaluate", "--precision", "bf16", "--data", images, "--indices", subset.path])
+        XCTAssertTrue(text.stdout.contains("agreement with f32") && text.stdout.contains("same exit at the thresholds"), text.stdout)
+        let f32 = try withArguments(["evaluate", "--data", images, "--indices", subset.path])
+        XCTAssertFalse(f32.stdout.contains("agreement with f32"))
+
+        let thresholds = scratch.appendingPathComponent("t.json")
+        let calibrated = try withArguments(["calibrate", "--precision", "bf16", "--data", images, "--indices", subset.path, "--budget", "0.6x",
+                                            "--output", thresholds.path])
+        XCTAssertEqual(calibrated.status, 0, calibrated.stderr)
+        let bench = try withArguments(["bench", "--precision", "bf16", "--mode", "budgeted", "--thresholds", thresholds.path, "--batch", "4",
+                                       "--batches", "2", "--json"])
+        XCTAssertEqual(bench.status, 0, bench.stderr)
+        XCTAssertEqual(try JSONValue.parse(bench.stdout)["precision"]?.stringValue, "bf16")
+        assertFails(try withArguments(["evaluate", "--precision", "f16", "--data", images]), mentioning: "f16", usage: true)
+    }
+
     func testBenchAnytimeOnAPreset() throws {
         let run = try withArguments(["bench", "--preset", "cifar-c1", "--batch", "1,2", "--seconds", "0.1", "--json"])
         XCTAssertEqual(run.status, 0, run.stderr)

@@ -13,8 +13,10 @@ Early exit against the peers' whole network (the bundled Fashion-MNIST model and
         --ranet-args="--mode budgeted --data /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"
 
 On a CPU with bf16 units OpenVINO computes in bf16 by default (logits off by up to 4e-2 of the
-largest): --openvino-f32 also times it held to f32 (INFERENCE_PRECISION_HINT), in both settings,
-and the ratio is then taken against the best f32 peer.
+largest): --openvino-f32 also times it held to f32 (INFERENCE_PRECISION_HINT), in both settings.
+Every row says the precision it ran; each ranet row gets two ratios: against the best f32 peer,
+and against OpenVINO's default (the best of its two settings). --ranet-precision f32 bf16 times
+ranet in both.
 
 ranet runs in both settings the peers' OpenVINO has: one call at a time on every thread, and (as
 OpenVINO's throughput setting runs several requests) `--requests N`, N calls in flight each on
@@ -26,6 +28,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -99,7 +102,8 @@ def main():
     ap.add_argument("--ranet-args", default="", help="more arguments for ranet bench, e.g. \"--mode budgeted --data FILE\"")
     ap.add_argument("--ranet-requests", type=int, nargs="+", metavar="N",
                     help="ranet's calls in flight, one setting each (default: 1 and --threads)")
-    ap.add_argument("--openvino-f32", action="store_true", help="also OpenVINO held to f32; compare with f32 peers only")
+    ap.add_argument("--openvino-f32", action="store_true", help="also OpenVINO held to f32")
+    ap.add_argument("--ranet-precision", nargs="+", default=["f32"], choices=["f32", "bf16"], help="ranet's precisions, one run each")
     ap.add_argument("--ranet-env", action="append", default=[], metavar="NAME=VALUE",
                     help="environment for ranet only, e.g. RANET_MAX_LANES=8 and DNNL_MAX_CPU_ISA=AVX2 to run the AVX2 "
                          "paths on an AVX-512 machine (the peers cannot be capped and run as they are)")
@@ -112,32 +116,39 @@ def main():
     for round_ in range(a.rounds):
         for batch in a.batch:
             ours = []
-            for requests in settings:
-                ours += run_json_lines([a.ranet, "bench"] + (["--model", a.model] if a.model else []) +
-                                       ["--batch", str(batch), "--threads", str(a.threads), "--requests", str(requests),
-                                        "--seconds", str(a.seconds), "--json"] + a.ranet_args.split(), env=ranet_env)
+            for precision in a.ranet_precision:
+                for requests in settings:
+                    ours += run_json_lines([a.ranet, "bench"] + (["--model", a.model] if a.model else []) +
+                                           ["--batch", str(batch), "--threads", str(a.threads), "--requests", str(requests),
+                                            "--precision", precision, "--seconds", str(a.seconds), "--json"] + a.ranet_args.split(),
+                                           env=ranet_env)
             peers = run_json_lines([sys.executable, a.peers, a.onnx, "--batch", str(batch), "--threads", str(a.threads),
                                     "--seconds", str(a.seconds), "--size", str(a.size)])
             for row in ours:
                 setting = "" if row["requests"] == 1 else ", %d requests" % row["requests"]
-                results.setdefault(("ranet " + row["mode"] + setting, batch), []).append(row["images_per_s"])
+                results.setdefault(("ranet " + row["mode"] + setting, row["precision"], batch), []).append(row["images_per_s"])
             if a.openvino_f32:
                 peers += run_json_lines([sys.executable, "-c", OPENVINO_F32, a.onnx, str(batch), str(a.threads),
                                          str(a.seconds), str(a.size)])
             for row in peers:
-                results.setdefault((row["runtime"], batch), []).append(row["images_per_s"])
+                # "openvino 2026.4.1-22982-e213a…-releases/2026/4" reads as "openvino 2026.4.1".
+                runtime = re.sub(r"-\d+-[0-9a-f]+-releases/\S+", "", row["runtime"])
+                results.setdefault((runtime, row.get("precision", "f32"), batch), []).append(row["images_per_s"])
             print("round %d, batch %d done" % (round_ + 1, batch), file=sys.stderr)
     print(machine_line(a.ranet_env))
-    print("%-28s %6s %12s %10s" % ("runtime", "batch", "images/s", "vs best peer"))
+    print("%-34s %-9s %6s %12s %16s %18s" % ("runtime", "precision", "batch", "images/s", "vs best f32 peer",
+                                               "vs OpenVINO default"))
     for batch in a.batch:
-        medians = {rt: statistics.median(v) for (rt, b), v in results.items() if b == batch}
-        # With --openvino-f32, OpenVINO's default (bf16 where the CPU has it) is shown but not compared.
-        compared = [v for rt, v in medians.items() if not rt.startswith("ranet")
-                    and not (a.openvino_f32 and rt.startswith("openvino") and not rt.startswith("openvino-f32"))]
-        best_peer = max(compared, default=None)
-        for rt, v in sorted(medians.items(), key=lambda kv: -kv[1]):
-            ratio = "%.2fx" % (v / best_peer) if rt.startswith("ranet") and best_peer else ""
-            print("%-28s %6d %12.1f %10s" % (rt, batch, v, ratio))
+        medians = {(rt, p): statistics.median(v) for (rt, p, b), v in results.items() if b == batch}
+        peers_f32 = [v for (rt, p), v in medians.items() if not rt.startswith("ranet") and p == "f32"]
+        # OpenVINO as it comes (no precision held): peers.py's "openvino" rows, either setting.
+        default = [v for (rt, p), v in medians.items() if rt.startswith("openvino") and not rt.startswith("openvino-f32")]
+        best_f32, best_default = max(peers_f32, default=None), max(default, default=None)
+        for (rt, p), v in sorted(medians.items(), key=lambda kv: -kv[1]):
+            ours = rt.startswith("ranet")
+            f32_ratio = "%.2fx" % (v / best_f32) if ours and best_f32 and p == "f32" else ""
+            default_ratio = "%.2fx" % (v / best_default) if ours and best_default else ""
+            print("%-34s %-9s %6d %12.1f %16s %18s" % (rt, p, batch, v, f32_ratio, default_ratio))
 
 
 if __name__ == "__main__":

@@ -13,9 +13,12 @@ public struct ImagePipeline: Sendable, Equatable {
     /// Zeros added on each side after cropping (before normalization).
     public var pad: Int
     /// Per-channel means subtracted after scaling to [0, 1].
-    public var mean: [Float]
+    public var mean: [Float] { didSet { normalized = Self.normalization(mean: mean, std: std) } }
     /// Per-channel standard deviations divided by after that.
-    public var std: [Float]
+    public var std: [Float] { didSet { normalized = Self.normalization(mean: mean, std: std) } }
+    /// Per channel, what each byte value becomes: the same expression per value as per pixel,
+    /// looked up (a server preprocesses every request on its HTTP threads), built once.
+    private var normalized: [[Float]]
 
     /// A pipeline with these steps.
     public init(resize: Int, crop: Int, grey: Bool = false, pad: Int = 0, mean: [Float], std: [Float]) {
@@ -25,6 +28,11 @@ public struct ImagePipeline: Sendable, Equatable {
         self.pad = pad
         self.mean = mean
         self.std = std
+        normalized = Self.normalization(mean: mean, std: std)
+    }
+
+    private static func normalization(mean: [Float], std: [Float]) -> [[Float]] {
+        zip(mean, std).map { mean, std in (0..<256).map { (Float($0) / 255 - mean) / std } }
     }
 
     /// Side of the resulting square input.
@@ -93,9 +101,7 @@ public struct ImagePipeline: Sendable, Equatable {
             pixels.withUnsafeBufferPointer { pixels in
                 for c in 0..<3 {
                     let source = grey ? 0 : c
-                    // The same expression per byte value as per pixel, looked up: a server
-                    // preprocesses every request on its HTTP threads.
-                    let normalized = (0..<256).map { (Float($0) / 255 - mean[c]) / std[c] }
+                    let normalized = self.normalized[c]
                     let background = (0 - mean[c]) / std[c]
                     let plane = c * size * size
                     for y in 0..<size {

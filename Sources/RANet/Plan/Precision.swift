@@ -18,7 +18,7 @@ import CRANet
 /// options.precision = .bf16
 /// let model = try RANetModel.load(from: URL(fileURLWithPath: "run-folder"), options: options)
 /// ```
-public enum Precision: String, Sendable, CaseIterable, Codable {
+public enum Precision: String, Sendable, CaseIterable {
     /// f32 weights, inputs and sums: the authors' arithmetic, up to the order of the sums.
     case f32
     /// bf16 weights and layer inputs, f32 sums.

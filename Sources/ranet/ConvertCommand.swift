@@ -19,6 +19,11 @@ struct ConvertCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The .safetensors or .onnx file to write.", valueName: "model.safetensors"))
     var output: String
 
+    @Option(help: ArgumentHelp(
+        "Weights in a .safetensors file: f32, or bf16 (convolution and classifier weights rounded to bf16 and stored as BF16, about half the file). ONNX stays f32.",
+        valueName: "f32|bf16"))
+    var precision: Precision = .f32
+
     @Option(help: ArgumentHelp("Thresholds (from `ranet calibrate`) to store as the model's default for early exit.", valueName: "file.json"))
     var thresholds: String?
 
@@ -27,6 +32,9 @@ struct ConvertCommand: ParsableCommand {
             throw ValidationError("--output must end in .safetensors or .onnx")
         }
         if preset != nil && source.model != nil { throw ValidationError("give either --preset or --model") }
+        if precision == .bf16 && output.hasSuffix(".onnx") {
+            throw ValidationError("--precision bf16 writes .safetensors only: the ONNX graph stays f32, and runtimes choose their own precision")
+        }
     }
 
     func run() throws {
@@ -54,8 +62,16 @@ struct ConvertCommand: ParsableCommand {
             }
             contents.metadata.defaultThresholds = t
         }
-        try ModelFile.write(contents, to: URL(fileURLWithPath: output))
+        if precision == .bf16 {
+            contents.stateDict = contents.stateDict.roundingWeightsToBF16()
+            // The rounded weights are the same model: its thresholds follow it, calibrated on f32
+            // confidences (`calibrate --precision bf16` calibrates on bf16 ones).
+            if contents.metadata.defaultThresholds?.modelFingerprint != nil {
+                contents.metadata.defaultThresholds?.modelFingerprint = contents.stateDict.fingerprint(config: contents.config)
+            }
+        }
+        try ModelFile.write(contents, weights: precision, to: URL(fileURLWithPath: output))
         let count = OperationCount(try NetworkDescription(config: contents.config))
-        print("wrote \(output): \(contents.config.exitCount) exits, \(count.paramsTotal) parameters")
+        print("wrote \(output): \(contents.config.exitCount) exits, \(count.paramsTotal) parameters" + (precision == .bf16 ? ", weights in bf16" : ""))
     }
 }

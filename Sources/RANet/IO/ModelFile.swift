@@ -78,7 +78,9 @@ public enum ModelFile {
 
     /// Writes the native model file: the state_dict as safetensors, with the config,
     /// class names and preprocessing in `__metadata__`, so that one file is a whole model.
-    public static func write(_ contents: Contents, to url: URL) throws {
+    /// With `weights` ``Precision/bf16`` the convolutions' and classifiers' weights are stored
+    /// as `BF16` (about half the file); every reader widens them back to float32.
+    public static func write(_ contents: Contents, weights: Precision = .f32, to url: URL) throws {
         var fields = [MetadataKey.config: contents.config.jsonValue.description, "format": "pt"]
         if let classes = contents.metadata.classes {
             fields[MetadataKey.classes] = JSONValue.array(classes.map { .string($0) }).description
@@ -89,7 +91,7 @@ public enum ModelFile {
         if let thresholds = contents.metadata.defaultThresholds {
             fields[MetadataKey.thresholds] = thresholds.json.description
         }
-        try SafetensorsFile.write(contents.stateDict, metadata: fields, to: url)
+        try SafetensorsFile.write(contents.stateDict, metadata: fields, weights: weights, to: url)
     }
 
     /// The torch checkpoint a model source's weights come from: the file itself, or a run

@@ -1,3 +1,4 @@
+import CRANet
 import Foundation
 
 /// The safetensors format: an 8-byte little-endian header length, a JSON header
@@ -7,7 +8,10 @@ enum SafetensorsFile {
     /// Largest header accepted (the format's own reference reader uses 100 MB).
     static let maxHeaderBytes = 100_000_000
 
-    static func write(_ stateDict: StateDict, metadata: [String: String], to url: URL) throws {
+    /// Writes `stateDict`; with `weights` ``Precision/bf16`` the weights
+    /// (``StateDict/isWeight(_:)``) are rounded to bf16 and stored as `BF16`, while biases and
+    /// batch norm statistics stay `F32`.
+    static func write(_ stateDict: StateDict, metadata: [String: String], weights: Precision = .f32, to url: URL) throws {
         var header: [String: JSONValue] = ["__metadata__": .object(metadata.mapValues { .string($0) })]
         var offset = 0
         // float32 tensors and int64 scalars (num_batches_tracked) are what a state_dict keeps values of.
@@ -15,11 +19,15 @@ enum SafetensorsFile {
             let t = stateDict.tensors[$0]!
             return t.dtype == .float32 || t.int64Value != nil
         }
+        func stored(_ t: StoredTensor) -> TensorDType {
+            t.int64Value != nil ? .int64 : weights == .bf16 && StateDict.isWeight(t) ? .bfloat16 : .float32
+        }
         for key in keys {
             let t = stateDict.tensors[key]!
-            let bytes = t.dtype == .float32 ? t.values.count * 4 : 8
+            let dtype = stored(t)
+            let bytes = dtype.size * t.shape.reduce(1, *)
             header[key] = .object([
-                "dtype": .string(t.dtype.rawValue),
+                "dtype": .string(dtype.rawValue),
                 "shape": .array(t.shape.map { .number(Double($0)) }),
                 "data_offsets": .array([.number(Double(offset)), .number(Double(offset + bytes))]),
             ])
@@ -34,6 +42,11 @@ enum SafetensorsFile {
             let t = stateDict.tensors[key]!
             if let value = t.int64Value {
                 withUnsafeBytes(of: value.littleEndian) { data.append(contentsOf: $0) }
+            } else if stored(t) == .bfloat16 {
+                var rounded = t.values
+                rounded.withUnsafeMutableBufferPointer { cranet_round_bf16($0.baseAddress, $0.baseAddress, $0.count) }
+                let halves = rounded.map { UInt16(truncatingIfNeeded: $0.bitPattern >> 16).littleEndian }
+                halves.withUnsafeBytes { data.append(contentsOf: $0) }
             } else {
                 t.values.withUnsafeBytes { data.append(contentsOf: $0) }
             }
@@ -85,6 +98,14 @@ enum SafetensorsFile {
             switch dtype {
             case .float32:
                 tensors[key] = StoredTensor(shape: shape, file: file, byteOffset: dataStart + begin)
+            case .bfloat16:
+                // Widened to float32 as read: each value is the float32 with these top 16 bits.
+                let values = data.withUnsafeBytes { raw in
+                    (0..<count).map { i in
+                        Float(bitPattern: UInt32(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: dataStart + begin + 2 * i, as: UInt16.self))) << 16)
+                    }
+                }
+                tensors[key] = StoredTensor(shape: shape, values: values)
             case .int64 where shape.isEmpty:
                 tensors[key] = StoredTensor(int64: Int64(bitPattern: try bytes.integer(dataStart + begin, 8)))
             default:

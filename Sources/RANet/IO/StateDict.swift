@@ -1,3 +1,4 @@
+import CRANet
 import Foundation
 
 /// Element types of stored tensors.
@@ -177,4 +178,21 @@ public struct WeightError: Error, CustomStringConvertible {
     public init(_ message: String) { self.message = message }
     /// `weights do not fit: message`.
     public var description: String { "weights do not fit: \(message)" }
+}
+
+extension StateDict {
+    /// Whether a tensor is a convolution's or classifier's weight (a float32 tensor of two or
+    /// more dimensions): what a bf16 model file stores in bf16.
+    static func isWeight(_ tensor: StoredTensor) -> Bool { tensor.dtype == .float32 && tensor.shape.count >= 2 }
+
+    /// This state_dict with every weight (``isWeight(_:)``) rounded to bf16: what a file
+    /// written with ``ModelFile/write(_:weights:to:)`` in ``Precision/bf16`` reads back as.
+    public func roundingWeightsToBF16() -> StateDict {
+        StateDict(tensors: tensors.mapValues { tensor in
+            guard Self.isWeight(tensor) else { return tensor }
+            var values = tensor.values
+            values.withUnsafeMutableBufferPointer { cranet_round_bf16($0.baseAddress, $0.baseAddress, $0.count) }
+            return StoredTensor(shape: tensor.shape, values: values)
+        })
+    }
 }

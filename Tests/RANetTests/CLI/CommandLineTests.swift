@@ -82,6 +82,16 @@ final class CommandLineTests: XCTestCase, CommandLineTesting {
         XCTAssertEqual(try ranet("convert", "--model", folder.path, "--output", converted.path).status, 0)
         let run = try ranet("info", "--model", converted.path, "--json")
         XCTAssertEqual(try JSONValue.parse(run.stdout)["params_total"]?.intValue, 1_737_224)
+        // The bundled model with bf16 weights keeps its thresholds usable (they follow the
+        // rounded weights), and predicts; ONNX stays f32.
+        let bf16 = converted.deletingLastPathComponent().appendingPathComponent("bundled-bf16.safetensors")
+        let written = try ranet("convert", "--precision", "bf16", "--output", bf16.path)
+        XCTAssertEqual(written.status, 0, written.stderr)
+        XCTAssertTrue(written.stdout.contains("weights in bf16"), written.stdout)
+        let predicted = try ranet("predict", "Samples/images", "--model", bf16.path, "--precision", "bf16")
+        XCTAssertEqual(predicted.status, 0, predicted.stderr)
+        assertFails(try ranet("convert", "--precision", "bf16", "--output", bf16.deletingPathExtension().path + ".onnx"),
+                    mentioning: "ONNX graph stays f32", usage: true)
     }
 
     func testBadInputFailsCleanlyWithoutOutput() throws {

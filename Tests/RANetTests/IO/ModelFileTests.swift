@@ -18,6 +18,39 @@ final class ModelFileTests: XCTestCase {
         ParityTests.assertParity(try model.logits(for: input), expected, "safetensors round trip")
     }
 
+    /// A file written with bf16 weights is about half the size, reads back as the weights
+    /// rounded to bf16 (biases and batch norm untouched), and runs.
+    func testBF16WeightsRoundTrip() throws {
+        let folder = try TestData.sharedItem("reference/models/tiny-c3")
+        let contents = try ModelFile.read(from: folder)
+        let scratch = try TestData.temporaryFolder()
+        let (f32File, bf16File) = (scratch.appendingPathComponent("f32.safetensors"), scratch.appendingPathComponent("bf16.safetensors"))
+        try ModelFile.write(contents, to: f32File)
+        try ModelFile.write(contents, weights: .bf16, to: bf16File)
+        let size = { (url: URL) in try FileManager.default.attributesOfItem(atPath: url.path)[.size] as! Int }
+        XCTAssertLessThan(Double(try size(bf16File)), 0.6 * Double(try size(f32File)))
+        let read = try ModelFile.read(from: bf16File).stateDict
+        let rounded = contents.stateDict.roundingWeightsToBF16()
+        var weights = 0
+        for (key, tensor) in contents.stateDict.tensors where tensor.int64Value == nil {
+            XCTAssertEqual(read.tensors[key]?.values, rounded.tensors[key]?.values, key)
+            if tensor.shape.count >= 2 {
+                weights += 1
+                XCTAssertNotEqual(read.tensors[key]?.values, tensor.values, "\(key) is rounded")
+            } else {
+                XCTAssertEqual(read.tensors[key]?.values, tensor.values, "\(key) stays f32")
+            }
+        }
+        XCTAssertGreaterThan(weights, 10)
+        let model = try RANetModel.load(from: bf16File)
+        let input = try NpyFile.readFloat32(contentsOf: folder.appendingPathComponent("input.npy"))
+        let expected = try NpyFile.readFloat32(contentsOf: folder.appendingPathComponent("exits.npy"))
+        let logits = try model.logits(for: input)
+        let scale = expected.values.map(abs).max()!
+        let worst = zip(logits.values, expected.values).map { abs($0 - $1) }.max()!
+        XCTAssertLessThanOrEqual(worst / scale, 5e-2)
+    }
+
     func testCheckpointWithConfigOrBesideArgs() throws {
         let checkpoint = try TestData.sharedItem("reference/models/tiny-c3/save_models/model_best.pth.tar")
         let config = try RANetConfig.load(contentsOf: checkpoint.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("args.txt"))

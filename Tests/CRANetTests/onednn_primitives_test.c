@@ -78,8 +78,10 @@ static void test_conv(cranet_engine *engine, int relu, int stride, int blocked, 
     cranet_op_destroy(op);
 }
 
-/// Two convolutions chained in blocked layout give what the two run through NCHW give.
-static void test_chained_convs(cranet_engine *engine) {
+/// Two convolutions chained in blocked layout give what the two give one after the other:
+/// through NCHW in f32; in bf16 (blocked only) each with its own reorders, the second
+/// rounding its input as the first's bf16 output was rounded, which takes half the bytes.
+static void test_chained_convs(cranet_engine *engine, cranet_precision precision) {
     enum { C0 = 20, H = 6, W = 6, C1 = 24, C2 = 8 };
     float src[C0 * H * W], w1[C1 * C0], b1[C1], w2[C2 * C1 * 9], b2[C2];
     for (int i = 0; i < C0 * H * W; i++) src[i] = value(i);
@@ -88,23 +90,30 @@ static void test_chained_convs(cranet_engine *engine) {
     for (int i = 0; i < C2 * C1 * 9; i++) w2[i] = value(i + 900);
     for (int i = 0; i < C2; i++) b2[i] = value(i + 1900);
     cranet_batch_view s0 = one(C0, H, W), s1 = one(C1, H, W), s2 = one(C2, H, W);
+    const int bf16 = precision == CRANET_BF16, plain = !bf16;  // how the unchained pair runs
     cranet_op *a = NULL, *b = NULL, *pa = NULL, *pb = NULL;
-    CHECK(!cranet_conv_create(engine, s0, s1, 1, 1, 0, w1, b1, 1, 1, NULL, 1, CRANET_F32, &a, err, sizeof err), "chain a: %s", err);
-    CHECK(!cranet_conv_create(engine, s1, s2, 3, 1, 1, w2, b2, 1, 1, a, 0, CRANET_F32, &b, err, sizeof err), "chain b: %s", err);
-    CHECK(!cranet_conv_create(engine, s0, s1, 1, 1, 0, w1, b1, 1, 0, NULL, 0, CRANET_F32, &pa, err, sizeof err), "plain a: %s", err);
-    CHECK(!cranet_conv_create(engine, s1, s2, 3, 1, 1, w2, b2, 1, 0, NULL, 0, CRANET_F32, &pb, err, sizeof err), "plain b: %s", err);
-    if (!a || !b || !pa || !pb) return;
-    CHECK(cranet_op_dst_bytes(a) >= sizeof(float) * C1 * H * W, "blocked size");
-    CHECK(cranet_op_reorders(pa) == 0 && cranet_op_reorders(pb) == 0, "plain convolutions reorder nothing");
-    CHECK(cranet_op_reorders(a) <= 1 && cranet_op_reorders(b) <= 1, "a chain reorders only at its two ends: %d + %d",
-          cranet_op_reorders(a), cranet_op_reorders(b));
-    float *mid = calloc(1, cranet_op_dst_bytes(a)), plain_mid[C1 * H * W], out[C2 * H * W], want[C2 * H * W];
-    run(engine, a, src, mid);
-    run(engine, b, mid, out);
-    run(engine, pa, src, plain_mid);
-    run(engine, pb, plain_mid, want);
-    for (int i = 0; i < C2 * H * W; i++) CHECK(fabsf(out[i] - want[i]) < 1e-4f, "chained conv at %d: %f vs %f", i, out[i], want[i]);
-    free(mid);
+    CHECK(!cranet_conv_create(engine, s0, s1, 1, 1, 0, w1, b1, 1, 1, NULL, 1, precision, &a, err, sizeof err), "chain a: %s", err);
+    CHECK(!cranet_conv_create(engine, s1, s2, 3, 1, 1, w2, b2, 1, 1, a, 0, precision, &b, err, sizeof err), "chain b: %s", err);
+    CHECK(!cranet_conv_create(engine, s0, s1, 1, 1, 0, w1, b1, 1, !plain, NULL, 0, precision, &pa, err, sizeof err), "alone a: %s", err);
+    CHECK(!cranet_conv_create(engine, s1, s2, 3, 1, 1, w2, b2, 1, !plain, NULL, 0, precision, &pb, err, sizeof err), "alone b: %s", err);
+    if (a && b && pa && pb) {
+        if (bf16)
+            CHECK(cranet_op_dst_bytes(a) < sizeof(float) * C1 * H * W, "a bf16 intermediate takes half the bytes");
+        else {
+            CHECK(cranet_op_dst_bytes(a) >= sizeof(float) * C1 * H * W, "blocked size");
+            CHECK(cranet_op_reorders(pa) == 0 && cranet_op_reorders(pb) == 0, "plain convolutions reorder nothing");
+        }
+        CHECK(cranet_op_reorders(a) <= 1 && cranet_op_reorders(b) <= 1, "a chain reorders only at its two ends: %d + %d",
+              cranet_op_reorders(a), cranet_op_reorders(b));
+        float *mid = calloc(1, cranet_op_dst_bytes(a)), alone_mid[C1 * H * W], out[C2 * H * W], want[C2 * H * W];
+        run(engine, a, src, mid);
+        run(engine, b, mid, out);
+        run(engine, pa, src, alone_mid);
+        run(engine, pb, alone_mid, want);
+        for (int i = 0; i < C2 * H * W; i++)
+            CHECK(fabsf(out[i] - want[i]) < 1e-4f, "chained conv (precision %d) at %d: %f vs %f", precision, i, out[i], want[i]);
+        free(mid);
+    }
     cranet_op_destroy(a);
     cranet_op_destroy(b);
     cranet_op_destroy(pa);
@@ -210,55 +219,32 @@ static void test_batched_slices(cranet_engine *engine) {
     cranet_op_destroy(ip);
 }
 
-/// bf16 where oneDNN runs it: a chain keeps its bf16 intermediate blocked and gives what
-/// the two convolutions give one after the other (the second rounds its input as the
-/// first's bf16 output was rounded); an inner product rounds weights and features.
-/// Elsewhere creation fails with a message.
+/// bf16 where oneDNN runs it: blocked convolutions only (chains: test_chained_convs), and
+/// an inner product that rounds weights and features. Elsewhere creation fails with a message.
 static void test_bf16(cranet_engine *engine) {
-    enum { C0 = 20, H = 6, W = 6, C1 = 24, C2 = 8, IN = 40, OUT = 7 };
-    float src[C0 * H * W], w1[C1 * C0], b1[C1], w2[C2 * C1 * 9], b2[C2];
-    for (int i = 0; i < C0 * H * W; i++) src[i] = value(i);
-    for (int i = 0; i < C1 * C0; i++) w1[i] = value(i + 300);
-    for (int i = 0; i < C1; i++) b1[i] = value(i + 600);
-    for (int i = 0; i < C2 * C1 * 9; i++) w2[i] = value(i + 900);
-    for (int i = 0; i < C2; i++) b2[i] = value(i + 1900);
-    cranet_batch_view s0 = one(C0, H, W), s1 = one(C1, H, W), s2 = one(C2, H, W);
-    cranet_op *a = NULL, *b = NULL, *sa = NULL, *sb = NULL, *ip = NULL;
+    enum { C = 4, H = 5, IN = 40, OUT = 7 };
+    float src_w[C * C], src_b[C];
+    for (int i = 0; i < C * C; i++) src_w[i] = value(i + 300);
+    for (int i = 0; i < C; i++) src_b[i] = value(i + 600);
+    cranet_op *op = NULL;
+    err[0] = 0;
     if (!cranet_onednn_runs_bf16()) {
-        err[0] = 0;
-        CHECK(cranet_conv_create(engine, s0, s1, 1, 1, 0, w1, b1, 1, 1, NULL, 0, CRANET_BF16, &a, err, sizeof err) != 0,
-              "bf16 accepted where oneDNN does not run it");
+        CHECK(cranet_conv_create(engine, one(C, H, H), one(C, H, H), 1, 1, 0, src_w, src_b, 1, 1, NULL, 0, CRANET_BF16, &op, err,
+                                 sizeof err) != 0, "bf16 accepted where oneDNN does not run it");
         CHECK(strstr(err, "AVX-512") != NULL, "message names the problem: %s", err);
         printf("bf16: oneDNN does not run it on this CPU (refusal checked)\n");
         return;
     }
-    CHECK(!cranet_conv_create(engine, s0, s1, 1, 1, 0, w1, b1, 1, 1, NULL, 1, CRANET_BF16, &a, err, sizeof err), "bf16 a: %s", err);
-    CHECK(!cranet_conv_create(engine, s1, s2, 3, 1, 1, w2, b2, 1, 1, a, 0, CRANET_BF16, &b, err, sizeof err), "bf16 b: %s", err);
-    CHECK(!cranet_conv_create(engine, s0, s1, 1, 1, 0, w1, b1, 1, 1, NULL, 0, CRANET_BF16, &sa, err, sizeof err), "bf16 a alone: %s", err);
-    CHECK(!cranet_conv_create(engine, s1, s2, 3, 1, 1, w2, b2, 1, 1, NULL, 0, CRANET_BF16, &sb, err, sizeof err), "bf16 b alone: %s", err);
-    CHECK(cranet_conv_create(engine, s0, s1, 1, 1, 0, w1, b1, 1, 0, NULL, 0, CRANET_BF16, &ip, err, sizeof err) != 0,
-          "bf16 in plain NCHW accepted");
-    if (a && b && sa && sb) {
-        CHECK(cranet_op_dst_bytes(a) < sizeof(float) * C1 * H * W, "a bf16 intermediate takes half the bytes");
-        float *mid = calloc(1, cranet_op_dst_bytes(a)), alone_mid[C1 * H * W], out[C2 * H * W], want[C2 * H * W];
-        run(engine, a, src, mid);
-        run(engine, b, mid, out);
-        run(engine, sa, src, alone_mid);
-        run(engine, sb, alone_mid, want);
-        for (int i = 0; i < C2 * H * W; i++) CHECK(fabsf(out[i] - want[i]) < 1e-4f, "bf16 chain at %d: %f vs %f", i, out[i], want[i]);
-        free(mid);
-    }
-    cranet_op_destroy(a);
-    cranet_op_destroy(b);
-    cranet_op_destroy(sa);
-    cranet_op_destroy(sb);
+    CHECK(cranet_conv_create(engine, one(C, H, H), one(C, H, H), 1, 1, 0, src_w, src_b, 1, 0, NULL, 0, CRANET_BF16, &op, err,
+                             sizeof err) != 0, "bf16 in plain NCHW accepted");
+    CHECK(strstr(err, "blocked") != NULL, "message names the problem: %s", err);
     float w[OUT * IN], bias[OUT], features[IN], logits[OUT], rw[OUT * IN], rf[IN];
     for (int i = 0; i < OUT * IN; i++) w[i] = value(i + 77);
     for (int i = 0; i < OUT; i++) bias[i] = value(i + 99);
     for (int i = 0; i < IN; i++) features[i] = value(i + 111);
     cranet_round_bf16(w, rw, OUT * IN);
     cranet_round_bf16(features, rf, IN);
-    ip = NULL;
+    cranet_op *ip = NULL;
     CHECK(!cranet_inner_product_create(engine, one(IN, 1, 1), one(OUT, 1, 1), w, bias, CRANET_BF16, &ip, err, sizeof err),
           "bf16 inner product: %s", err);
     if (!ip) return;
@@ -303,7 +289,8 @@ int main(void) {
         test_conv(engine, 1, 2, 1, CRANET_BF16);
     }
     test_bf16(engine);
-    test_chained_convs(engine);
+    test_chained_convs(engine, CRANET_F32);
+    if (cranet_onednn_runs_bf16()) test_chained_convs(engine, CRANET_BF16);
     test_pool(engine);
     test_inner_product(engine);
     test_batched_slices(engine);

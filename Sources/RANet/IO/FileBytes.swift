@@ -7,7 +7,7 @@ import Foundation
 /// them; a second copy as arrays would double a model's memory (0.5 GB more for an
 /// ImageNet RANet). Tensors read from a mapped file stay views of it, and each read of
 /// their values gives the pages back to the page cache afterwards, so a later read (the
-/// next layout packed, ``ModelFile/write(_:to:)``) comes from the page cache or the
+/// next layout packed, ``ModelFile/write(_:weights:to:)``) comes from the page cache or the
 /// file again, not from the process's memory.
 ///
 /// The mapping is private and read-only: replacing the file (by rename, as every writer

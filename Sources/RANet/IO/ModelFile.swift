@@ -177,7 +177,7 @@ extension RANetModel {
         return try RANetModel(config: contents.config, stateDict: contents.stateDict, metadata: contents.metadata, options: options)
     }
 
-    /// The model's config, weights and metadata, e.g. for ``ModelFile/write(_:to:)``.
+    /// The model's config, weights and metadata, e.g. for ``ModelFile/write(_:weights:to:)``.
     public var contents: ModelFile.Contents {
         ModelFile.Contents(config: config, stateDict: stateDict, metadata: metadata)
     }

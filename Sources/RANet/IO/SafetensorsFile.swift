@@ -9,7 +9,7 @@ enum SafetensorsFile {
     static let maxHeaderBytes = 100_000_000
 
     /// Writes `stateDict`; with `weights` ``Precision/bf16`` the weights
-    /// (``StateDict/isWeight(_:)``) are rounded to bf16 and stored as `BF16`, while biases and
+    /// (float32 tensors of two or more dimensions) are rounded to bf16 and stored as `BF16`, while biases and
     /// batch norm statistics stay `F32`.
     static func write(_ stateDict: StateDict, metadata: [String: String], weights: Precision = .f32, to url: URL) throws {
         var header: [String: JSONValue] = ["__metadata__": .object(metadata.mapValues { .string($0) })]

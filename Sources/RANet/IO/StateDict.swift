@@ -185,8 +185,9 @@ extension StateDict {
     /// more dimensions): what a bf16 model file stores in bf16.
     static func isWeight(_ tensor: StoredTensor) -> Bool { tensor.dtype == .float32 && tensor.shape.count >= 2 }
 
-    /// This state_dict with every weight (``isWeight(_:)``) rounded to bf16: what a file
-    /// written with ``ModelFile/write(_:weights:to:)`` in ``Precision/bf16`` reads back as.
+    /// This state_dict with every weight (a float32 tensor of two or more dimensions: the
+    /// convolutions' and classifiers') rounded to bf16: what a file written with
+    /// ``ModelFile/write(_:weights:to:)`` in ``Precision/bf16`` reads back as.
     public func roundingWeightsToBF16() -> StateDict {
         StateDict(tensors: tensors.mapValues { tensor in
             guard Self.isWeight(tensor) else { return tensor }

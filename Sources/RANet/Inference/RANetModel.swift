@@ -83,7 +83,7 @@ public final class RANetModel: @unchecked Sendable {
     public let metadata: ModelMetadata
     /// How this model runs.
     public let options: Options
-    /// The state_dict the model was built from (kept for ``ModelFile/write(_:to:)``). Read
+    /// The state_dict the model was built from (kept for ``ModelFile/write(_:weights:to:)``). Read
     /// from a model file, its tensors are views of the file, not copies: the model's memory
     /// is its packed weights and its arenas.
     public let stateDict: StateDict

@@ -1,4 +1,3 @@
-import CRANet
 import Foundation
 
 /// The safetensors format: an 8-byte little-endian header length, a JSON header
@@ -12,6 +11,8 @@ enum SafetensorsFile {
     /// (float32 tensors of two or more dimensions) are rounded to bf16 and stored as `BF16`, while biases and
     /// batch norm statistics stay `F32`.
     static func write(_ stateDict: StateDict, metadata: [String: String], weights: Precision = .f32, to url: URL) throws {
+        // Rounded once, as every reader of a bf16 file sees it; the top halves are then exact.
+        let stateDict = weights == .bf16 ? stateDict.roundingWeightsToBF16() : stateDict
         var header: [String: JSONValue] = ["__metadata__": .object(metadata.mapValues { .string($0) })]
         var offset = 0
         // float32 tensors and int64 scalars (num_batches_tracked) are what a state_dict keeps values of.
@@ -43,9 +44,7 @@ enum SafetensorsFile {
             if let value = t.int64Value {
                 withUnsafeBytes(of: value.littleEndian) { data.append(contentsOf: $0) }
             } else if stored(t) == .bfloat16 {
-                var rounded = t.values
-                rounded.withUnsafeMutableBufferPointer { cranet_round_bf16($0.baseAddress, $0.baseAddress, $0.count) }
-                let halves = rounded.map { UInt16(truncatingIfNeeded: $0.bitPattern >> 16).littleEndian }
+                let halves = t.values.map { UInt16(truncatingIfNeeded: $0.bitPattern >> 16).littleEndian }
                 halves.withUnsafeBytes { data.append(contentsOf: $0) }
             } else {
                 t.values.withUnsafeBytes { data.append(contentsOf: $0) }

@@ -54,6 +54,17 @@ final class ParityTests: XCTestCase {
     }
 
     /// The reference images and their logits, repeated in turn to make `batch` of them.
+    /// One image's logits, exits × classes, out of a batch's exits × N × classes.
+    static func row(_ logits: Tensor, image: Int) -> [Float] {
+        let (exits, batch, classes) = (logits.shape[0], logits.shape[1], logits.shape[2])
+        var values: [Float] = []
+        for k in 0..<exits {
+            let start = (k * batch + image) * classes
+            values += logits.values[start..<(start + classes)]
+        }
+        return values
+    }
+
     static func repeated(_ input: Tensor, _ expected: Tensor, to batch: Int) throws -> (Tensor, Tensor) {
         let (n, exits, classes) = (input.shape[0], expected.shape[0], expected.shape[2])
         let imageFloats = input.values.count / n

@@ -20,17 +20,6 @@ final class RANetModelTests: XCTestCase {
         XCTAssertEqual(try model.logits(for: Tensor(zeros: [0, 3, 32, 32])).shape, [6, 0, 10])
     }
 
-    /// One image's logits, exits × classes, out of a batch's exits × N × classes.
-    private func row(_ logits: Tensor, image: Int) -> [Float] {
-        let (exits, batch, classes) = (logits.shape[0], logits.shape[1], logits.shape[2])
-        var values: [Float] = []
-        for k in 0..<exits {
-            let start = (k * batch + image) * classes
-            values += logits.values[start..<(start + classes)]
-        }
-        return values
-    }
-
     /// An image's logits are the same bits whatever the batch it is in, its place there
     /// and the thread count: lane groups (full or partly filled) and images alone (the
     /// row kernels, `.rows`) agree at every width this CPU runs.
@@ -42,7 +31,7 @@ final class RANetModelTests: XCTestCase {
             let alone = try RANetModel.load(from: folder, options: RANetModel.Options(threads: 1, lanes: lanes, singleImages: .rows))
             let single = try (0..<n).map { i in
                 let (image, _) = try ParityTests.repeated(input, expected, to: i + 1)
-                return row(try alone.logits(for: image), image: i)
+                return ParityTests.row(try alone.logits(for: image), image: i)
             }
             for threads in [1, 3] {
                 let model = try RANetModel.load(from: folder, options: RANetModel.Options(threads: threads, lanes: lanes, singleImages: .rows))
@@ -51,7 +40,7 @@ final class RANetModelTests: XCTestCase {
                     let logits = try model.logits(for: images)
                     ParityTests.assertParity(logits, reference, "\(lanes) lanes, \(threads) threads, batch \(batch)")
                     for i in 0..<batch {
-                        XCTAssertEqual(row(logits, image: i), single[i % n], "\(lanes) lanes, \(threads) threads, image \(i) of \(batch)")
+                        XCTAssertEqual(ParityTests.row(logits, image: i), single[i % n], "\(lanes) lanes, \(threads) threads, image \(i) of \(batch)")
                     }
                 }
             }
@@ -72,14 +61,14 @@ final class RANetModelTests: XCTestCase {
         let (image, reference) = try ParityTests.repeated(cifar.input, cifar.expected, to: 1)
         let lanes = TestData.laneWidths[0]
         let (group, _) = try ParityTests.repeated(cifar.input, cifar.expected, to: max(2, lanes))
-        let inGroup = row(try RANetModel.load(from: cifar.folder, options: RANetModel.Options(threads: 1, lanes: lanes, singleImages: .rows))
+        let inGroup = ParityTests.row(try RANetModel.load(from: cifar.folder, options: RANetModel.Options(threads: 1, lanes: lanes, singleImages: .rows))
             .logits(for: group), image: 0)
         for threads in [1, 2, 3] {
             let model = try RANetModel.load(from: cifar.folder, options: RANetModel.Options(threads: threads, lanes: lanes, singleImages: .rows))
             XCTAssertEqual(model.threadsUsed(batch: 1), threads)
             let logits = try model.logits(for: image)
             ParityTests.assertParity(logits, reference, "\(threads) threads")
-            XCTAssertEqual(row(logits, image: 0), inGroup, "\(threads) threads")
+            XCTAssertEqual(ParityTests.row(logits, image: 0), inGroup, "\(threads) threads")
         }
     }
 
@@ -99,7 +88,7 @@ final class RANetModelTests: XCTestCase {
             let scale = max(1, groups.values.map(abs).max() ?? 0)
             var worst: Float = 0
             for i in 0..<input.shape[0] {
-                worst = max(worst, zip(row(alone, image: i), row(groups, image: i)).map { abs($0 - $1) }.max() ?? 0)
+                worst = max(worst, zip(ParityTests.row(alone, image: i), ParityTests.row(groups, image: i)).map { abs($0 - $1) }.max() ?? 0)
             }
             XCTAssertLessThanOrEqual(worst / scale, 1e-5, "\(name): oneDNN alone vs \(lanes) lanes")
             print("\(name): oneDNN alone vs \(lanes)-lane groups: \(worst / scale) of the largest logit")

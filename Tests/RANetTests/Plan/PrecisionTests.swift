@@ -44,17 +44,6 @@ final class PrecisionTests: XCTestCase {
         }
     }
 
-    /// One image's logits, exits × classes, out of a batch's exits × N × classes.
-    private func row(_ logits: Tensor, image: Int) -> [Float] {
-        let (batch, classes) = (logits.shape[1], logits.shape[2])
-        var values: [Float] = []
-        for k in 0..<logits.shape[0] {
-            let start = (k * batch + image) * classes
-            values += logits.values[start..<(start + classes)]
-        }
-        return values
-    }
-
     /// An image's bf16 logits are the same bits in a lane group, partly filled or full, on
     /// any thread count, and alone in the row kernels, at every width this CPU runs.
     func testBatchAndThreadsDoNotChangeBits() throws {
@@ -66,14 +55,14 @@ final class PrecisionTests: XCTestCase {
             let floats = tiny.input.values.count / n
             let single = try (0..<n).map { i -> [Float] in
                 let image = try Tensor(shape: [1] + Array(tiny.input.shape.dropFirst()), values: Array(tiny.input.values[(i * floats)..<((i + 1) * floats)]))
-                return row(try alone.logits(for: image), image: 0)
+                return ParityTests.row(try alone.logits(for: image), image: 0)
             }
             for threads in [1, 3] {
                 let model = try RANetModel.load(from: tiny.folder, options: options(threads: threads, lanes: lanes))
                 for batch in Set([2, lanes + 2, 2 * lanes + 1]).sorted() {
                     let logits = try model.logits(for: try ParityTests.repeated(tiny.input, tiny.expected, to: batch).0)
                     for i in 0..<batch {
-                        XCTAssertEqual(row(logits, image: i), single[i % n], "\(lanes) lanes, \(threads) threads, image \(i) of \(batch)")
+                        XCTAssertEqual(ParityTests.row(logits, image: i), single[i % n], "\(lanes) lanes, \(threads) threads, image \(i) of \(batch)")
                     }
                 }
             }

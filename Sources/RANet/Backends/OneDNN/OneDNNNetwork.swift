@@ -16,11 +16,8 @@ final class OneDNNNetwork: @unchecked Sendable {
     let threads: Int
 
     /// Builds the primitives for `threads` OpenMP threads (the count they must run with),
-    /// computing at `precision`.
+    /// computing at `precision` (``RANetModel`` refuses a precision oneDNN cannot run here).
     init(network: NetworkDescription, stateDict: StateDict, threads: Int, precision: Precision) throws {
-        guard precision.runsOnOneDNN else {
-            throw EngineError(message: "oneDNN 2.6 runs bf16 only on AVX-512 CPUs; run images alone on the row kernels (--single-image fastest or rows) or in f32")
-        }
         try stateDict.validate(for: network)
         self.network = network
         self.threads = threads

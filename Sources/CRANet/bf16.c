@@ -2,6 +2,7 @@
 // and staged inputs, and the weights handed to oneDNN (whose own rounding of a value
 // already on the bf16 grid is then exact).
 #include "cranet.h"
+#include "bf16_round.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -10,33 +11,26 @@
 #define CRANET_X86 1
 #endif
 
-// `n` floats of `src` rounded into `dst`, vectors of N lanes at a time: every input of a
-// bf16 convolution passes here once, so it runs at the widest vectors the CPU has. The
-// tail goes through one vector too, padded with zeros, so that there is one definition.
-#define ROUND_BF16(NAME, N, TARGET)                                                                        \
-    typedef uint32_t NAME##_u __attribute__((vector_size(N * 4), aligned(4)));                            \
-    TARGET static inline NAME##_u NAME##_one(NAME##_u u) {                                               \
-        typedef NAME##_u U;                                                                               \
-        const U exponent = u & 0x7f800000u;                                                               \
-        const U tiny = (U)(exponent == 0), special = (U)(exponent == 0x7f800000u);                        \
-        const U rounded = u + 0x7fffu + ((u >> 16) & 1u); /* to nearest, ties to even; may carry to inf */ \
-        const U quiet = u | ((U)((u & 0x007fffffu) != 0) & 0x00400000u); /* NaNs stay (quiet) NaNs */     \
-        return ((rounded & ~(tiny | special)) | (u & 0x80000000u & tiny) | (quiet & special)) & 0xffff0000u; \
-    }                                                                                                     \
-    TARGET static void NAME(const float *src, float *dst, size_t n) {                                     \
-        size_t i = 0;                                                                                     \
-        for (; i + N <= n; i += N) {                                                                      \
-            NAME##_u u;                                                                                   \
-            memcpy(&u, src + i, sizeof u);                                                                \
-            u = NAME##_one(u);                                                                            \
-            memcpy(dst + i, &u, sizeof u);                                                                \
-        }                                                                                                 \
-        if (i < n) {                                                                                      \
-            NAME##_u u = {0};                                                                             \
-            memcpy(&u, src + i, (n - i) * 4);                                                             \
-            u = NAME##_one(u);                                                                            \
-            memcpy(dst + i, &u, (n - i) * 4);                                                             \
-        }                                                                                                 \
+// `n` floats of `src` rounded into `dst`, vectors of N lanes at a time: it runs at the
+// widest vectors the CPU has. The tail goes through one vector too, padded with zeros,
+// so that there is one definition.
+#define ROUND_BF16(NAME, N, TARGET)                                        \
+    typedef uint32_t NAME##_u __attribute__((vector_size(N * 4), aligned(4))); \
+    CRANET_DEFINE_ROUND_BF16(NAME##_one, NAME##_u, TARGET)                 \
+    TARGET static void NAME(const float *src, float *dst, size_t n) {     \
+        size_t i = 0;                                                     \
+        for (; i + N <= n; i += N) {                                      \
+            NAME##_u u;                                                   \
+            memcpy(&u, src + i, sizeof u);                                \
+            u = NAME##_one(u);                                            \
+            memcpy(dst + i, &u, sizeof u);                                \
+        }                                                                 \
+        if (i < n) {                                                      \
+            NAME##_u u = {0};                                             \
+            memcpy(&u, src + i, (n - i) * 4);                             \
+            u = NAME##_one(u);                                            \
+            memcpy(dst + i, &u, (n - i) * 4);                             \
+        }                                                                 \
     }
 
 #ifdef CRANET_X86

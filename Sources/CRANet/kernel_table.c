@@ -8,6 +8,7 @@
 // kernels; with the batch in the lanes every layer is dense vector work. Row kernels
 // (rows/row_kernels.h) compute one image with vectors along its rows.
 #include "cranet.h"
+#include "bf16_round.h"
 #include "resize_index.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -30,6 +31,10 @@
 static inline int output_blocks(int channels, int most) { return (channels + most - 1) / most; }
 static inline int block_start(int b, int blocks, int channels) { return b * channels / blocks; }
 
+// What a convolution kernel stores: its sums (CRANET_OUTPUT_SUMS), or features
+// (CRANET_OUTPUT_FEATURES) after ReLU, rounded to bf16 by a CRANET_BF16 table.
+enum store { STORE_SUMS, STORE_RELU, STORE_RELU_BF16 };
+
 // One family's kernels, as lane_kernels.h and row_kernels.h define them.
 struct cranet_kernels {
     int images;        // images computed at once: the lane count, 1 for row kernels
@@ -37,17 +42,18 @@ struct cranet_kernels {
     int output_block;  // output channels per register tile, and so per block of packed weights
     void (*stage)(const float *src, cranet_shape s, int pad, int stride, float *dst, int c0, int c1);
     void (*conv)(const float *src, cranet_shape s, float *dst, cranet_shape d, int k, int stride,
-                 const float *packed, const float *bias, int relu, int part, int parts);
+                 const float *packed, const float *bias, int store, int part, int parts);
     // Row kernels: a convolution by output channels over several images (NULL for lanes).
     void (*conv_images)(const float *const *src, cranet_shape s, float *const *dst, cranet_shape d, int images, int k,
-                        int stride, const float *packed, const float *bias, int relu, int part, int parts);
+                        int stride, const float *packed, const float *bias, int store, int part, int parts);
     void (*pool)(cranet_pool_kind kind, const float *src, cranet_shape s, float *dst, cranet_shape d, int k,
                  int stride, int pad, int part, int parts);
     void (*resize)(const float *src, cranet_shape s, float *dst, cranet_shape d, int part, int parts);
     // Row kernels: the weights' gradient of a stride-1 convolution (NULL for lanes).
     void (*weight_gradient)(const float *dout, int out_channels, size_t length, const float *src, int in_channels,
                             size_t in_plane, const size_t *tap, int taps, float *out);
-    // CRANET_BF16: weights are rounded as they are packed, inputs as they are staged.
+    // CRANET_BF16: weights are rounded as they are packed, every layer's output but a
+    // classifier's as it is stored, and a network's input as it is loaded.
     cranet_precision precision;
 };
 
@@ -219,9 +225,9 @@ static size_t staged_floats(const cranet_kernels *k, cranet_shape s, int pad, in
 cranet_conv_layout cranet_lane_conv_layout(const cranet_kernels *k, cranet_shape in, cranet_shape out, int kernel,
                                            int stride, int pad) {
     cranet_conv_layout layout = {0};
-    // Without padding or stride the input is already what the kernels read: no copy, but
-    // for the rounding to bf16, which must not touch the input (other layers read it too).
-    layout.staged = pad > 0 || stride > 1 || k->precision == CRANET_BF16;
+    // Without padding or stride the input is already what the kernels read: no copy (in
+    // bf16 too: whatever a layer reads was rounded when it was stored).
+    layout.staged = pad > 0 || stride > 1;
     layout.read_shape = in;
     if (layout.staged) {
         layout.read_shape.height += 2 * pad;
@@ -238,26 +244,38 @@ size_t cranet_lane_overread_floats(const cranet_kernels *k) { return k->images =
 
 void cranet_lane_stage(const cranet_kernels *k, const float *src, cranet_shape s, int pad, int stride, float *dst,
                        int part, int parts) {
-    const int c0 = part * s.channels / parts, c1 = (part + 1) * s.channels / parts;
-    if (k->precision == CRANET_F32) return k->stage(src, s, pad, stride, dst, c0, c1);
-    // Channels are staged one after another, each in a block of the same size: each is
-    // rounded right after it is written, while it is still in cache.
-    const size_t channel = staged_floats(k, s, pad, stride) / (size_t)s.channels;
-    for (int c = c0; c < c1; c++) {
-        k->stage(src, s, pad, stride, dst, c, c + 1);
-        cranet_round_bf16(dst + channel * c, dst + channel * c, channel);
-    }
+    k->stage(src, s, pad, stride, dst, part * s.channels / parts, (part + 1) * s.channels / parts);
+}
+
+void cranet_lane_load(const cranet_kernels *k, const float *const *images, int count, size_t floats, float *dst) {
+    cranet_lane_pack(k->images, images, count, floats, dst);
+    if (k->precision == CRANET_BF16) cranet_round_bf16(dst, dst, floats * (size_t)k->images);
+}
+
+static enum store store(const cranet_kernels *k, cranet_conv_output output) {
+    if (output == CRANET_OUTPUT_SUMS) return STORE_SUMS;
+    return k->precision == CRANET_BF16 ? STORE_RELU_BF16 : STORE_RELU;
+}
+
+// In bf16, rounds what share `part` of `parts` of a pooling or resize wrote: its range of
+// channels, as those kernels share their work, right after it is written.
+static void round_channels(const cranet_kernels *k, float *dst, cranet_shape d, int part, int parts) {
+    if (k->precision != CRANET_BF16) return;
+    const size_t channel = (size_t)d.height * d.width * k->images;
+    const int c0 = part * d.channels / parts, c1 = (part + 1) * d.channels / parts;
+    cranet_round_bf16(dst + channel * c0, dst + channel * c0, channel * (size_t)(c1 - c0));
 }
 
 void cranet_lane_conv(const cranet_kernels *k, const float *src, cranet_shape s, float *dst, cranet_shape d,
-                      int kernel, int stride, const float *packed, const float *bias, int relu, int part, int parts) {
-    k->conv(src, s, dst, d, kernel, stride, packed, bias, relu, part, parts);
+                      int kernel, int stride, const float *packed, const float *bias, cranet_conv_output output, int part,
+                      int parts) {
+    k->conv(src, s, dst, d, kernel, stride, packed, bias, store(k, output), part, parts);
 }
 
 void cranet_row_conv_images(const cranet_kernels *k, const float *const *src, cranet_shape s, float *const *dst,
                             cranet_shape d, int images, int kernel, int stride, const float *packed, const float *bias,
-                            int relu, int part, int parts) {
-    k->conv_images(src, s, dst, d, images, kernel, stride, packed, bias, relu, part, parts);
+                            cranet_conv_output output, int part, int parts) {
+    k->conv_images(src, s, dst, d, images, kernel, stride, packed, bias, store(k, output), part, parts);
 }
 
 void cranet_row_conv_weight_gradient(const cranet_kernels *k, const float *dout, int out_channels, size_t length,
@@ -269,9 +287,11 @@ void cranet_row_conv_weight_gradient(const cranet_kernels *k, const float *dout,
 void cranet_lane_pool(const cranet_kernels *k, cranet_pool_kind kind, const float *src, cranet_shape s, float *dst,
                       cranet_shape d, int kernel, int stride, int pad, int part, int parts) {
     k->pool(kind, src, s, dst, d, kernel, stride, pad, part, parts);
+    round_channels(k, dst, d, part, parts);
 }
 
 void cranet_lane_resize_bilinear_align_corners(const cranet_kernels *k, const float *src, cranet_shape s, float *dst,
                                                cranet_shape d, int part, int parts) {
     k->resize(src, s, dst, d, part, parts);
+    round_channels(k, dst, d, part, parts);
 }

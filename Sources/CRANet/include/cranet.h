@@ -94,8 +94,9 @@ void cranet_stream_destroy(cranet_stream *stream);
 ///
 /// With CRANET_BF16 (blocked only; cranet_onednn_runs_bf16 says where) the weights are
 /// rounded to bf16 and kept as bf16, the source is rounded by its reorder into the
-/// blocked layout, and a destination kept blocked is bf16 (the next convolution would
-/// round it anyway); the plain NCHW buffers stay f32.
+/// blocked layout, and the destination is bf16 (ReLU applied first): the features the
+/// layers after it read are rounded, kept blocked or widened exactly into the plain
+/// NCHW buffer, which stays f32.
 int cranet_conv_create(cranet_engine *engine, cranet_batch_view src, cranet_batch_view dst,
                        int kernel, int stride, int pad,
                        const float *weights, const float *bias, int relu, int blocked,
@@ -105,10 +106,11 @@ int cranet_conv_create(cranet_engine *engine, cranet_batch_view src, cranet_batc
 /// Bytes the destination buffer of a binding must have.
 size_t cranet_op_dst_bytes(const cranet_op *op);
 
-/// Square pooling window with symmetric padding.
+/// Square pooling window with symmetric padding, in f32; with CRANET_BF16 its output is
+/// then rounded to bf16, as every layer's output but a classifier's.
 int cranet_pool_create(cranet_engine *engine, cranet_pool_kind kind,
                        cranet_batch_view src, cranet_batch_view dst,
-                       int kernel, int stride, int pad,
+                       int kernel, int stride, int pad, cranet_precision precision,
                        cranet_op **out, char *err, size_t err_len);
 
 /// Fully connected layer, per image: dst[out_features] = weights[out_features][in_features] · src
@@ -191,9 +193,11 @@ int cranet_resize_uses_avx2(void);
 typedef struct cranet_kernels cranet_kernels;
 /// The lane kernels of `lanes` images per group (16: AVX-512, 8: AVX2 with FMA, 4:
 /// portable, SSE2 on x86-64 and NEON on arm64), or NULL where this CPU or build
-/// cannot run them. With CRANET_BF16 the same kernels round what they read to bf16:
-/// cranet_lane_pack_conv_weights rounds the weights, and every convolution's input is
-/// staged (cranet_conv_layout) and rounded as it is staged; the multiply-adds, exact on
+/// cannot run them. With CRANET_BF16 every value a convolution multiplies is a bf16
+/// value: cranet_lane_pack_conv_weights rounds the weights, cranet_lane_load the
+/// network's input, and every layer rounds what it stores (a convolution's features, a
+/// pooling's or resize's output) but a classifier's logits (CRANET_OUTPUT_SUMS), so
+/// that convolutions read their inputs in place as in f32. The multiply-adds, exact on
 /// bf16 values, and their order are those of CRANET_F32.
 const cranet_kernels *cranet_lane_kernels(int lanes, cranet_precision precision);
 /// The row kernels with vectors of `floats` floats (16, 8 or 4, on the same
@@ -208,7 +212,7 @@ int cranet_lanes_best(void);
 /// rather than re-derive it.
 typedef struct cranet_conv_layout {
     /// 1 when the input is first staged by cranet_lane_stage (it has padding or a
-    /// stride, or it is rounded to bf16); 0 when the convolution reads the input where it is.
+    /// stride); 0 when the convolution reads the input where it is.
     int staged;
     /// The shape cranet_lane_conv reads: the input's, padded when staged.
     cranet_shape read_shape;
@@ -231,19 +235,26 @@ void cranet_lane_pack_conv_weights(const cranet_kernels *k, const float *oihw, i
 /// Stages a convolution's input: a copy with `pad` rows and columns of zeros around
 /// each channel (its inner loops then never test for edges), in the arrangement the
 /// convolution of this stride reads (row kernels split a strided input into phase
-/// planes, so that every tap is a contiguous load), rounded to bf16 by CRANET_BF16 kernels.
-/// Share `part` of `parts`: a range of channels.
+/// planes, so that every tap is a contiguous load). Share `part` of `parts`: a range of channels.
 void cranet_lane_stage(const cranet_kernels *k, const float *src, cranet_shape s, int pad, int stride, float *dst,
                        int part, int parts);
 /// Floats past the end of its input a convolution may read (and ignore): the row
 /// kernels read whole vectors even for a map smaller than one. Buffers that inputs
 /// live in (staged or not) need this many more floats at their end.
 size_t cranet_lane_overread_floats(const cranet_kernels *k);
-/// Square convolution, bias and optional ReLU. `src` is the input, staged by
+/// What a lane or row convolution stores.
+typedef enum {
+    /// Its sums as they are, f32 in every precision: a classifier's logits, a gradient.
+    CRANET_OUTPUT_SUMS = 0,
+    /// Features for the layers after it: ReLU applied, and rounded to bf16 by CRANET_BF16 kernels.
+    CRANET_OUTPUT_FEATURES = 1,
+} cranet_conv_output;
+/// Square convolution with bias, storing `output`. `src` is the input, staged by
 /// cranet_lane_stage where the layout says so, and `s` the layout's read_shape. `dst`
 /// must not overlap `src`. Row kernels take kernels up to 8×8.
 void cranet_lane_conv(const cranet_kernels *k, const float *src, cranet_shape s, float *dst, cranet_shape d,
-                      int kernel, int stride, const float *packed, const float *bias, int relu, int part, int parts);
+                      int kernel, int stride, const float *packed, const float *bias, cranet_conv_output output, int part,
+                      int parts);
 /// cranet_lane_conv of row kernels over `images` images at once, for a layout with
 /// by_channels: src[j] and dst[j] are image j's input (staged where the layout says so)
 /// and output. Each weight block is used for every image while it is in cache, so a
@@ -252,7 +263,7 @@ void cranet_lane_conv(const cranet_kernels *k, const float *src, cranet_shape s,
 /// cranet_lane_conv gives it alone. Share `part` of `parts`.
 void cranet_row_conv_images(const cranet_kernels *k, const float *const *src, cranet_shape s, float *const *dst,
                             cranet_shape d, int images, int kernel, int stride, const float *packed, const float *bias,
-                            int relu, int part, int parts);
+                            cranet_conv_output output, int part, int parts);
 /// Row kernels: one image's contribution to the weights' gradient of a stride-1
 /// convolution with `taps` = 1 or 9 (a 1×1 or 3×3 kernel). `src` is the input staged by
 /// cranet_lane_stage (`in_plane` floats per channel, read past its end by up to the
@@ -262,15 +273,20 @@ void cranet_row_conv_images(const cranet_kernels *k, const float *const *src, cr
 void cranet_row_conv_weight_gradient(const cranet_kernels *k, const float *dout, int out_channels, size_t length,
                                      const float *src, int in_channels, size_t in_plane, const size_t *tap, int taps,
                                      float *out);
-/// Square pooling window with symmetric padding (average: padding excluded).
+/// Square pooling window with symmetric padding (average: padding excluded); CRANET_BF16
+/// kernels round the output to bf16.
 void cranet_lane_pool(const cranet_kernels *k, cranet_pool_kind kind, const float *src, cranet_shape s, float *dst,
                       cranet_shape d, int kernel, int stride, int pad, int part, int parts);
-/// cranet_resize_bilinear_align_corners in these kernels' layout.
+/// cranet_resize_bilinear_align_corners in these kernels' layout; CRANET_BF16 kernels round
+/// the output to bf16.
 void cranet_lane_resize_bilinear_align_corners(const cranet_kernels *k, const float *src, cranet_shape s, float *dst,
                                                cranet_shape d, int part, int parts);
 /// Packs `count` ≤ `lanes` tensors of `floats` values each into lane layout; the
 /// lanes after `count` are set to zero.
 void cranet_lane_pack(int lanes, const float *const *images, int count, size_t floats, float *dst);
+/// A network's input as these kernels read it: cranet_lane_pack of `count` images into
+/// a group of the table's width, then with CRANET_BF16 rounded to bf16.
+void cranet_lane_load(const cranet_kernels *k, const float *const *images, int count, size_t floats, float *dst);
 /// Copies lane `lane` of `floats` lane-layout values out to a plain array.
 void cranet_lane_unpack(int lanes, const float *src, size_t floats, int lane, float *dst);
 /// Spins for `iterations` CPU pause (x86) or yield (arm64) instructions: how a thread that expects work

@@ -9,13 +9,16 @@
 //
 // The includer defines LANES, OB (at most 8) and PB (output channels and pixels per
 // register tile), NAME(x) (a width-specific function name), TARGET (the target
-// attribute), MADD (a·b + c on vectors) and struct cranet_kernels; this file defines
+// attribute), MADD (a·b + c on vectors), enum store and struct cranet_kernels; this file defines
 // NAME(kernels) (one table per cranet_precision) and undefines its parameters, ready for the next width.
 
 #define V NAME(vec)
 #define VI NAME(ivec)
+#define VU NAME(uvec)
 typedef float V __attribute__((vector_size(LANES * 4), aligned(4)));
 typedef int VI __attribute__((vector_size(LANES * 4), aligned(4)));
+typedef unsigned VU __attribute__((vector_size(LANES * 4), aligned(4)));
+CRANET_DEFINE_ROUND_BF16(NAME(round_bits), VU, TARGET)
 
 // x − 0 is x for every float (−0 included), so this folds to one broadcast.
 static inline TARGET V NAME(splat)(float x) { return x - (V){0}; }
@@ -26,6 +29,13 @@ static inline TARGET V NAME(max)(V a, V b) {
     return (V)(((VI)a & take_a) | ((VI)b & ~take_a));
 }
 
+// What a convolution stores (enum store), from its sums.
+static inline TARGET V NAME(epilogue)(V v, int store) {
+    if (store != STORE_SUMS) v = NAME(max)(v, NAME(splat)(0.0f));
+    if (store == STORE_RELU_BF16) v = (V)NAME(round_bits)((VU)v);
+    return v;
+}
+
 // One register tile of a convolution: O output channels × P output pixels, summed
 // over every input channel and kernel tap. The input has no padding left to apply
 // (see NAME(pad)); base[p] points at channel 0 of pixel p's window's top-left corner.
@@ -33,7 +43,7 @@ static inline TARGET V NAME(max)(V a, V b) {
 // O and P are constants after inlining, so the accumulators live in registers.
 static inline __attribute__((always_inline)) TARGET void NAME(conv_tile)(
     const int O, const int P, const float *const *base, int channels, size_t in_plane, size_t in_row, int k,
-    const float *w, const float *bias, float *out, const size_t *out_pixel, size_t out_plane, int relu, int first) {
+    const float *w, const float *bias, float *out, const size_t *out_pixel, size_t out_plane, int store, int first) {
     V acc[OB][PB];
     for (int o = 0; o < O; o++)
         for (int p = 0; p < P; p++) acc[o][p] = NAME(splat)(bias[o]);
@@ -53,9 +63,7 @@ static inline __attribute__((always_inline)) TARGET void NAME(conv_tile)(
     }
     for (int o = 0; o < O; o++)
         for (int p = first; p < P; p++) {
-            V v = acc[o][p];
-            if (relu) v = NAME(max)(v, NAME(splat)(0.0f));
-            *(V *)(out + (size_t)o * out_plane + out_pixel[p]) = v;
+            *(V *)(out + (size_t)o * out_plane + out_pixel[p]) = NAME(epilogue)(acc[o][p], store);
         }
 }
 
@@ -63,7 +71,7 @@ static inline __attribute__((always_inline)) TARGET void NAME(conv_tile)(
 // (output_blocks, in kernel_table.c). The tile's input stays in cache while the weights stream past.
 static inline __attribute__((always_inline)) TARGET void NAME(conv_pixels)(
     const int P, const float *const *base, cranet_shape s, float *dst, cranet_shape d, int k, const float *packed,
-    const float *bias, int relu, const size_t *out_pixel, int first) {
+    const float *bias, int store, const size_t *out_pixel, int first) {
     const size_t in_plane = (size_t)s.height * s.width * LANES, in_row = (size_t)s.width * LANES;
     const size_t out_plane = (size_t)d.height * d.width * LANES, taps = (size_t)s.channels * k * k;
     const int blocks = output_blocks(d.channels, OB);
@@ -73,7 +81,7 @@ static inline __attribute__((always_inline)) TARGET void NAME(conv_pixels)(
         float *out = dst + (size_t)o0 * out_plane;
         switch (O) {
 #define CASE(n) \
-    case n: NAME(conv_tile)(n, P, base, s.channels, in_plane, in_row, k, w, bias + o0, out, out_pixel, out_plane, relu, first); break;
+    case n: NAME(conv_tile)(n, P, base, s.channels, in_plane, in_row, k, w, bias + o0, out, out_pixel, out_plane, store, first); break;
             CASE(1) CASE(2) CASE(3) CASE(4)
 #if OB > 4
             CASE(5) CASE(6)
@@ -109,7 +117,7 @@ static TARGET void NAME(pad)(const float *src, cranet_shape s, int pad, int stri
 // Share `part` of `parts` of a convolution without padding (see NAME(pad)): a
 // contiguous range of pixel tiles.
 static TARGET void NAME(conv)(const float *src, cranet_shape s, float *dst, cranet_shape d, int k, int stride,
-                              const float *packed, const float *bias, int relu, int part, int parts) {
+                              const float *packed, const float *bias, int store, int part, int parts) {
     // Pixels go in row-major tiles of PB (a tile may span rows); the last tile of a
     // map whose size PB does not divide is moved back to end at the last pixel, and
     // stores only the pixels the tile before it did not (that one may be another
@@ -130,17 +138,17 @@ static TARGET void NAME(conv)(const float *src, cranet_shape s, float *dst, cran
         }
         // RANet's kernel sizes as constants, so that their tap loops unroll.
         if (P == PB && k == 1)
-            NAME(conv_pixels)(PB, base, s, dst, d, 1, packed, bias, relu, out_pixel, first);
+            NAME(conv_pixels)(PB, base, s, dst, d, 1, packed, bias, store, out_pixel, first);
         else if (P == PB && k == 3)
-            NAME(conv_pixels)(PB, base, s, dst, d, 3, packed, bias, relu, out_pixel, first);
+            NAME(conv_pixels)(PB, base, s, dst, d, 3, packed, bias, store, out_pixel, first);
         else if (P == PB)
-            NAME(conv_pixels)(PB, base, s, dst, d, k, packed, bias, relu, out_pixel, first);
+            NAME(conv_pixels)(PB, base, s, dst, d, k, packed, bias, store, out_pixel, first);
         else if (P == 2 && k == 3)
-            NAME(conv_pixels)(2, base, s, dst, d, 3, packed, bias, relu, out_pixel, first);
+            NAME(conv_pixels)(2, base, s, dst, d, 3, packed, bias, store, out_pixel, first);
         else if (P == 2)
-            NAME(conv_pixels)(2, base, s, dst, d, k, packed, bias, relu, out_pixel, first);
+            NAME(conv_pixels)(2, base, s, dst, d, k, packed, bias, store, out_pixel, first);
         else
-            NAME(conv_pixels)(1, base, s, dst, d, k, packed, bias, relu, out_pixel, first);
+            NAME(conv_pixels)(1, base, s, dst, d, k, packed, bias, store, out_pixel, first);
     }
 }
 
@@ -201,6 +209,7 @@ static const struct cranet_kernels NAME(kernels)[2] = {
 };
 
 #undef V
+#undef VU
 #undef VI
 #undef NAME
 #undef LANES

@@ -27,6 +27,8 @@ struct cranet_op {
     dnnl_primitive_t reorder_in;
     dnnl_primitive_t reorder_out;
     int keep_output_blocked;
+    /// In bf16, a pooling's output: rounded to bf16 after it runs (batch 0 when not).
+    cranet_batch_view round_output;
     dnnl_memory_desc_t scratchpad_md;
     size_t scratchpad_size;
     int const_count;
@@ -36,6 +38,7 @@ struct cranet_op {
 
 struct cranet_bound_op {
     cranet_op *op;
+    void *dst_data;  // the caller's destination buffer
     dnnl_memory_t src;
     dnnl_memory_t dst;
     dnnl_memory_t inner_src;  // this binding's own buffers for the primitive's layouts
@@ -248,8 +251,9 @@ int cranet_conv_create(cranet_engine *engine, cranet_batch_view src, cranet_batc
         dnnl_dims_t sdims = {src.batch, src.channels, src.height, src.width};
         dnnl_dims_t ddims = {dst.batch, dst.channels, dst.height, dst.width};
         dnnl_memory_desc_init_by_tag(&src_any, 4, sdims, operands, dnnl_format_tag_any);
-        // Kept blocked, the output only feeds the next convolution, which reads it rounded.
-        dnnl_memory_desc_init_by_tag(&dst_any, 4, ddims, keep_output_blocked ? operands : dnnl_f32, dnnl_format_tag_any);
+        // In bf16 the output is bf16 too: the features every later layer reads are rounded
+        // (the reorder back to plain NCHW widens them to f32 exactly).
+        dnnl_memory_desc_init_by_tag(&dst_any, 4, ddims, operands, dnnl_format_tag_any);
         if (input_from) src_any = input_from->inner_dst_md;
     }
     dnnl_convolution_desc_t desc;
@@ -276,7 +280,8 @@ int cranet_conv_create(cranet_engine *engine, cranet_batch_view src, cranet_batc
 }
 
 int cranet_pool_create(cranet_engine *engine, cranet_pool_kind kind, cranet_batch_view src, cranet_batch_view dst,
-                       int kernel, int stride, int pad, cranet_op **out, char *err, size_t err_len) {
+                       int kernel, int stride, int pad, cranet_precision precision, cranet_op **out, char *err,
+                       size_t err_len) {
     if (!valid_view(src) || !valid_view(dst) || kernel <= 0 || stride <= 0 || pad < 0 ||
         src.channels != dst.channels || src.batch != dst.batch)
         return fail(err, err_len, "pooling: invalid arguments");
@@ -284,6 +289,7 @@ int cranet_pool_create(cranet_engine *engine, cranet_pool_kind kind, cranet_batc
     if (!op) return fail(err, err_len, "out of memory");
     view_md(&op->src_md, src);
     view_md(&op->dst_md, dst);
+    if (precision == CRANET_BF16) op->round_output = dst;
     dnnl_dims_t strides = {stride, stride}, kernels = {kernel, kernel}, padding = {pad, pad};
     dnnl_pooling_desc_t desc;
     dnnl_alg_kind_t alg = kind == CRANET_POOL_MAX ? dnnl_pooling_max : dnnl_pooling_avg_exclude_padding;
@@ -364,6 +370,7 @@ int cranet_op_bind(cranet_op *op, const float *src, float *dst, void *scratchpad
     cranet_bound_op *b = calloc(1, sizeof *b);
     if (!b) return fail(err, err_len, "out of memory");
     b->op = op;
+    b->dst_data = dst;
     dnnl_status_t s = dnnl_memory_create(&b->src, &op->src_md, op->engine, (void *)src);
     if (s == dnnl_success) s = dnnl_memory_create(&b->dst, &op->dst_md, op->engine, dst);
     if (s == dnnl_success && op->scratchpad_size)
@@ -404,6 +411,11 @@ int cranet_bound_op_execute(cranet_bound_op *bound, cranet_stream *stream, char 
     if (op->reorder_out)
         DNNL_TRY(dnnl_primitive_execute(op->reorder_out, stream->stream, 2, bound->out_args), "layout reorder");
     DNNL_TRY(dnnl_stream_wait(stream->stream), "stream wait");
+    const cranet_batch_view v = op->round_output;
+    for (int n = 0; n < v.batch; n++) {
+        float *image = (float *)bound->dst_data + (size_t)n * v.image_stride;
+        cranet_round_bf16(image, image, (size_t)v.channels * v.height * v.width);
+    }
     return 0;
 }
 

@@ -22,19 +22,29 @@
 // per register tile), CP (pixels per tile by output channels: two blocks of CP
 // accumulators, plus two weight vectors and a broadcast, must fit the vector registers:
 // 8 with AVX-512's and NEON's 32, 6 with the 16 of AVX2 and SSE, where 8 spilled and
-// imagenet-1 at batch 8 ran 8% slower), NAME(x), TARGET, MADD (a·b + c on vectors) and struct
-// cranet_kernels; this file defines
+// imagenet-1 at batch 8 ran 8% slower), NAME(x), TARGET, MADD (a·b + c on vectors), enum store
+// and struct cranet_kernels; this file defines
 // NAME(kernels) (one table per cranet_precision) and undefines its parameters.
 
 #define V NAME(vec)
 #define VI NAME(ivec)
+#define VU NAME(uvec)
 typedef float V __attribute__((vector_size(VF * 4), aligned(4)));
 typedef int VI __attribute__((vector_size(VF * 4), aligned(4)));
+typedef unsigned VU __attribute__((vector_size(VF * 4), aligned(4)));
+CRANET_DEFINE_ROUND_BF16(NAME(round_bits), VU, TARGET)
 
 static inline TARGET V NAME(splat)(float x) { return x - (V){0}; }
 
 // Lane-wise max(v, 0), 0 where v is NaN (C has no vector conditional operator).
 static inline TARGET V NAME(relu)(V v) { return (V)((VI)v & (v > 0)); }
+
+// What a convolution stores (enum store), from its sums.
+static inline TARGET V NAME(epilogue)(V v, int store) {
+    if (store != STORE_SUMS) v = NAME(relu)(v);
+    if (store == STORE_RELU_BF16) v = (V)NAME(round_bits)((VU)v);
+    return v;
+}
 
 // Where one vector of output pixels is read from and written to.
 struct NAME(spot) {
@@ -63,7 +73,7 @@ static inline TARGET void NAME(store)(float *dst, V v, unsigned mask) {
 // channel and the T taps; O, P and T are constants after inlining.
 static inline __attribute__((always_inline)) TARGET void NAME(conv_tile)(
     const int O, const int P, const int T, const float *src, int channels, size_t in_plane, const size_t *tap,
-    const struct NAME(spot) *spot, const float *w, const float *bias, float *out, size_t out_plane, int relu) {
+    const struct NAME(spot) *spot, const float *w, const float *bias, float *out, size_t out_plane, int store) {
     V acc[OB][PB];
     for (int o = 0; o < O; o++)
         for (int p = 0; p < P; p++) acc[o][p] = NAME(splat)(bias[o]);
@@ -81,16 +91,14 @@ static inline __attribute__((always_inline)) TARGET void NAME(conv_tile)(
     }
     for (int o = 0; o < O; o++)
         for (int p = 0; p < P; p++) {
-            V v = acc[o][p];
-            if (relu) v = NAME(relu)(v);
-            NAME(store)(out + (size_t)o * out_plane + spot[p].out, v, spot[p].mask);
+            NAME(store)(out + (size_t)o * out_plane + spot[p].out, NAME(epilogue)(acc[o][p], store), spot[p].mask);
         }
 }
 
 // Every output channel of one tile of vectors, in blocks of at most OB.
 static inline __attribute__((always_inline)) TARGET void NAME(conv_vectors)(
     const int P, const int T, const float *src, int channels, size_t in_plane, const size_t *tap,
-    const struct NAME(spot) *spot, const float *packed, const float *bias, float *dst, cranet_shape d, int relu) {
+    const struct NAME(spot) *spot, const float *packed, const float *bias, float *dst, cranet_shape d, int store) {
     const size_t out_plane = (size_t)d.height * d.width;
     const int blocks = output_blocks(d.channels, OB);
     for (int b = 0; b < blocks; b++) {
@@ -99,7 +107,7 @@ static inline __attribute__((always_inline)) TARGET void NAME(conv_vectors)(
         float *out = dst + (size_t)o0 * out_plane;
         switch (O) {
 #define CASE(n) \
-    case n: NAME(conv_tile)(n, P, T, src, channels, in_plane, tap, spot, w, bias + o0, out, out_plane, relu); break;
+    case n: NAME(conv_tile)(n, P, T, src, channels, in_plane, tap, spot, w, bias + o0, out, out_plane, store); break;
             CASE(1) CASE(2) CASE(3) CASE(4)
 #if OB > 4
             CASE(5) CASE(6)
@@ -146,7 +154,7 @@ static inline TARGET struct NAME(spot) NAME(place)(int i, cranet_shape d, size_t
 static inline __attribute__((always_inline)) TARGET void NAME(channel_tile)(
     const int C, const int P, const int T, int channels, size_t in_plane, const size_t *tap,
     const float *const *in, const float *w, size_t w_block, const float *bias, int o0, int outputs,
-    float *const *out, size_t out_plane, int relu) {
+    float *const *out, size_t out_plane, int store) {
     V acc[2][8];
     for (int c = 0; c < C; c++) {
         float b[VF];
@@ -169,7 +177,7 @@ static inline __attribute__((always_inline)) TARGET void NAME(channel_tile)(
         const size_t base = (size_t)(o0 + c * VF) * out_plane;
         for (int p = 0; p < P; p++) {
             float v[VF];
-            *(V *)v = relu ? NAME(relu)(acc[c][p]) : acc[c][p];
+            *(V *)v = NAME(epilogue)(acc[c][p], store);
             for (int l = 0; l < n; l++) out[p][base + (size_t)l * out_plane] = v[l];
         }
     }
@@ -183,7 +191,7 @@ static inline __attribute__((always_inline)) TARGET void NAME(channel_tile)(
 // bits it gets alone.
 static TARGET void NAME(conv_channels)(const float *const *src, cranet_shape s, float *const *dst, cranet_shape d,
                                        int images, int k, size_t pitch, size_t in_plane, const size_t *tap,
-                                       const float *packed, const float *bias, int relu, int part, int parts) {
+                                       const float *packed, const float *bias, int store, int part, int parts) {
     const int T = k * k, blocks = (d.channels + VF - 1) / VF, pixels = d.height * d.width;
     const int pairs = (blocks + 1) / 2, all = images * pixels, tiles = (all + CP - 1) / CP;
     const size_t w_block = (size_t)s.channels * T * VF;
@@ -198,7 +206,7 @@ static TARGET void NAME(conv_channels)(const float *const *src, cranet_shape s, 
             out[p] = dst[image] + q;
         }
         const float *w = packed + (size_t)b0 * w_block;
-#define TILE(c, p, t) NAME(channel_tile)(c, p, t, s.channels, in_plane, tap, in, w, w_block, bias, b0 * VF, d.channels, out, d.height * (size_t)d.width, relu)
+#define TILE(c, p, t) NAME(channel_tile)(c, p, t, s.channels, in_plane, tap, in, w, w_block, bias, b0 * VF, d.channels, out, d.height * (size_t)d.width, store)
 #define PIXELS(c, t)                                      \
     switch (P) {                                          \
     case 1: TILE(c, 1, t); break;                         \
@@ -231,12 +239,12 @@ static TARGET void NAME(conv_channels)(const float *const *src, cranet_shape s, 
 // Share `part` of `parts` of a convolution over a staged input (`s`: the padded
 // size): a range of tiles of vectors.
 static TARGET void NAME(conv)(const float *src, cranet_shape s, float *dst, cranet_shape d, int k, int stride,
-                              const float *packed, const float *bias, int relu, int part, int parts) {
+                              const float *packed, const float *bias, int store, int part, int parts) {
     const int pitch = (s.width + stride - 1) / stride;
     size_t tap[64], in_plane;
     const int T = staged_taps(s, k, stride, tap, &in_plane);
     if (row_by_channels(VF, d, k, stride)) {
-        NAME(conv_channels)(&src, s, &dst, d, 1, k, pitch, in_plane, tap, packed, bias, relu, part, parts);
+        NAME(conv_channels)(&src, s, &dst, d, 1, k, pitch, in_plane, tap, packed, bias, store, part, parts);
         return;
     }
     const size_t span = (size_t)(d.height - 1) * pitch + d.width;
@@ -249,11 +257,11 @@ static TARGET void NAME(conv)(const float *src, cranet_shape s, float *dst, cran
         // RANet's kernel sizes as constants, so that their tap loops unroll.
 #define VECTORS(p)                                                                                           \
     if (k == 1)                                                                                              \
-        NAME(conv_vectors)(p, 1, src, s.channels, in_plane, tap, spot, packed, bias, dst, d, relu);           \
+        NAME(conv_vectors)(p, 1, src, s.channels, in_plane, tap, spot, packed, bias, dst, d, store);           \
     else if (k == 3)                                                                                         \
-        NAME(conv_vectors)(p, 9, src, s.channels, in_plane, tap, spot, packed, bias, dst, d, relu);           \
+        NAME(conv_vectors)(p, 9, src, s.channels, in_plane, tap, spot, packed, bias, dst, d, store);           \
     else                                                                                                     \
-        NAME(conv_vectors)(p, T, src, s.channels, in_plane, tap, spot, packed, bias, dst, d, relu);
+        NAME(conv_vectors)(p, T, src, s.channels, in_plane, tap, spot, packed, bias, dst, d, store);
         if (P == PB) {
             VECTORS(PB)
         } else if (P == 2) {
@@ -267,11 +275,11 @@ static TARGET void NAME(conv)(const float *src, cranet_shape s, float *dst, cran
 
 // A convolution by channels (row_by_channels) of several images at once.
 static TARGET void NAME(conv_images)(const float *const *src, cranet_shape s, float *const *dst, cranet_shape d, int images,
-                                     int k, int stride, const float *packed, const float *bias, int relu, int part,
+                                     int k, int stride, const float *packed, const float *bias, int store, int part,
                                      int parts) {
     size_t tap[64], in_plane;
     staged_taps(s, k, stride, tap, &in_plane);
-    NAME(conv_channels)(src, s, dst, d, images, k, (s.width + stride - 1) / stride, in_plane, tap, packed, bias, relu,
+    NAME(conv_channels)(src, s, dst, d, images, k, (s.width + stride - 1) / stride, in_plane, tap, packed, bias, store,
                         part, parts);
 }
 
@@ -404,6 +412,7 @@ static const struct cranet_kernels NAME(kernels)[2] = {
 
 #undef V
 #undef VI
+#undef VU
 #undef NAME
 #undef VF
 #undef OB

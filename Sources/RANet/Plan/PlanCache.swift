@@ -73,7 +73,9 @@ public struct PlanCache: Sendable, Equatable {
     /// a row batch where the network has layers to batch. 4: the kernels of widths 8 and 4
     /// take register tiles that no longer spill (twice as fast at width 8), so the times
     /// measured with the old ones, and the verdicts on lane groups drawn from them, are stale.
-    static let measurement = 4
+    /// 5: bf16 layers round what they store instead of staging and rounding every input, so
+    /// the bf16 times measured before are stale.
+    static let measurement = 5
 
     /// What a plan depends on, as one line. `teamThreads`: the threads a batch shares,
     /// on which a row batch is compared with lane groups (only the plan of images on one

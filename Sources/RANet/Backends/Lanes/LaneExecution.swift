@@ -171,7 +171,7 @@ final class LaneExecution: GroupExecution, SharedPasses {
     func load(_ images: [UnsafePointer<Float>]) {
         let floats = network.tensors[network.inputTensor].elementCount
         images.map { Optional($0) }.withUnsafeBufferPointer {
-            cranet_lane_pack(Int32(program.lanes), $0.baseAddress!, Int32(images.count), floats, input)
+            cranet_lane_load(program.kernelTable, $0.baseAddress!, Int32(images.count), floats, input)
         }
     }
 
@@ -302,10 +302,10 @@ final class LaneExecution: GroupExecution, SharedPasses {
             program.parameters.withUnsafeBufferPointer { parameters in
                 let p = parameters.baseAddress!
                 switch step.kernel {
-                case let .conv(weights, bias, kernel, stride, _, relu, layout):
+                case let .conv(weights, bias, kernel, stride, _, output, layout):
                     let source = layout.staged == 0 ? UnsafePointer(step.source) : UnsafePointer(scratch(of: i))
                     cranet_lane_conv(table, source, layout.read_shape, step.target, step.to, Int32(kernel), Int32(stride), p + weights,
-                                     p + bias, relu ? 1 : 0, part, parts)
+                                     p + bias, output, part, parts)
                 case let .pool(kind, kernel, stride, padding):
                     cranet_lane_pool(table, kind, step.source, step.from, step.target, step.to, Int32(kernel), Int32(stride),
                                      Int32(padding), part, parts)

@@ -18,7 +18,7 @@ final class LaneProgram: @unchecked Sendable {
     enum Kernel {
         /// Weights and bias at these float offsets of ``parameters``; `layout` is the C
         /// side's: whether the input is staged first, and the shape the kernel reads.
-        case conv(weights: Int, bias: Int, kernel: Int, stride: Int, padding: Int, relu: Bool, layout: cranet_conv_layout)
+        case conv(weights: Int, bias: Int, kernel: Int, stride: Int, padding: Int, output: cranet_conv_output, layout: cranet_conv_layout)
         case pool(cranet_pool_kind, kernel: Int, stride: Int, padding: Int)
         case resize
         /// A oneDNN primitive of ``oneDNN``, reading and writing the arena's NCHW slices.
@@ -69,7 +69,7 @@ final class LaneProgram: @unchecked Sendable {
         })
         // Appends a convolution's weights (packed for the kernels) and bias.
         func convolution(_ oihw: [Float], _ bias: [Float], _ layer: Layer, layout: cranet_conv_layout, kernel: Int, stride: Int,
-                         padding: Int, relu: Bool) -> Kernel {
+                         padding: Int, output: cranet_conv_output) -> Kernel {
             let offset = parameters.count
             let floats = layout.packed_floats
             parameters.append(contentsOf: repeatElement(0, count: floats))
@@ -80,7 +80,7 @@ final class LaneProgram: @unchecked Sendable {
                 }
             }
             parameters += bias
-            return .conv(weights: offset, bias: offset + floats, kernel: kernel, stride: stride, padding: padding, relu: relu,
+            return .conv(weights: offset, bias: offset + floats, kernel: kernel, stride: stride, padding: padding, output: output,
                          layout: layout)
         }
         kernels = network.layers.enumerated().map { index, layer in
@@ -89,11 +89,11 @@ final class LaneProgram: @unchecked Sendable {
             case .conv(let unit):
                 let (weights, bias) = WeightFolding.fold(unit, outputs: layer.output.channels, stateDict: stateDict)
                 return convolution(weights, bias, layer, layout: layouts[index]!, kernel: unit.kernel, stride: unit.stride,
-                                   padding: unit.padding, relu: true)
+                                   padding: unit.padding, output: CRANET_OUTPUT_FEATURES)
             case .linear(let key, _):
-                // A 1×1 convolution without ReLU.
+                // A 1×1 convolution storing its sums: the logits, f32 in every precision.
                 return convolution(stateDict.tensors[key + ".weight"]!.values, stateDict.tensors[key + ".bias"]!.values, layer,
-                                   layout: layouts[index]!, kernel: 1, stride: 1, padding: 0, relu: false)
+                                   layout: layouts[index]!, kernel: 1, stride: 1, padding: 0, output: CRANET_OUTPUT_SUMS)
             case .maxPool(let kernel, let stride, let padding):
                 return .pool(CRANET_POOL_MAX, kernel: kernel, stride: stride, padding: padding)
             case .avgPool(let kernel):

@@ -78,6 +78,9 @@ final class OneDNNExecution: GroupExecution {
                 try bridgeCall { cranet_bound_op_execute(bound, stream, $0, $1) }
             case let .resize(source, channels, height, width, target, targetHeight, targetWidth):
                 cranet_resize_bilinear_align_corners(source, channels, height, width, target, targetHeight, targetWidth)
+                if primitives.precision == .bf16 {
+                    cranet_round_bf16(target, target, Int(channels) * Int(targetHeight) * Int(targetWidth))
+                }
             }
         }
     }

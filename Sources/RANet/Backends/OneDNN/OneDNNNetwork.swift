@@ -14,6 +14,9 @@ final class OneDNNNetwork: @unchecked Sendable {
 
     /// OpenMP threads the primitives were planned for (oneDNN fixes that at creation).
     let threads: Int
+    /// The arithmetic of the convolutions and classifiers; in bf16 every layer's output but
+    /// the logits is rounded (the resizes' by ``OneDNNExecution``).
+    let precision: Precision
 
     /// Builds the primitives for `threads` OpenMP threads (the count they must run with),
     /// computing at `precision` (``RANetModel`` refuses a precision oneDNN cannot run here).
@@ -21,6 +24,7 @@ final class OneDNNNetwork: @unchecked Sendable {
         try stateDict.validate(for: network)
         self.network = network
         self.threads = threads
+        self.precision = precision
         var engine: OpaquePointer?
         try bridgeCall { cranet_engine_create(&engine, $0, $1) }
         self.engine = engine!
@@ -92,9 +96,9 @@ final class OneDNNNetwork: @unchecked Sendable {
                                    inputFrom, keepOutputBlocked ? 1 : 0, precision.bridge, &op, $0, $1)
             }
         case .maxPool(let kernel, let stride, let padding):
-            try bridgeCall { cranet_pool_create(engine, CRANET_POOL_MAX, src, dst, Int32(kernel), Int32(stride), Int32(padding), &op, $0, $1) }
+            try bridgeCall { cranet_pool_create(engine, CRANET_POOL_MAX, src, dst, Int32(kernel), Int32(stride), Int32(padding), precision.bridge, &op, $0, $1) }
         case .avgPool(let kernel):
-            try bridgeCall { cranet_pool_create(engine, CRANET_POOL_AVG, src, dst, Int32(kernel), Int32(kernel), 0, &op, $0, $1) }
+            try bridgeCall { cranet_pool_create(engine, CRANET_POOL_AVG, src, dst, Int32(kernel), Int32(kernel), 0, precision.bridge, &op, $0, $1) }
         case .linear(let key, _):
             let weights = stateDict.tensors[key + ".weight"]!.values, bias = stateDict.tensors[key + ".bias"]!.values
             try bridgeCall { cranet_inner_product_create(engine, src, dst, weights, bias, precision.bridge, &op, $0, $1) }

@@ -120,13 +120,13 @@ final class RowBatchExecution: GroupExecution, SharedPasses {
         case .stage(let layer):
             for slot in stride(from: part, to: active.count, by: parts) { images[active[slot]].stageInput(layer: layer) }
         case .convolution(let layer):
-            guard case let .conv(weights, bias, kernel, stride, _, relu, layout) = program.kernels[layer], !active.isEmpty else { return }
+            guard case let .conv(weights, bias, kernel, stride, _, output, layout) = program.kernels[layer], !active.isEmpty else { return }
             let operands = active.map { images[$0].convolutionOperands(layer: layer) }
             let sources = operands.map { Optional($0.source) }, targets = operands.map { Optional($0.target) }
             program.parameters.withUnsafeBufferPointer { parameters in
                 let p = parameters.baseAddress!
                 cranet_row_conv_images(program.kernelTable, sources, layout.read_shape, targets, operands[0].output, Int32(active.count),
-                                       Int32(kernel), Int32(stride), p + weights, p + bias, relu ? 1 : 0, Int32(part), Int32(parts))
+                                       Int32(kernel), Int32(stride), p + weights, p + bias, output, Int32(part), Int32(parts))
             }
         }
     }

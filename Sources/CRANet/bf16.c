@@ -1,6 +1,6 @@
-// Rounding to bf16, the one definition every CRANET_BF16 path uses: the kernels' weights
-// and staged inputs, and the weights handed to oneDNN (whose own rounding of a value
-// already on the bf16 grid is then exact).
+// Rounding arrays to bf16 (bf16_round.h has the one definition): the kernels' weights, a
+// network's input, poolings' and resizes' outputs, and the weights handed to oneDNN (whose
+// own rounding of a value already on the bf16 grid is then exact).
 #include "cranet.h"
 #include "bf16_round.h"
 

@@ -54,9 +54,9 @@ typedef struct {
 typedef enum {
     /// f32 weights and inputs, f32 sums.
     CRANET_F32 = 0,
-    /// bf16 as oneDNN and OpenVINO mean it: weights and each layer's input rounded to
-    /// bf16 (round to nearest even, denormals flushed to zero, as VCVTNEPS2BF16 does),
-    /// the exact products summed in f32; biases, ReLU and outputs stay f32.
+    /// bf16 as oneDNN and OpenVINO mean it: weights and every value passed between layers
+    /// rounded to bf16 (round to nearest even, denormals flushed to zero, as VCVTNEPS2BF16
+    /// does), the exact products summed in f32; the logits stay f32.
     CRANET_BF16 = 1,
 } cranet_precision;
 

@@ -14,6 +14,8 @@ Early exit against the peers' whole network (the bundled Fashion-MNIST model and
 
 On a CPU with bf16 units OpenVINO computes in bf16 by default (logits off by up to 4e-2 of the
 largest): --openvino-f32 also times it held to f32 (INFERENCE_PRECISION_HINT), in both settings.
+--openvino-env ONEDNN_MAX_CPU_ISA=AVX2 runs that f32 OpenVINO as on an AVX2-only CPU (where f32
+is its default), beside ranet's --ranet-env caps; ONNX Runtime cannot be capped.
 Every row says the precision it ran; each ranet row gets two ratios: against the best f32 peer,
 and against OpenVINO's default (the best of its two settings). --ranet-precision f32 bf16 times
 ranet in both.
@@ -67,8 +69,8 @@ for hint in ["LATENCY", "THROUGHPUT"]:
 """
 
 
-def machine_line(ranet_env_items):
-    """Date, CPU and instruction sets, and ranet's caps: what a ratio needs to be read against."""
+def machine_line(ranet_env_items, openvino_env_items):
+    """Date, CPU and instruction sets, and the caps: what a ratio needs to be read against."""
     fields = {}
     try:
         with open("/proc/cpuinfo") as f:
@@ -83,6 +85,8 @@ def machine_line(ranet_env_items):
     flags = fields.get("flags", fields.get("Features", "")).split()
     isa = [name for name in ("avx512f", "avx2", "fma", "asimd") if name in flags]
     caps = " ".join(ranet_env_items) or "none"
+    if openvino_env_items:
+        caps += "; OpenVINO f32's caps: " + " ".join(openvino_env_items)
     return "%s UTC, %s, %d cores, %s; ranet's caps: %s" % (
         datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"), cpu, os.cpu_count() or 0,
         " ".join(isa) or platform.machine(), caps)
@@ -106,11 +110,17 @@ def main():
     ap.add_argument("--ranet-precision", nargs="+", default=["f32"], choices=["f32", "bf16"], help="ranet's precisions, one run each")
     ap.add_argument("--ranet-env", action="append", default=[], metavar="NAME=VALUE",
                     help="environment for ranet only, e.g. RANET_MAX_LANES=8 and DNNL_MAX_CPU_ISA=AVX2 to run the AVX2 "
-                         "paths on an AVX-512 machine (the peers cannot be capped and run as they are)")
+                         "paths on an AVX-512 machine")
+    ap.add_argument("--openvino-env", action="append", default=[], metavar="NAME=VALUE",
+                    help="environment for the OpenVINO held to f32 (with --openvino-f32), e.g. ONEDNN_MAX_CPU_ISA=AVX2; "
+                         "its rows are then named 'capped'")
     a = ap.parse_args()
+    if a.openvino_env and not a.openvino_f32:
+        sys.exit("--openvino-env applies to --openvino-f32's runs: add --openvino-f32")
     if not os.path.exists(a.ranet):
         sys.exit("build ranet first: swift build -c release --product ranet")
     ranet_env = dict(os.environ, **dict(item.split("=", 1) for item in a.ranet_env))
+    openvino_env = dict(os.environ, **dict(item.split("=", 1) for item in a.openvino_env))
     settings = a.ranet_requests or sorted({1, a.threads})
     results = {}  # (runtime, batch) -> [images/s]
     for round_ in range(a.rounds):
@@ -128,14 +138,15 @@ def main():
                 setting = "" if row["requests"] == 1 else ", %d requests" % row["requests"]
                 results.setdefault(("ranet " + row["mode"] + setting, row["precision"], batch), []).append(row["images_per_s"])
             if a.openvino_f32:
-                peers += run_json_lines([sys.executable, "-c", OPENVINO_F32, a.onnx, str(batch), str(a.threads),
-                                         str(a.seconds), str(a.size)])
+                held = run_json_lines([sys.executable, "-c", OPENVINO_F32, a.onnx, str(batch), str(a.threads),
+                                       str(a.seconds), str(a.size)], env=openvino_env)
+                peers += [dict(row, runtime=row["runtime"] + " capped") for row in held] if a.openvino_env else held
             for row in peers:
                 # "openvino 2026.4.1-22982-e213a…-releases/2026/4" reads as "openvino 2026.4.1".
                 runtime = re.sub(r"-\d+-[0-9a-f]+-releases/\S+", "", row["runtime"])
                 results.setdefault((runtime, row.get("precision", "f32"), batch), []).append(row["images_per_s"])
             print("round %d, batch %d done" % (round_ + 1, batch), file=sys.stderr)
-    print(machine_line(a.ranet_env))
+    print(machine_line(a.ranet_env, a.openvino_env))
     print("%-34s %-9s %6s %12s %16s %18s" % ("runtime", "precision", "batch", "images/s", "vs best f32 peer",
                                                "vs OpenVINO default"))
     for batch in a.batch:

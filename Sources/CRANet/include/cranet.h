@@ -10,7 +10,8 @@
 // lanes/ and rows/), lanes/lane_layout.c (packing images into lanes), training.c (the
 // layers of cranet_training.h: oneDNN's primitives, and rows/row_training.c for
 // convolutions of few channels), resize.c (the align-corners resize oneDNN lacks),
-// threads.c (OpenMP's team, shared by every backend).
+// bf16.c and bf16_round.h (the one rounding to bf16, for arrays and for the kernels'
+// stores), threads.c (OpenMP's team, shared by every backend).
 //
 // Functions that can fail return 0 on success and a non-zero status otherwise,
 // with a one-line message written into `err` (at most `err_len` bytes).

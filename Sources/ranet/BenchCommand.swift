@@ -142,6 +142,8 @@ struct BenchCommand: ParsableCommand {
                         "source": .string(plan.source.rawValue), "threads": .number(Double(plan.threads)),
                         "rows_layers": .number(Double(plan.count(.rows))), "onednn_layers": .number(Double(plan.count(.oneDNN))),
                         "onednn": .array(plan.layers.filter { $0.backend == .oneDNN }.map { .string($0.name) }),
+                        "onednn_f32_layers": .number(Double(plan.count(.oneDNNF32))),
+                        "onednn_f32": .array(plan.layers.filter { $0.backend == .oneDNNF32 }.map { .string($0.name) }),
                     ]
                     if let reorders = plan.reorders { summary["reorders"] = .number(Double(reorders)) }
                     row["single_image_plan"] = .object(summary)

@@ -8,7 +8,7 @@ extension Precision: ExpressibleByArgument {}
 /// What runs the network: precision, lane width, the backend of images alone, and the plan cache.
 struct EngineOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
-        "Arithmetic of convolutions and classifiers: f32, or bf16 (weights and every value between layers rounded to bf16, sums and logits f32; oneDNN takes part on AVX-512 only).",
+        "Arithmetic of convolutions and classifiers: f32, or bf16 (weights and every value between layers rounded to bf16, sums and logits f32).",
         valueName: "f32|bf16"))
     var precision: Precision = .f32
 

@@ -58,6 +58,7 @@ struct InfoCommand: ParsableCommand {
                 var row: [String: JSONValue] = ["layer": .number(Double(i)), "name": .string(layer.name), "backend": .string(layer.backend.rawValue)]
                 if let ms = layer.rowsMilliseconds { row["rows_ms"] = .number(ms) }
                 if let ms = layer.oneDNNMilliseconds { row["onednn_ms"] = .number(ms) }
+                if let ms = layer.oneDNNF32Milliseconds { row["onednn_f32_ms"] = .number(ms) }
                 if let reorders = layer.reorders { row["reorders"] = .number(Double(reorders)) }
                 return .object(row)
             }
@@ -68,16 +69,20 @@ struct InfoCommand: ParsableCommand {
             print(JSONValue.object(object).prettyDescription)
             return
         }
+        // bf16 plans time oneDNN's f32 kernels on bf16 values too: a column of their own.
+        let f32Kernels = options.precision == .bf16
         print("single image in \(options.precision.rawValue), \(plan.threads) thread\(plan.threads == 1 ? "" : "s") for oneDNN's layers, plan \(plan.source.rawValue): " +
-              "\(plan.count(.rows)) layers in the row kernels, \(plan.count(.oneDNN)) in oneDNN")
-        print("layer  backend  rows ms  onednn ms  reorders  name")
+              "\(plan.count(.rows)) layers in the row kernels, \(plan.count(.oneDNN) + plan.count(.oneDNNF32)) in oneDNN" +
+              (f32Kernels ? " (\(plan.count(.oneDNNF32)) of them on its f32 kernels)" : ""))
+        print("layer  backend     rows ms  onednn ms" + (f32Kernels ? "  f32 ms" : "") + "  reorders  name")
         for (i, layer) in plan.layers.enumerated() {
-            let times = [layer.rowsMilliseconds, layer.oneDNNMilliseconds].map { $0.map { String(format: "%7.3f", $0) } ?? "      -" }
-            let backend = layer.backend.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)
+            let measured = [layer.rowsMilliseconds, layer.oneDNNMilliseconds] + (f32Kernels ? [layer.oneDNNF32Milliseconds] : [])
+            let times = measured.map { $0.map { String(format: "%7.3f", $0) } ?? "      -" }.joined(separator: "  ")
+            let backend = layer.backend.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)
             let reorders = layer.reorders.map { String($0) } ?? "-"
-            print(String(format: "%5d  ", i) + "\(backend)  \(times[0])  \(times[1])  \(String(repeating: " ", count: max(0, 8 - reorders.count)) + reorders)    \(layer.name)")
+            print(String(format: "%5d  ", i) + "\(backend)  \(times)  \(String(repeating: " ", count: max(0, 8 - reorders.count)) + reorders)    \(layer.name)")
         }
-        let total = plan.layers.map { ($0.backend == .oneDNN ? $0.oneDNNMilliseconds : $0.rowsMilliseconds) ?? 0 }.reduce(0, +)
+        let total = plan.layers.map { $0.chosenMilliseconds ?? 0 }.reduce(0, +)
         if plan.source != .forced { print(String(format: "sum of the chosen layers' times: %.2f ms", total)) }
         if let reorders = plan.reorders {
             print("layout reorders per image: \(reorders), inside oneDNN's layers (none between the backends: both read NCHW)")

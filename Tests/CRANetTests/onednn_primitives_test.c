@@ -1,7 +1,8 @@
 // Runs each oneDNN operation of the bridge on small inputs and compares it
-// with a direct loop, in f32 and, where oneDNN runs it, bf16 (against the loop on
-// inputs and weights rounded by cranet_round_bf16, its output on the bf16 grid); checks that invalid arguments,
-// and bf16 where oneDNN cannot run it, are refused with a message.
+// with a direct loop, in f32 and in bf16: on oneDNN's f32 kernels everywhere, on its bf16
+// kernels where it runs them (against the loop on inputs and weights rounded by
+// cranet_round_bf16, its output on the bf16 grid); checks that invalid arguments, and
+// bf16 kernels where oneDNN cannot run them, are refused with a message.
 #include "cranet.h"
 
 #include <math.h>
@@ -50,7 +51,7 @@ static void run(cranet_engine *engine, cranet_op *op, const float *src, float *d
     free(scratch);
 }
 
-static void test_conv(cranet_engine *engine, int relu, int stride, int blocked, cranet_precision precision) {
+static void test_conv(cranet_engine *engine, int relu, int stride, int blocked, cranet_onednn_kernels kernels) {
     enum { CI = 5, H = 9, W = 7, CO = 4, K = 3, P = 1 };
     int oh = (H + 2 * P - K) / stride + 1, ow = (W + 2 * P - K) / stride + 1;
     float src[CI * H * W], w[CO * CI * K * K], b[CO], dst[CO * H * W], want[CO * H * W];
@@ -58,7 +59,8 @@ static void test_conv(cranet_engine *engine, int relu, int stride, int blocked, 
     for (int i = 0; i < CI * H * W; i++) src[i] = rsrc[i] = value(i);
     for (int i = 0; i < CO * CI * K * K; i++) w[i] = rw[i] = value(i + 1000);
     for (int i = 0; i < CO; i++) b[i] = value(i + 2000);
-    if (precision == CRANET_BF16) {
+    const int bf16 = kernels != CRANET_ONEDNN_F32;
+    if (bf16) {
         cranet_round_bf16(rsrc, rsrc, CI * H * W);
         cranet_round_bf16(rw, rw, CO * CI * K * K);
     }
@@ -77,41 +79,45 @@ static void test_conv(cranet_engine *engine, int relu, int stride, int blocked, 
             }
     cranet_op *op = NULL;
     cranet_batch_view s = one(CI, H, W), d = one(CO, oh, ow);
-    if (cranet_conv_create(engine, s, d, K, stride, P, w, b, relu, blocked, NULL, 0, precision, &op, err, sizeof err)) {
+    if (cranet_conv_create(engine, s, d, K, stride, P, w, b, relu, blocked, NULL, 0, kernels, &op, err, sizeof err)) {
         CHECK(0, "conv create: %s", err);
         return;
     }
-    run(engine, op, src, dst);
-    if (precision == CRANET_BF16)
-        CHECK(near_bf16(dst, want, CO * oh * ow), "bf16 conv relu=%d stride=%d: output not bf16 or off", relu, stride);
+    // f32 kernels on bf16 values read their source as it is: a bf16 network's features are rounded.
+    run(engine, op, kernels == CRANET_ONEDNN_F32_ON_BF16 ? rsrc : src, dst);
+    if (bf16)
+        CHECK(near_bf16(dst, want, CO * oh * ow), "bf16 conv (kernels %d) relu=%d stride=%d blocked=%d: output not bf16 or off",
+              kernels, relu, stride, blocked);
     else
         for (int i = 0; i < CO * oh * ow; i++)
-            CHECK(fabsf(dst[i] - want[i]) < 1e-5f, "conv relu=%d stride=%d blocked=%d precision=%d at %d: %f vs %f", relu, stride,
-              blocked, precision, i, dst[i], want[i]);
+            CHECK(fabsf(dst[i] - want[i]) < 1e-5f, "conv relu=%d stride=%d blocked=%d at %d: %f vs %f", relu, stride, blocked, i,
+                  dst[i], want[i]);
     cranet_op_destroy(op);
 }
 
 /// Two convolutions chained in blocked layout give what the two give one after the other:
-/// through NCHW in f32; in bf16 (blocked only) each with its own reorders, the first's
-/// bf16 output widened to NCHW and read back exactly, while the chain's intermediate
-/// takes half the bytes.
-static void test_chained_convs(cranet_engine *engine, cranet_precision precision) {
+/// through NCHW in f32; on bf16 kernels (blocked only) each with its own reorders, the
+/// first's bf16 output widened to NCHW and read back exactly, while the chain's
+/// intermediate takes half the bytes; on f32 kernels on bf16 values through NCHW, the
+/// chain's f32 intermediate rounded whole.
+static void test_chained_convs(cranet_engine *engine, cranet_onednn_kernels kernels) {
     enum { C0 = 20, H = 6, W = 6, C1 = 24, C2 = 8 };
     float src[C0 * H * W], w1[C1 * C0], b1[C1], w2[C2 * C1 * 9], b2[C2];
     for (int i = 0; i < C0 * H * W; i++) src[i] = value(i);
+    if (kernels == CRANET_ONEDNN_F32_ON_BF16) cranet_round_bf16(src, src, C0 * H * W);
     for (int i = 0; i < C1 * C0; i++) w1[i] = value(i + 300);
     for (int i = 0; i < C1; i++) b1[i] = value(i + 600);
     for (int i = 0; i < C2 * C1 * 9; i++) w2[i] = value(i + 900);
     for (int i = 0; i < C2; i++) b2[i] = value(i + 1900);
     cranet_batch_view s0 = one(C0, H, W), s1 = one(C1, H, W), s2 = one(C2, H, W);
-    const int bf16 = precision == CRANET_BF16, plain = !bf16;  // how the unchained pair runs
+    const int bf16 = kernels != CRANET_ONEDNN_F32, plain = kernels != CRANET_ONEDNN_BF16;  // how the unchained pair runs
     cranet_op *a = NULL, *b = NULL, *pa = NULL, *pb = NULL;
-    CHECK(!cranet_conv_create(engine, s0, s1, 1, 1, 0, w1, b1, 1, 1, NULL, 1, precision, &a, err, sizeof err), "chain a: %s", err);
-    CHECK(!cranet_conv_create(engine, s1, s2, 3, 1, 1, w2, b2, 1, 1, a, 0, precision, &b, err, sizeof err), "chain b: %s", err);
-    CHECK(!cranet_conv_create(engine, s0, s1, 1, 1, 0, w1, b1, 1, !plain, NULL, 0, precision, &pa, err, sizeof err), "alone a: %s", err);
-    CHECK(!cranet_conv_create(engine, s1, s2, 3, 1, 1, w2, b2, 1, !plain, NULL, 0, precision, &pb, err, sizeof err), "alone b: %s", err);
+    CHECK(!cranet_conv_create(engine, s0, s1, 1, 1, 0, w1, b1, 1, 1, NULL, 1, kernels, &a, err, sizeof err), "chain a: %s", err);
+    CHECK(!cranet_conv_create(engine, s1, s2, 3, 1, 1, w2, b2, 1, 1, a, 0, kernels, &b, err, sizeof err), "chain b: %s", err);
+    CHECK(!cranet_conv_create(engine, s0, s1, 1, 1, 0, w1, b1, 1, !plain, NULL, 0, kernels, &pa, err, sizeof err), "alone a: %s", err);
+    CHECK(!cranet_conv_create(engine, s1, s2, 3, 1, 1, w2, b2, 1, !plain, NULL, 0, kernels, &pb, err, sizeof err), "alone b: %s", err);
     if (a && b && pa && pb) {
-        if (bf16)
+        if (kernels == CRANET_ONEDNN_BF16)
             CHECK(cranet_op_dst_bytes(a) < sizeof(float) * C1 * H * W, "a bf16 intermediate takes half the bytes");
         else {
             CHECK(cranet_op_dst_bytes(a) >= sizeof(float) * C1 * H * W, "blocked size");
@@ -124,6 +130,10 @@ static void test_chained_convs(cranet_engine *engine, cranet_precision precision
         run(engine, b, mid, out);
         run(engine, pa, src, alone_mid);
         run(engine, pb, alone_mid, want);
+        if (kernels == CRANET_ONEDNN_F32_ON_BF16) {
+            CHECK(near_bf16(mid, mid, (int)(cranet_op_dst_bytes(a) / sizeof(float))), "the chain's f32 intermediate is rounded");
+            CHECK(near_bf16(alone_mid, alone_mid, C1 * H * W), "f32 kernels on bf16 values store rounded features");
+        }
         if (bf16)
             CHECK(near_bf16(out, want, C2 * H * W), "chained bf16 convs differ from the pair run alone beyond one bf16 step");
         else
@@ -185,7 +195,7 @@ static void test_inner_product(cranet_engine *engine) {
     for (int i = 0; i < OUT; i++) b[i] = value(i + 99);
     for (int i = 0; i < IN; i++) src[i] = value(i + 5);
     cranet_op *op = NULL;
-    CHECK(!cranet_inner_product_create(engine, one(IN, 1, 1), one(OUT, 1, 1), w, b, CRANET_F32, &op, err, sizeof err), "ip: %s", err);
+    CHECK(!cranet_inner_product_create(engine, one(IN, 1, 1), one(OUT, 1, 1), w, b, CRANET_ONEDNN_F32, &op, err, sizeof err), "ip: %s", err);
     if (!op) return;
     run(engine, op, src, dst);
     for (int o = 0; o < OUT; o++) {
@@ -208,8 +218,8 @@ static void test_batched_slices(cranet_engine *engine) {
     for (int i = 0; i < N * DST; i++) dst[i] = -7;
     cranet_batch_view s = {N, CI, H, W, SRC}, d = {N, CO, H, W, DST};
     cranet_op *batched = NULL, *single = NULL;
-    CHECK(!cranet_conv_create(engine, s, d, 3, 1, 1, w, b, 1, 1, NULL, 0, CRANET_F32, &batched, err, sizeof err), "batched conv: %s", err);
-    CHECK(!cranet_conv_create(engine, one(CI, H, W), one(CO, H, W), 3, 1, 1, w, b, 1, 1, NULL, 0, CRANET_F32, &single, err, sizeof err),
+    CHECK(!cranet_conv_create(engine, s, d, 3, 1, 1, w, b, 1, 1, NULL, 0, CRANET_ONEDNN_F32, &batched, err, sizeof err), "batched conv: %s", err);
+    CHECK(!cranet_conv_create(engine, one(CI, H, W), one(CO, H, W), 3, 1, 1, w, b, 1, 1, NULL, 0, CRANET_ONEDNN_F32, &single, err, sizeof err),
           "conv: %s", err);
     if (!batched || !single) return;
     run(engine, batched, src + C0 * H * W, dst + D0 * H * W);
@@ -230,7 +240,7 @@ static void test_batched_slices(cranet_engine *engine) {
     for (int i = 0; i < N * ROW; i++) features[i] = value(i + 9000);
     cranet_batch_view fs = {N, IN, 1, 1, ROW}, fd = {N, OUT, 1, 1, LOGITS};
     cranet_op *ip = NULL;
-    CHECK(!cranet_inner_product_create(engine, fs, fd, fw, fb, CRANET_F32, &ip, err, sizeof err), "batched ip: %s", err);
+    CHECK(!cranet_inner_product_create(engine, fs, fd, fw, fb, CRANET_ONEDNN_F32, &ip, err, sizeof err), "batched ip: %s", err);
     if (!ip) return;
     run(engine, ip, features + 1, logits + AT);
     for (int n = 0; n < N; n++)
@@ -242,25 +252,10 @@ static void test_batched_slices(cranet_engine *engine) {
     cranet_op_destroy(ip);
 }
 
-/// bf16 where oneDNN runs it: blocked convolutions only (chains: test_chained_convs), and
-/// an inner product that rounds weights and features. Elsewhere creation fails with a message.
-static void test_bf16(cranet_engine *engine) {
-    enum { C = 4, H = 5, IN = 40, OUT = 7 };
-    float src_w[C * C], src_b[C];
-    for (int i = 0; i < C * C; i++) src_w[i] = value(i + 300);
-    for (int i = 0; i < C; i++) src_b[i] = value(i + 600);
-    cranet_op *op = NULL;
-    err[0] = 0;
-    if (!cranet_onednn_runs_bf16()) {
-        CHECK(cranet_conv_create(engine, one(C, H, H), one(C, H, H), 1, 1, 0, src_w, src_b, 1, 1, NULL, 0, CRANET_BF16, &op, err,
-                                 sizeof err) != 0, "bf16 accepted where oneDNN does not run it");
-        CHECK(strstr(err, "AVX-512") != NULL, "message names the problem: %s", err);
-        printf("bf16: oneDNN does not run it on this CPU (refusal checked)\n");
-        return;
-    }
-    CHECK(cranet_conv_create(engine, one(C, H, H), one(C, H, H), 1, 1, 0, src_w, src_b, 1, 0, NULL, 0, CRANET_BF16, &op, err,
-                             sizeof err) != 0, "bf16 in plain NCHW accepted");
-    CHECK(strstr(err, "blocked") != NULL, "message names the problem: %s", err);
+/// A classifier in bf16 gives the sums of the rounded weights and features, f32 logits: on
+/// bf16 kernels (which round the features themselves), and on f32 kernels (given rounded ones).
+static void test_bf16_inner_product(cranet_engine *engine, cranet_onednn_kernels kernels) {
+    enum { IN = 40, OUT = 7 };
     float w[OUT * IN], bias[OUT], features[IN], logits[OUT], rw[OUT * IN], rf[IN];
     for (int i = 0; i < OUT * IN; i++) w[i] = value(i + 77);
     for (int i = 0; i < OUT; i++) bias[i] = value(i + 99);
@@ -268,16 +263,37 @@ static void test_bf16(cranet_engine *engine) {
     cranet_round_bf16(w, rw, OUT * IN);
     cranet_round_bf16(features, rf, IN);
     cranet_op *ip = NULL;
-    CHECK(!cranet_inner_product_create(engine, one(IN, 1, 1), one(OUT, 1, 1), w, bias, CRANET_BF16, &ip, err, sizeof err),
-          "bf16 inner product: %s", err);
+    CHECK(!cranet_inner_product_create(engine, one(IN, 1, 1), one(OUT, 1, 1), w, bias, kernels, &ip, err, sizeof err),
+          "bf16 inner product (kernels %d): %s", kernels, err);
     if (!ip) return;
-    run(engine, ip, features, logits);
+    run(engine, ip, kernels == CRANET_ONEDNN_BF16 ? features : rf, logits);
     for (int o = 0; o < OUT; o++) {
         double want = bias[o];
         for (int i = 0; i < IN; i++) want += (double)rw[o * IN + i] * rf[i];
-        CHECK(fabs(logits[o] - want) < 1e-5, "bf16 inner product output %d: %f vs %f", o, logits[o], want);
+        CHECK(fabs(logits[o] - want) < 1e-5, "bf16 inner product (kernels %d) output %d: %f vs %f", kernels, o, logits[o], want);
     }
     cranet_op_destroy(ip);
+}
+
+/// oneDNN's bf16 kernels where it runs them: blocked convolutions only. Elsewhere creation
+/// fails with a message.
+static void test_bf16_kernels_refused(cranet_engine *engine) {
+    enum { C = 4, H = 5 };
+    float src_w[C * C], src_b[C];
+    for (int i = 0; i < C * C; i++) src_w[i] = value(i + 300);
+    for (int i = 0; i < C; i++) src_b[i] = value(i + 600);
+    cranet_op *op = NULL;
+    err[0] = 0;
+    if (!cranet_onednn_runs_bf16()) {
+        CHECK(cranet_conv_create(engine, one(C, H, H), one(C, H, H), 1, 1, 0, src_w, src_b, 1, 1, NULL, 0, CRANET_ONEDNN_BF16, &op,
+                                 err, sizeof err) != 0, "bf16 kernels accepted where oneDNN does not run them");
+        CHECK(strstr(err, "AVX-512") != NULL, "message names the problem: %s", err);
+        printf("bf16: oneDNN does not run its bf16 kernels on this CPU (refusal checked)\n");
+        return;
+    }
+    CHECK(cranet_conv_create(engine, one(C, H, H), one(C, H, H), 1, 1, 0, src_w, src_b, 1, 0, NULL, 0, CRANET_ONEDNN_BF16, &op, err,
+                             sizeof err) != 0, "bf16 kernels in plain NCHW accepted");
+    CHECK(strstr(err, "blocked") != NULL, "message names the problem: %s", err);
 }
 
 static void test_rejections(cranet_engine *engine) {
@@ -285,13 +301,13 @@ static void test_rejections(cranet_engine *engine) {
     cranet_op *op = NULL;
     cranet_batch_view s = one(1, 4, 4), bad = one(1, 3, 3);
     err[0] = 0;
-    CHECK(cranet_conv_create(engine, s, bad, 3, 1, 1, w, NULL, 0, 0, NULL, 0, CRANET_F32, &op, err, sizeof err) != 0, "mismatched output accepted");
+    CHECK(cranet_conv_create(engine, s, bad, 3, 1, 1, w, NULL, 0, 0, NULL, 0, CRANET_ONEDNN_F32, &op, err, sizeof err) != 0, "mismatched output accepted");
     CHECK(strstr(err, "does not follow") != NULL, "message names the problem: %s", err);
     cranet_batch_view zero = one(0, 4, 4);
     CHECK(cranet_pool_create(engine, CRANET_POOL_MAX, zero, zero, 2, 2, 0, CRANET_F32, &op, err, sizeof err) != 0, "empty pool accepted");
-    CHECK(cranet_inner_product_create(engine, one(0, 1, 1), one(3, 1, 1), w, NULL, CRANET_F32, &op, err, sizeof err) != 0, "empty ip accepted");
+    CHECK(cranet_inner_product_create(engine, one(0, 1, 1), one(3, 1, 1), w, NULL, CRANET_ONEDNN_F32, &op, err, sizeof err) != 0, "empty ip accepted");
     cranet_batch_view two = {2, 1, 4, 4, 16}, three = {3, 1, 4, 4, 16};
-    CHECK(cranet_conv_create(engine, two, three, 3, 1, 1, w, NULL, 0, 1, NULL, 0, CRANET_F32, &op, err, sizeof err) != 0, "batches of two sizes accepted");
+    CHECK(cranet_conv_create(engine, two, three, 3, 1, 1, w, NULL, 0, 1, NULL, 0, CRANET_ONEDNN_F32, &op, err, sizeof err) != 0, "batches of two sizes accepted");
     cranet_batch_view overlapping = {2, 2, 4, 4, 16};
     CHECK(cranet_pool_create(engine, CRANET_POOL_MAX, overlapping, overlapping, 1, 1, 0, CRANET_F32, &op, err, sizeof err) != 0, "overlapping images accepted");
 }
@@ -303,17 +319,22 @@ int main(void) {
         return 1;
     }
     for (int blocked = 0; blocked <= 1; blocked++) {
-        test_conv(engine, 0, 1, blocked, CRANET_F32);
-        test_conv(engine, 1, 1, blocked, CRANET_F32);
-        test_conv(engine, 1, 2, blocked, CRANET_F32);
+        test_conv(engine, 0, 1, blocked, CRANET_ONEDNN_F32);
+        test_conv(engine, 1, 1, blocked, CRANET_ONEDNN_F32);
+        test_conv(engine, 1, 2, blocked, CRANET_ONEDNN_F32);
+        test_conv(engine, 1, 1, blocked, CRANET_ONEDNN_F32_ON_BF16);
+        test_conv(engine, 0, 2, blocked, CRANET_ONEDNN_F32_ON_BF16);
     }
     if (cranet_onednn_runs_bf16()) {
-        test_conv(engine, 0, 1, 1, CRANET_BF16);
-        test_conv(engine, 1, 2, 1, CRANET_BF16);
+        test_conv(engine, 0, 1, 1, CRANET_ONEDNN_BF16);
+        test_conv(engine, 1, 2, 1, CRANET_ONEDNN_BF16);
     }
-    test_bf16(engine);
-    test_chained_convs(engine, CRANET_F32);
-    if (cranet_onednn_runs_bf16()) test_chained_convs(engine, CRANET_BF16);
+    test_bf16_kernels_refused(engine);
+    test_bf16_inner_product(engine, CRANET_ONEDNN_F32_ON_BF16);
+    if (cranet_onednn_runs_bf16()) test_bf16_inner_product(engine, CRANET_ONEDNN_BF16);
+    test_chained_convs(engine, CRANET_ONEDNN_F32);
+    test_chained_convs(engine, CRANET_ONEDNN_F32_ON_BF16);
+    if (cranet_onednn_runs_bf16()) test_chained_convs(engine, CRANET_ONEDNN_BF16);
     test_pool(engine);
     test_inner_product(engine);
     test_batched_slices(engine);

@@ -65,6 +65,23 @@ typedef enum {
 /// their sign; infinities and NaNs kept), written as floats. `dst` may be `src`.
 void cranet_round_bf16(const float *src, float *dst, size_t n);
 
+/// The kernels a oneDNN convolution or inner product computes with.
+typedef enum {
+    /// oneDNN's f32 kernels on f32 weights and values: CRANET_F32.
+    CRANET_ONEDNN_F32 = 0,
+    /// oneDNN's bf16 kernels (AVX-512 only: cranet_onednn_runs_bf16): CRANET_BF16 with the
+    /// weights and source held as bf16.
+    CRANET_ONEDNN_BF16 = 1,
+    /// oneDNN's f32 kernels on bf16 values: CRANET_BF16 on every CPU, and wherever oneDNN's
+    /// f32 kernels outrun its bf16 ones (a CPU whose bf16 dot products issue at half the rate
+    /// of its f32 multiply-adds). The weights are rounded to bf16 before oneDNN packs them
+    /// (held as f32), the source is read as it is (already on the bf16 grid: every CRANET_BF16
+    /// layer rounds what it stores), and a convolution's destination is rounded after the
+    /// primitive runs (an inner product's, logits, stays f32). The products are exact in f32
+    /// either way, so this and CRANET_ONEDNN_BF16 differ only in the order of the sums.
+    CRANET_ONEDNN_F32_ON_BF16 = 2,
+} cranet_onednn_kernels;
+
 /// Pooling algorithms.
 typedef enum {
     CRANET_POOL_MAX = 0,
@@ -93,15 +110,16 @@ void cranet_stream_destroy(cranet_stream *stream);
 /// work for that many OpenMP threads, whatever the caller sets later): create it under
 /// the cranet_set_num_threads it will run with. The weights' reorder runs on one thread.
 ///
-/// With CRANET_BF16 (blocked only; cranet_onednn_runs_bf16 says where) the weights are
-/// rounded to bf16 and kept as bf16, the source is rounded by its reorder into the
+/// With CRANET_ONEDNN_BF16 (blocked only; cranet_onednn_runs_bf16 says where) the weights
+/// are rounded to bf16 and kept as bf16, the source is rounded by its reorder into the
 /// blocked layout, and the destination is bf16 (ReLU applied first): the features the
 /// layers after it read are rounded, kept blocked or widened exactly into the plain
-/// NCHW buffer, which stays f32.
+/// NCHW buffer, which stays f32. With CRANET_ONEDNN_F32_ON_BF16 the destination, blocked
+/// or plain, is rounded after the primitive runs.
 int cranet_conv_create(cranet_engine *engine, cranet_batch_view src, cranet_batch_view dst,
                        int kernel, int stride, int pad,
                        const float *weights, const float *bias, int relu, int blocked,
-                       const cranet_op *input_from, int keep_output_blocked, cranet_precision precision,
+                       const cranet_op *input_from, int keep_output_blocked, cranet_onednn_kernels kernels,
                        cranet_op **out, char *err, size_t err_len);
 
 /// Bytes the destination buffer of a binding must have.
@@ -116,9 +134,10 @@ int cranet_pool_create(cranet_engine *engine, cranet_pool_kind kind,
 
 /// Fully connected layer, per image: dst[out_features] = weights[out_features][in_features] · src
 /// + bias, where src and dst are views of 1×1 maps with in_features and out_features channels.
-/// With CRANET_BF16, weights and source are rounded to bf16 as cranet_conv_create's.
+/// With CRANET_ONEDNN_BF16, weights and source are rounded to bf16 as cranet_conv_create's;
+/// with CRANET_ONEDNN_F32_ON_BF16 the weights are, and the destination stays f32.
 int cranet_inner_product_create(cranet_engine *engine, cranet_batch_view src, cranet_batch_view dst,
-                                const float *weights, const float *bias, cranet_precision precision,
+                                const float *weights, const float *bias, cranet_onednn_kernels kernels,
                                 cranet_op **out, char *err, size_t err_len);
 
 /// Bytes of scratchpad the operation needs while it runs (may be 0).
@@ -143,7 +162,7 @@ void cranet_bound_op_destroy(cranet_bound_op *bound);
 /// (AVX-512), 256 (AVX2), 128 (SSE4.1), or 0 for another instruction set (arm64's).
 int cranet_onednn_vector_bits(void);
 
-/// 1 when oneDNN 2.6 runs bf16 convolutions and inner products here: on AVX-512 (natively
+/// 1 when oneDNN 2.6 runs its bf16 kernels (CRANET_ONEDNN_BF16) here: on AVX-512 (natively
 /// with AVX512_BF16, emulated without), after DNNL_MAX_CPU_ISA. Below it oneDNN refuses them.
 int cranet_onednn_runs_bf16(void);
 

@@ -27,8 +27,12 @@ struct cranet_op {
     dnnl_primitive_t reorder_in;
     dnnl_primitive_t reorder_out;
     int keep_output_blocked;
-    /// In bf16, a pooling's output: rounded to bf16 after it runs (batch 0 when not).
-    cranet_batch_view round_output;
+    /// In bf16, the output of a pooling or of a convolution on f32 kernels, rounded to bf16
+    /// after it runs: `round_images` images of `round_floats` floats, `round_stride` apart
+    /// in the caller's destination (no images when nothing is rounded).
+    int round_images;
+    size_t round_floats;
+    size_t round_stride;
     dnnl_memory_desc_t scratchpad_md;
     size_t scratchpad_size;
     int const_count;
@@ -154,11 +158,12 @@ static int add_constant(cranet_op *op, int arg, int weights_index, const dnnl_me
     return 0;
 }
 
-// The weights argument: as given in f32; in bf16 rounded first (cranet_round_bf16), so
-// that oneDNN's conversion into its bf16 layout is exact and gives the kernels' values.
-static int add_weights(cranet_op *op, const dnnl_memory_desc_t *user_md, const float *weights, cranet_precision precision,
+// The weights argument: as given in f32; for bf16 values rounded first (cranet_round_bf16),
+// so that oneDNN's conversion into its bf16 layout is exact, or its f32 layout holds them
+// on the bf16 grid: either way the kernels' values.
+static int add_weights(cranet_op *op, const dnnl_memory_desc_t *user_md, const float *weights, cranet_onednn_kernels kernels,
                        char *err, size_t err_len) {
-    if (precision == CRANET_F32) return add_constant(op, DNNL_ARG_WEIGHTS, 0, user_md, weights, err, err_len);
+    if (kernels == CRANET_ONEDNN_F32) return add_constant(op, DNNL_ARG_WEIGHTS, 0, user_md, weights, err, err_len);
     const size_t n = dnnl_memory_desc_get_size(user_md) / sizeof(float);
     float *rounded = malloc(n * sizeof *rounded);
     if (!rounded) return fail(err, err_len, "out of memory rounding weights to bf16");
@@ -209,6 +214,13 @@ static int finish_op(cranet_op *op, const void *op_desc, int relu, char *err, si
     return 0;
 }
 
+// Rounds the destination to bf16 after each run (struct cranet_op's round_images).
+static void round_after(cranet_op *op, int images, size_t floats, size_t stride) {
+    op->round_images = images;
+    op->round_floats = floats;
+    op->round_stride = stride;
+}
+
 static cranet_op *op_alloc(cranet_engine *engine) {
     cranet_op *op = calloc(1, sizeof *op);
     if (op) op->engine = engine->engine;
@@ -218,13 +230,13 @@ static cranet_op *op_alloc(cranet_engine *engine) {
 int cranet_conv_create(cranet_engine *engine, cranet_batch_view src, cranet_batch_view dst,
                        int kernel, int stride, int pad,
                        const float *weights, const float *bias, int relu, int blocked,
-                       const cranet_op *input_from, int keep_output_blocked, cranet_precision precision,
+                       const cranet_op *input_from, int keep_output_blocked, cranet_onednn_kernels kernels,
                        cranet_op **out, char *err, size_t err_len) {
     if ((input_from || keep_output_blocked) && !blocked)
         return fail(err, err_len, "convolution: only blocked convolutions chain in blocked layouts");
-    if (precision == CRANET_BF16 && !blocked)
+    if (kernels == CRANET_ONEDNN_BF16 && !blocked)
         return fail(err, err_len, "convolution: bf16 computes in blocked layouts only");
-    if (precision == CRANET_BF16 && !cranet_onednn_runs_bf16())
+    if (kernels == CRANET_ONEDNN_BF16 && !cranet_onednn_runs_bf16())
         return fail(err, err_len, "convolution: oneDNN runs bf16 only on AVX-512 CPUs");
     if (!valid_view(src) || !valid_view(dst) || src.batch != dst.batch || kernel <= 0 || stride <= 0 || pad < 0 ||
         !weights)
@@ -240,7 +252,7 @@ int cranet_conv_create(cranet_engine *engine, cranet_batch_view src, cranet_batc
     view_md(&op->dst_md, dst);
     dnnl_dims_t wdims = {dst.channels, src.channels, kernel, kernel};
     dnnl_dims_t bdims = {dst.channels};
-    const dnnl_data_type_t operands = precision == CRANET_BF16 ? dnnl_bf16 : dnnl_f32;
+    const dnnl_data_type_t operands = kernels == CRANET_ONEDNN_BF16 ? dnnl_bf16 : dnnl_f32;
     dnnl_memory_desc_t w_any, w_user, b_md;
     dnnl_memory_desc_init_by_tag(&w_any, 4, wdims, operands, dnnl_format_tag_any);
     init_plain(&w_user, 4, wdims);
@@ -267,9 +279,17 @@ int cranet_conv_create(cranet_engine *engine, cranet_batch_view src, cranet_batc
         if (input_from) op->src_md = input_from->inner_dst_md;
         op->keep_output_blocked = keep_output_blocked;
         if (!finish_op(op, &desc, relu, err, err_len) &&
-            !add_weights(op, &w_user, weights, precision, err, err_len) &&
+            !add_weights(op, &w_user, weights, kernels, err, err_len) &&
             (!bias || !add_constant(op, DNNL_ARG_BIAS, 1, &b_md, bias, err, err_len)))
             rc = 0;
+        if (!rc && kernels == CRANET_ONEDNN_F32_ON_BF16) {
+            // A blocked output kept for the next convolution is rounded whole (its padding
+            // channels are zeros, which rounding keeps).
+            if (keep_output_blocked)
+                round_after(op, 1, dnnl_memory_desc_get_size(&op->dst_md) / sizeof(float), 0);
+            else
+                round_after(op, dst.batch, (size_t)dst.channels * dst.height * dst.width, dst.image_stride);
+        }
     }
     if (rc) {
         op_free(op);
@@ -289,7 +309,7 @@ int cranet_pool_create(cranet_engine *engine, cranet_pool_kind kind, cranet_batc
     if (!op) return fail(err, err_len, "out of memory");
     view_md(&op->src_md, src);
     view_md(&op->dst_md, dst);
-    if (precision == CRANET_BF16) op->round_output = dst;
+    if (precision == CRANET_BF16) round_after(op, dst.batch, (size_t)dst.channels * dst.height * dst.width, dst.image_stride);
     dnnl_dims_t strides = {stride, stride}, kernels = {kernel, kernel}, padding = {pad, pad};
     dnnl_pooling_desc_t desc;
     dnnl_alg_kind_t alg = kind == CRANET_POOL_MAX ? dnnl_pooling_max : dnnl_pooling_avg_exclude_padding;
@@ -308,12 +328,12 @@ int cranet_pool_create(cranet_engine *engine, cranet_pool_kind kind, cranet_batc
 }
 
 int cranet_inner_product_create(cranet_engine *engine, cranet_batch_view src, cranet_batch_view dst,
-                                const float *weights, const float *bias, cranet_precision precision,
+                                const float *weights, const float *bias, cranet_onednn_kernels kernels,
                                 cranet_op **out, char *err, size_t err_len) {
     if (!valid_view(src) || !valid_view(dst) || src.batch != dst.batch || src.height != 1 || src.width != 1 ||
         dst.height != 1 || dst.width != 1 || !weights)
         return fail(err, err_len, "inner product: invalid arguments");
-    if (precision == CRANET_BF16 && !cranet_onednn_runs_bf16())
+    if (kernels == CRANET_ONEDNN_BF16 && !cranet_onednn_runs_bf16())
         return fail(err, err_len, "inner product: oneDNN runs bf16 only on AVX-512 CPUs");
     cranet_op *op = op_alloc(engine);
     if (!op) return fail(err, err_len, "out of memory");
@@ -321,20 +341,20 @@ int cranet_inner_product_create(cranet_engine *engine, cranet_batch_view src, cr
     dnnl_dims_t wdims = {out_features, in_features}, bdims = {out_features};
     rows_md(&op->src_md, src);
     rows_md(&op->dst_md, dst);
-    const dnnl_data_type_t operands = precision == CRANET_BF16 ? dnnl_bf16 : dnnl_f32;
+    const dnnl_data_type_t operands = kernels == CRANET_ONEDNN_BF16 ? dnnl_bf16 : dnnl_f32;
     dnnl_memory_desc_t w_any, w_user, b_md, src_md = op->src_md;
     dnnl_memory_desc_init_by_tag(&w_any, 2, wdims, operands, dnnl_format_tag_any);
     init_plain(&w_user, 2, wdims);
     init_plain(&b_md, 1, bdims);
     // In bf16 the source is read through a reorder that rounds it (finish_op makes it).
-    if (precision == CRANET_BF16) dnnl_memory_desc_init_by_tag(&src_md, 2, (dnnl_dims_t){src.batch, in_features}, dnnl_bf16, dnnl_ab);
+    if (kernels == CRANET_ONEDNN_BF16) dnnl_memory_desc_init_by_tag(&src_md, 2, (dnnl_dims_t){src.batch, in_features}, dnnl_bf16, dnnl_ab);
     dnnl_inner_product_desc_t desc;
     int rc = 1;
     if (dnnl_inner_product_forward_desc_init(&desc, dnnl_forward_inference, &src_md, &w_any,
                                              bias ? &b_md : NULL, &op->dst_md) != dnnl_success)
         fail(err, err_len, "oneDNN: inner product descriptor rejected");
     else if (!finish_op(op, &desc, 0, err, err_len) &&
-             !add_weights(op, &w_user, weights, precision, err, err_len) &&
+             !add_weights(op, &w_user, weights, kernels, err, err_len) &&
              (!bias || !add_constant(op, DNNL_ARG_BIAS, 1, &b_md, bias, err, err_len)))
         rc = 0;
     if (rc) {
@@ -411,10 +431,9 @@ int cranet_bound_op_execute(cranet_bound_op *bound, cranet_stream *stream, char 
     if (op->reorder_out)
         DNNL_TRY(dnnl_primitive_execute(op->reorder_out, stream->stream, 2, bound->out_args), "layout reorder");
     DNNL_TRY(dnnl_stream_wait(stream->stream), "stream wait");
-    const cranet_batch_view v = op->round_output;
-    for (int n = 0; n < v.batch; n++) {
-        float *image = (float *)bound->dst_data + (size_t)n * v.image_stride;
-        cranet_round_bf16(image, image, (size_t)v.channels * v.height * v.width);
+    for (int n = 0; n < op->round_images; n++) {
+        float *image = (float *)bound->dst_data + (size_t)n * op->round_stride;
+        cranet_round_bf16(image, image, op->round_floats);
     }
     return 0;
 }

@@ -27,7 +27,7 @@ public final class RANetModel: @unchecked Sendable {
         /// What computes an image that runs alone.
         public var singleImages: SingleImageKernels
         /// The arithmetic of convolutions and classifiers (default ``Precision/f32``).
-        /// ``Precision/bf16`` runs on every CPU; oneDNN takes part in it on AVX-512 only.
+        /// ``Precision/bf16`` runs on every CPU, oneDNN's layers included.
         public var precision: Precision = .f32
         /// Where ``SingleImageKernels/fastest`` keeps its measurements for the next process
         /// (nil: measure in every process).
@@ -127,9 +127,6 @@ public final class RANetModel: @unchecked Sendable {
             throw EngineError(message: "\(options.lanes) lanes are not supported on this CPU (widest: \(cranet_lanes_best()); 1 turns the lane kernels off)")
         }
         let precision = options.precision
-        if options.singleImages == .oneDNN && !precision.runsOnOneDNN {
-            throw EngineError(message: "oneDNN 2.6 runs bf16 only on AVX-512 CPUs: images alone cannot all run on oneDNN here (use the row kernels, or f32)")
-        }
         let network = try NetworkDescription(config: config)
         try stateDict.validate(for: network)
         let plan = ExecutionPlan(network: network)
@@ -288,32 +285,38 @@ public final class RANetModel: @unchecked Sendable {
         let key = PlanCache.key(network: network, precision: precision, rowWidth: rowWidth, lanes: lanes, threads: threads,
                                 teamThreads: teamThreads)
         var chosen: SingleImagePlan
-        let primitives: OneDNNLayers
         let cached = cache?.load(key: key, network: network, precision: precision)
         if cached == nil || (groups != nil && cached?.laneGroups == nil) { notice?(network.layers.count) }
         if let cached {
             chosen = cached
-            primitives = try OneDNNLayers(network: network, stateDict: stateDict, layers: cached.oneDNNLayers.sorted(), threads: threads,
-                                         precision: precision)
         } else {
-            primitives = try OneDNNLayers(network: network, stateDict: stateDict, layers: OneDNNLayers.candidates(network, precision: precision),
-                                         threads: threads, precision: precision)
             chosen = try {
-                // The probe's bindings, and the row kernels' copy of every layer's weights, end
-                // with this closure, before the unchosen primitives go.
+                // The probes (every candidate layer's primitive on each of oneDNN's kernels), and
+                // the row kernels' copy of every layer's weights, end with this closure.
                 let rows = LaneProgram(network: network, stateDict: stateDict, kernelTable: rowKernels)
-                let probe = LaneProgram(network: network, stateDict: stateDict, kernelTable: rowKernels, oneDNN: primitives)
+                let probes = try OneDNNKernels.allCases.compactMap { kernels -> (OneDNNKernels, LaneProgram)? in
+                    let layers = OneDNNLayers.candidates(network, precision: precision, kernels: kernels)
+                    guard !layers.isEmpty else { return nil }
+                    let primitives = try OneDNNLayers(network: network, stateDict: stateDict,
+                                                      layers: Dictionary(uniqueKeysWithValues: layers.map { ($0, kernels) }),
+                                                      threads: threads, precision: precision)
+                    return (kernels, LaneProgram(network: network, stateDict: stateDict, kernelTable: rowKernels, oneDNN: primitives))
+                }
                 return try withOpenMPThreads(threads) {
                     // Timed as they will run: the row kernels on the same OpenMP threads as oneDNN.
                     let rowContext = try LaneExecution(program: rows, network: network, plan: plan)
-                    let probeContext = try LaneExecution(program: probe, network: network, plan: plan)
                     rowContext.sharesOnOpenMP = threads > 1
-                    probeContext.sharesOnOpenMP = threads > 1
-                    return try SingleImagePlan.measure(network: network, rows: rowContext, oneDNN: probeContext, threads: threads)
+                    let probeContexts = try probes.map { kernels, program in
+                        let context = try LaneExecution(program: program, network: network, plan: plan)
+                        context.sharesOnOpenMP = threads > 1
+                        return (kernels: kernels, context: context)
+                    }
+                    return try SingleImagePlan.measure(network: network, rows: rowContext, oneDNN: probeContexts, threads: threads)
                 }
             }()
-            primitives.keep(only: chosen.oneDNNLayers)
         }
+        let primitives = try OneDNNLayers(network: network, stateDict: stateDict, layers: chosen.oneDNNKernels, threads: threads,
+                                          precision: precision)
         let program = LaneProgram(network: network, stateDict: stateDict, kernelTable: rowKernels,
                                   oneDNN: primitives.primitives.isEmpty ? nil : primitives)
         var measured = chosen.source == .measured

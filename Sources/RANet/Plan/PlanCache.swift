@@ -33,6 +33,7 @@ public struct PlanCache: Sendable, Equatable {
             let backend: String
             let rowsMilliseconds: Double?
             let oneDNNMilliseconds: Double?
+            let oneDNNF32Milliseconds: Double?
         }
         struct LaneGroups: Codable {
             let lanes: Int
@@ -48,7 +49,7 @@ public struct PlanCache: Sendable, Equatable {
             self.key = key
             threads = plan.threads
             layers = plan.layers.map { Layer(name: $0.name, backend: $0.backend.rawValue, rowsMilliseconds: $0.rowsMilliseconds,
-                                             oneDNNMilliseconds: $0.oneDNNMilliseconds) }
+                                             oneDNNMilliseconds: $0.oneDNNMilliseconds, oneDNNF32Milliseconds: $0.oneDNNF32Milliseconds) }
             laneGroups = plan.laneGroups.map { LaneGroups(lanes: $0.lanes, groupMillisecondsPerImage: $0.groupMillisecondsPerImage,
                                                           aloneMilliseconds: $0.aloneMilliseconds) }
         }
@@ -58,8 +59,10 @@ public struct PlanCache: Sendable, Equatable {
             var choices: [SingleImagePlan.LayerChoice] = []
             for layer in layers {
                 guard let backend = SingleImagePlan.Backend(rawValue: layer.backend) else { return nil }
-                choices.append(.init(name: layer.name, backend: backend, rowsMilliseconds: layer.rowsMilliseconds,
-                                     oneDNNMilliseconds: layer.oneDNNMilliseconds))
+                var choice = SingleImagePlan.LayerChoice(name: layer.name, backend: backend, rowsMilliseconds: layer.rowsMilliseconds,
+                                                         oneDNNMilliseconds: layer.oneDNNMilliseconds)
+                choice.oneDNNF32Milliseconds = layer.oneDNNF32Milliseconds
+                choices.append(choice)
             }
             return SingleImagePlan(layers: choices, threads: threads, source: .cached, laneGroups: laneGroups.map {
                 .init(lanes: $0.lanes, groupMillisecondsPerImage: $0.groupMillisecondsPerImage, aloneMilliseconds: $0.aloneMilliseconds)
@@ -74,8 +77,9 @@ public struct PlanCache: Sendable, Equatable {
     /// take register tiles that no longer spill (twice as fast at width 8), so the times
     /// measured with the old ones, and the verdicts on lane groups drawn from them, are stale.
     /// 5: bf16 layers round what they store instead of staging and rounding every input, so
-    /// the bf16 times measured before are stale.
-    static let measurement = 5
+    /// the bf16 times measured before are stale. 6: bf16 layers with weights are timed on
+    /// oneDNN's f32 kernels too (``SingleImagePlan/Backend/oneDNNF32``).
+    static let measurement = 6
 
     /// What a plan depends on, as one line. `teamThreads`: the threads a batch shares,
     /// on which a row batch is compared with lane groups (only the plan of images on one
@@ -103,8 +107,10 @@ public struct PlanCache: Sendable, Equatable {
               let entry = try? JSONDecoder().decode(Entry.self, from: data),
               entry.key == key, let plan = entry.plan, plan.layers.count == network.layers.count,
               zip(plan.layers, network.layers).allSatisfy({ $0.name == SingleImagePlan.name(of: $1) }) else { return nil }
-        let candidates = Set(OneDNNLayers.candidates(network, precision: precision))
-        guard plan.layers.indices.allSatisfy({ plan.layers[$0].backend == .rows || candidates.contains($0) }) else { return nil }
+        let candidates = Dictionary(uniqueKeysWithValues: OneDNNKernels.allCases.map {
+            ($0, Set(OneDNNLayers.candidates(network, precision: precision, kernels: $0)))
+        })
+        guard plan.oneDNNKernels.allSatisfy({ candidates[$0.value]!.contains($0.key) }) else { return nil }
         return plan
     }
 

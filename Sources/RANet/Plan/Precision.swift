@@ -12,8 +12,9 @@ import CRANet
 /// Every kernel family runs both: the lane and row kernels round the weights as they pack
 /// them and what they store as they store it, then multiply and add exactly as in f32, so an
 /// image gets the same bits in a lane group and alone at one width and one precision.
-/// oneDNN 2.6 runs bf16 only on AVX-512 (natively with AVX512_BF16); below that, the plan
-/// keeps its convolutions and classifiers in the row kernels.
+/// oneDNN runs bf16 on every CPU: on its bf16 kernels where oneDNN 2.6 has them (AVX-512,
+/// natively with AVX512_BF16), and on its f32 kernels on the bf16 values everywhere; the
+/// plan of an image alone times both (``SingleImagePlan/Backend/oneDNNF32``).
 ///
 /// ```swift
 /// var options = RANetModel.Options()
@@ -28,8 +29,4 @@ public enum Precision: String, Sendable, CaseIterable {
 
     /// The bridge's name for it.
     var bridge: cranet_precision { self == .f32 ? CRANET_F32 : CRANET_BF16 }
-
-    /// Whether oneDNN runs this precision's convolutions and inner products on this CPU
-    /// (after `DNNL_MAX_CPU_ISA`).
-    public var runsOnOneDNN: Bool { self == .f32 || cranet_onednn_runs_bf16() != 0 }
 }

@@ -8,7 +8,8 @@ import Foundation
 /// 1, so each layer can run either without a reorder between them. With
 /// ``RANetModel/SingleImageKernels/fastest`` the first image that runs alone times both on
 /// every layer (a few milliseconds each) and keeps the faster: the row kernels win on
-/// RANet's narrow layers and small maps, oneDNN's JIT kernels on wide ImageNet layers.
+/// RANet's narrow layers and small maps, oneDNN's JIT kernels on wide ImageNet layers. In
+/// bf16 a layer with weights is timed on both of oneDNN's arithmetics (``Backend/oneDNNF32``).
 /// The choice is cached on disk (``PlanCache``), so the next process starts with it.
 ///
 /// ```swift
@@ -20,8 +21,25 @@ public struct SingleImagePlan: Sendable, Equatable {
     public enum Backend: String, Sendable {
         /// The project's row kernels.
         case rows
-        /// A oneDNN primitive.
+        /// A oneDNN primitive at the model's precision: its f32 kernels in f32, its bf16
+        /// kernels in bf16 (AVX-512 only), and its poolings in either.
         case oneDNN = "onednn"
+        /// oneDNN's f32 kernels on bf16 values (bf16 plans, layers with weights): the weights
+        /// rounded before oneDNN packs them, the output rounded after it runs. bf16's
+        /// arithmetic on every CPU, and faster than oneDNN's bf16 kernels where a CPU's bf16
+        /// dot products issue at half the rate of its f32 multiply-adds.
+        case oneDNNF32 = "onednn-f32"
+
+        /// The oneDNN kernels it runs a layer with weights on (nil: the row kernels).
+        var oneDNNKernels: OneDNNKernels? {
+            switch self {
+            case .rows: nil
+            case .oneDNN: .native
+            case .oneDNNF32: .f32OnBF16
+            }
+        }
+
+        init(_ kernels: OneDNNKernels) { self = kernels == .native ? .oneDNN : .oneDNNF32 }
     }
 
     /// How the plan was made.
@@ -42,8 +60,20 @@ public struct SingleImagePlan: Sendable, Equatable {
         public let backend: Backend
         /// Milliseconds it took in the row kernels (nil when not measured).
         public let rowsMilliseconds: Double?
-        /// Milliseconds it took in oneDNN (nil when not measured, or oneDNN cannot run it).
+        /// Milliseconds it took in oneDNN at the model's precision (nil when not measured, or
+        /// oneDNN cannot run it).
         public let oneDNNMilliseconds: Double?
+        /// Milliseconds it took on oneDNN's f32 kernels on bf16 values (bf16 plans; nil when
+        /// not measured).
+        public var oneDNNF32Milliseconds: Double? = nil
+        /// Milliseconds it took on the backend that runs it (nil when not measured).
+        public var chosenMilliseconds: Double? {
+            switch backend {
+            case .rows: rowsMilliseconds
+            case .oneDNN: oneDNNMilliseconds
+            case .oneDNNF32: oneDNNF32Milliseconds
+            }
+        }
         /// Layout reorders it runs each time: oneDNN's primitive computes a convolution in
         /// the blocked layout its fastest kernels want and reorders from and to the plain
         /// NCHW that both backends read (0–2); 0 in the row kernels. Nil where not known
@@ -111,11 +141,14 @@ public struct SingleImagePlan: Sendable, Equatable {
     /// group) on layers where the two are close.
     static let oneDNNAdvantage = 0.9
 
-    /// Every layer on one backend (oneDNN's cannot run resizes: those stay in the row kernels).
+    /// Every layer in the row kernels, or every layer oneDNN runs on oneDNN, on the kernels
+    /// of ``OneDNNKernels/unmeasured(_:)`` (it cannot run resizes: those stay in the row kernels).
     static func forced(_ backend: Backend, network: NetworkDescription, threads: Int, precision: Precision) -> SingleImagePlan {
-        let candidates = Set(OneDNNLayers.candidates(network, precision: precision))
+        let kernels = OneDNNKernels.unmeasured(precision)
+        let weighted = Set(OneDNNLayers.candidates(network, precision: precision, kernels: kernels))
+        let poolings = Set(OneDNNLayers.candidates(network, precision: precision, kernels: .native))
         return SingleImagePlan(layers: network.layers.indices.map { i in
-            let runs: Backend = candidates.contains(i) ? backend : .rows
+            let runs: Backend = backend == .rows ? .rows : weighted.contains(i) ? Backend(kernels) : poolings.contains(i) ? .oneDNN : .rows
             return LayerChoice(name: name(of: network.layers[i]), backend: runs, rowsMilliseconds: nil, oneDNNMilliseconds: nil,
                                reorders: runs == .rows ? 0 : nil)
         }, threads: threads, source: .forced)
@@ -132,40 +165,51 @@ public struct SingleImagePlan: Sendable, Equatable {
         }
     }
 
-    /// Layers the plan gives to oneDNN.
-    var oneDNNLayers: Set<Int> { Set(layers.indices.filter { layers[$0].backend == .oneDNN }) }
+    /// The oneDNN kernels of each layer the plan gives to oneDNN.
+    var oneDNNKernels: [Int: OneDNNKernels] {
+        var kernels: [Int: OneDNNKernels] = [:]
+        for (i, layer) in layers.enumerated() { kernels[i] = layer.backend.oneDNNKernels }
+        return kernels
+    }
 
-    /// Times every layer oneDNN can run in both backends on one synthetic image and keeps
-    /// the faster. `rows` runs every layer in the row kernels, `oneDNN` every candidate
-    /// layer through oneDNN (planned for `threads`); the caller runs this on a thread whose
-    /// OpenMP count is `threads`.
-    static func measure(network: NetworkDescription, rows: LaneExecution, oneDNN: LaneExecution,
+    /// Times every layer oneDNN can run in the row kernels and on each of oneDNN's kernels
+    /// on one synthetic image, and keeps the fastest. `rows` runs every layer in the row
+    /// kernels; each of `oneDNN` runs every layer it has a primitive for on its kernels
+    /// (planned for `threads`). The caller runs this on a thread whose OpenMP count is `threads`.
+    static func measure(network: NetworkDescription, rows: LaneExecution, oneDNN: [(kernels: OneDNNKernels, context: LaneExecution)],
                         threads: Int) throws -> SingleImagePlan {
         try probeImage(network).withUnsafeBufferPointer { p in
-            for context in [rows, oneDNN] {
+            for context in [rows] + oneDNN.map(\.context) {
                 context.load([p.baseAddress!])
                 try context.run()
                 try context.run()
             }
         }
-        // The layers the probe has primitives for: the candidates at its precision.
-        let candidates = Set(oneDNN.program.oneDNN.map { Array($0.primitives.keys) } ?? [])
         var layers: [LayerChoice] = []
         for (i, layer) in network.layers.enumerated() {
-            guard candidates.contains(i) else {
+            // The probes with a primitive for this layer: the candidates of their kernels.
+            let probes = oneDNN.filter { $0.context.program.oneDNN?.primitives[i] != nil }
+            guard !probes.isEmpty else {
                 layers.append(LayerChoice(name: name(of: layer), backend: .rows, rowsMilliseconds: nil, oneDNNMilliseconds: nil))
                 continue
             }
             // Repeats enough to fill about 2 ms per round (at least 2); two alternating rounds.
             let first = try time(rows, layers: i..<(i + 1), repeats: 1)
             let repeats = max(2, min(20, Int(2.0 / max(first, 1e-4))))
-            var best = (rows: Double.infinity, oneDNN: Double.infinity)
+            var rowsBest = Double.infinity
+            var best = [OneDNNKernels: Double]()
             for _ in 0..<2 {
-                best.rows = min(best.rows, try time(rows, layers: i..<(i + 1), repeats: repeats))
-                best.oneDNN = min(best.oneDNN, try time(oneDNN, layers: i..<(i + 1), repeats: repeats))
+                rowsBest = min(rowsBest, try time(rows, layers: i..<(i + 1), repeats: repeats))
+                for probe in probes {
+                    best[probe.kernels] = min(best[probe.kernels] ?? .infinity, try time(probe.context, layers: i..<(i + 1), repeats: repeats))
+                }
             }
-            layers.append(LayerChoice(name: name(of: layer), backend: best.oneDNN <= oneDNNAdvantage * best.rows ? .oneDNN : .rows,
-                                rowsMilliseconds: best.rows, oneDNNMilliseconds: best.oneDNN))
+            let fastest = best.min { $0.value < $1.value }!
+            var choice = LayerChoice(name: name(of: layer),
+                                     backend: fastest.value <= oneDNNAdvantage * rowsBest ? Backend(fastest.key) : .rows,
+                                     rowsMilliseconds: rowsBest, oneDNNMilliseconds: best[.native])
+            choice.oneDNNF32Milliseconds = best[.f32OnBF16]
+            layers.append(choice)
         }
         return SingleImagePlan(layers: layers, threads: threads, source: .measured)
     }

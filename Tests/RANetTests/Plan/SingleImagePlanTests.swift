@@ -12,7 +12,7 @@ final class SingleImagePlanTests: XCTestCase {
     /// A plan giving every other layer oneDNN can run to oneDNN, stored where a model with
     /// this cache and these options looks for it.
     private func storeAlternatingPlan(for model: RANetModel, threads: Int, in folder: URL) {
-        let candidates = OneDNNLayers.candidates(model.network, precision: .f32)
+        let candidates = OneDNNLayers.candidates(model.network, precision: .f32, kernels: .native)
         let plan = SingleImagePlan(layers: model.network.layers.indices.map { i in
             let k = candidates.firstIndex(of: i)
             return .init(name: SingleImagePlan.name(of: model.network.layers[i]), backend: k.map { $0 % 2 == 0 ? .oneDNN : .rows } ?? .rows,

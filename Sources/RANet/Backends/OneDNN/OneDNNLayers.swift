@@ -12,8 +12,9 @@ final class OneDNNLayers: @unchecked Sendable {
     private(set) var primitives: [Int: OpaquePointer]
 
     /// Creates primitives for `layers` (convolutions, pooling, classifiers; resizes have none)
-    /// computing at `precision` (which ``candidates(_:precision:)`` must allow).
-    init(network: NetworkDescription, stateDict: StateDict, layers: [Int], threads: Int, precision: Precision) throws {
+    /// computing at `precision`, each on the kernels given (which
+    /// ``candidates(_:precision:kernels:)`` must allow).
+    init(network: NetworkDescription, stateDict: StateDict, layers: [Int: OneDNNKernels], threads: Int, precision: Precision) throws {
         var engine: OpaquePointer?
         try bridgeCall { cranet_engine_create(&engine, $0, $1) }
         self.engine = engine!
@@ -21,9 +22,9 @@ final class OneDNNLayers: @unchecked Sendable {
         var primitives: [Int: OpaquePointer] = [:]
         do {
             try withOpenMPThreads(threads) {
-                for index in layers {
+                for (index, kernels) in layers.sorted(by: { $0.key < $1.key }) {
                     if let op = try OneDNNNetwork.makeOperation(network.layers[index], network: network, stateDict: stateDict, engine: engine!,
-                                                                 precision: precision) {
+                                                                 precision: precision, kernels: kernels) {
                         primitives[index] = op
                     }
                 }
@@ -36,24 +37,17 @@ final class OneDNNLayers: @unchecked Sendable {
         self.primitives = primitives
     }
 
-    /// Layers oneDNN can run at `precision` on this CPU: every one but the resizes, and in
-    /// bf16 below AVX-512 (which oneDNN 2.6 refuses) none with weights.
-    static func candidates(_ network: NetworkDescription, precision: Precision) -> [Int] {
+    /// Layers oneDNN can run on `kernels` at `precision` on this CPU. The native kernels:
+    /// every layer but the resizes, and in bf16 below AVX-512 (which oneDNN 2.6 refuses)
+    /// none with weights. The f32 kernels on bf16 values: the layers with weights, in bf16
+    /// (a pooling computes the same either way).
+    static func candidates(_ network: NetworkDescription, precision: Precision, kernels: OneDNNKernels) -> [Int] {
         network.layers.indices.filter {
             switch network.layers[$0].operation {
             case .resize: return false
-            case .conv, .linear: return precision.runsOnOneDNN
-            case .maxPool, .avgPool: return true
+            case .conv, .linear: return kernels.runs(at: precision)
+            case .maxPool, .avgPool: return kernels == .native
             }
-        }
-    }
-
-    /// Drops the primitives of every layer not in `layers` (their weights are large).
-    /// Only before any binding exists.
-    func keep(only layers: Set<Int>) {
-        for (index, op) in primitives where !layers.contains(index) {
-            cranet_op_destroy(op)
-            primitives[index] = nil
         }
     }
 

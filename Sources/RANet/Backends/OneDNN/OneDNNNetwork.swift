@@ -19,7 +19,8 @@ final class OneDNNNetwork: @unchecked Sendable {
     let precision: Precision
 
     /// Builds the primitives for `threads` OpenMP threads (the count they must run with),
-    /// computing at `precision` (``RANetModel`` refuses a precision oneDNN cannot run here).
+    /// computing at `precision`: in bf16 on oneDNN's bf16 kernels where it runs them, on its
+    /// f32 kernels on the bf16 values elsewhere (``OneDNNKernels/unmeasured(_:)``).
     init(network: NetworkDescription, stateDict: StateDict, threads: Int, precision: Precision) throws {
         try stateDict.validate(for: network)
         self.network = network
@@ -37,7 +38,8 @@ final class OneDNNNetwork: @unchecked Sendable {
                 for (index, layer) in network.layers.enumerated() {
                     let inputFrom = index > 0 && chained.contains(index - 1) ? operations[index - 1] : nil
                     let op = try Self.makeOperation(layer, network: network, stateDict: stateDict, engine: engine!, precision: precision,
-                                                    inputFrom: inputFrom, keepOutputBlocked: chained.contains(index))
+                                                    kernels: .unmeasured(precision), inputFrom: inputFrom,
+                                                    keepOutputBlocked: chained.contains(index))
                     if chained.contains(index), let op {
                         blockedFloats[layer.output.tensor] = (cranet_op_dst_bytes(op) + 3) / 4
                     }
@@ -78,11 +80,11 @@ final class OneDNNNetwork: @unchecked Sendable {
     }
 
     /// The oneDNN primitive of one layer (nil for a resize, which runs the bridge's own
-    /// kernel), created under the caller's OpenMP thread count. Convolutions compute in
-    /// oneDNN's blocked layouts and read and write NCHW, unless chained (`inputFrom`,
-    /// `keepOutputBlocked`).
+    /// kernel), created under the caller's OpenMP thread count; a layer with weights on
+    /// `kernels`. Convolutions compute in oneDNN's blocked layouts and read and write NCHW,
+    /// unless chained (`inputFrom`, `keepOutputBlocked`).
     static func makeOperation(_ layer: Layer, network: NetworkDescription, stateDict: StateDict,
-                              engine: OpaquePointer, precision: Precision, inputFrom: OpaquePointer? = nil,
+                              engine: OpaquePointer, precision: Precision, kernels: OneDNNKernels, inputFrom: OpaquePointer? = nil,
                               keepOutputBlocked: Bool = false) throws -> OpaquePointer? {
         let src = view(layer.input, network: network), dst = view(layer.output, network: network)
         var op: OpaquePointer?
@@ -93,7 +95,7 @@ final class OneDNNNetwork: @unchecked Sendable {
             // im2col + GEMM by 3–10× on RANet's convolutions, far more than the reorders cost.
             try bridgeCall {
                 cranet_conv_create(engine, src, dst, Int32(unit.kernel), Int32(unit.stride), Int32(unit.padding), weights, bias, 1, 1,
-                                   inputFrom, keepOutputBlocked ? 1 : 0, precision.bridge, &op, $0, $1)
+                                   inputFrom, keepOutputBlocked ? 1 : 0, kernels.bridge(precision), &op, $0, $1)
             }
         case .maxPool(let kernel, let stride, let padding):
             try bridgeCall { cranet_pool_create(engine, CRANET_POOL_MAX, src, dst, Int32(kernel), Int32(stride), Int32(padding), precision.bridge, &op, $0, $1) }
@@ -101,7 +103,7 @@ final class OneDNNNetwork: @unchecked Sendable {
             try bridgeCall { cranet_pool_create(engine, CRANET_POOL_AVG, src, dst, Int32(kernel), Int32(kernel), 0, precision.bridge, &op, $0, $1) }
         case .linear(let key, _):
             let weights = stateDict.tensors[key + ".weight"]!.values, bias = stateDict.tensors[key + ".bias"]!.values
-            try bridgeCall { cranet_inner_product_create(engine, src, dst, weights, bias, precision.bridge, &op, $0, $1) }
+            try bridgeCall { cranet_inner_product_create(engine, src, dst, weights, bias, kernels.bridge(precision), &op, $0, $1) }
         case .resize:
             return nil
         }

@@ -11,6 +11,9 @@
 #include "bf16_round.h"
 #include "resize_index.h"
 
+#include <stdint.h>
+#include <string.h>
+
 #if defined(__x86_64__) || defined(__i386__)
 #define CRANET_X86 1
 #include <immintrin.h>
@@ -182,36 +185,57 @@ int cranet_kernels_images(const cranet_kernels *k) { return k->images; }
 
 int cranet_lanes_best(void) { return width_supported(16) ? 16 : width_supported(8) ? 8 : 4; }
 
-// Floats of a convolution's packed weights: row kernels by output channels pad them to whole vectors.
+// Whether a convolution's packed weights are vectors of output channels (row kernels, row_by_channels).
+static int by_channels(const cranet_kernels *k, cranet_shape out, int kernel, int stride) {
+    return k->row_vector && row_by_channels(k->row_vector, out, kernel, stride);
+}
+
+// Floats of a convolution's packed weights: row kernels by output channels pad them to whole
+// vectors, and in bf16 hold them as bf16, two to a float.
 static size_t packed_floats(const cranet_kernels *k, int in_channels, cranet_shape out, int kernel, int stride) {
-    const int vf = k->row_vector;
-    const int channels = vf && row_by_channels(vf, out, kernel, stride) ? (out.channels + vf - 1) / vf * vf : out.channels;
-    return (size_t)channels * in_channels * kernel * kernel;
+    const int vf = k->row_vector, vectors = by_channels(k, out, kernel, stride);
+    const int channels = vectors ? (out.channels + vf - 1) / vf * vf : out.channels;
+    const size_t values = (size_t)channels * in_channels * kernel * kernel;
+    return vectors && k->precision == CRANET_BF16 ? (values + 1) / 2 : values;
 }
 
 void cranet_lane_pack_conv_weights(const cranet_kernels *k, const float *oihw, int in_channels, cranet_shape out,
                                    int kernel, int stride, float *packed) {
     const int taps = in_channels * kernel * kernel, vf = k->row_vector;
-    const size_t floats = packed_floats(k, in_channels, out, kernel, stride);
-    if (vf && row_by_channels(vf, out, kernel, stride)) {
-        // Blocks of vf output channels, the last one padded with zeros: [block][tap][vf].
-        const int blocks = (out.channels + vf - 1) / vf;
+    if (by_channels(k, out, kernel, stride)) {
+        // Blocks of vf output channels, the last one padded with zeros: [block][tap][vf],
+        // rounded and kept as bf16 (the top half of each f32) in the bf16 tables.
+        const int blocks = (out.channels + vf - 1) / vf, bf16 = k->precision == CRANET_BF16;
+        uint16_t *halves = (uint16_t *)packed;
         for (int b = 0; b < blocks; b++)
-            for (int t = 0; t < taps; t++)
+            for (int t = 0; t < taps; t++) {
+                float vector[16];
                 for (int l = 0; l < vf; l++) {
                     const int o = b * vf + l;
-                    packed[((size_t)b * taps + t) * vf + l] = o < out.channels ? oihw[(size_t)o * taps + t] : 0.0f;
+                    vector[l] = o < out.channels ? oihw[(size_t)o * taps + t] : 0.0f;
                 }
-    } else {
-        const int blocks = output_blocks(out.channels, k->output_block);
-        for (int b = 0; b < blocks; b++) {
-            const int o0 = block_start(b, blocks, out.channels), n = block_start(b + 1, blocks, out.channels) - o0;
-            float *block = packed + (size_t)o0 * taps;
-            for (int t = 0; t < taps; t++)
-                for (int o = 0; o < n; o++) block[(size_t)t * n + o] = oihw[(size_t)(o0 + o) * taps + t];
-        }
+                const size_t at = ((size_t)b * taps + t) * vf;
+                if (!bf16) {
+                    memcpy(packed + at, vector, sizeof(float) * vf);
+                    continue;
+                }
+                cranet_round_bf16(vector, vector, vf);
+                for (int l = 0; l < vf; l++) {
+                    uint32_t bits;
+                    memcpy(&bits, &vector[l], sizeof bits);
+                    halves[at + l] = (uint16_t)(bits >> 16);
+                }
+            }
+        return;
     }
-    if (k->precision == CRANET_BF16) cranet_round_bf16(packed, packed, floats);
+    const int blocks = output_blocks(out.channels, k->output_block);
+    for (int b = 0; b < blocks; b++) {
+        const int o0 = block_start(b, blocks, out.channels), n = block_start(b + 1, blocks, out.channels) - o0;
+        float *block = packed + (size_t)o0 * taps;
+        for (int t = 0; t < taps; t++)
+            for (int o = 0; o < n; o++) block[(size_t)t * n + o] = oihw[(size_t)(o0 + o) * taps + t];
+    }
+    if (k->precision == CRANET_BF16) cranet_round_bf16(packed, packed, packed_floats(k, in_channels, out, kernel, stride));
 }
 
 // Floats of an input of shape `s` staged with this padding and stride: the padded map, which
@@ -235,7 +259,7 @@ cranet_conv_layout cranet_lane_conv_layout(const cranet_kernels *k, cranet_shape
         layout.staged_floats = staged_floats(k, in, pad, stride);
     }
     layout.packed_floats = packed_floats(k, in.channels, out, kernel, stride);
-    layout.by_channels = k->row_vector && row_by_channels(k->row_vector, out, kernel, stride);
+    layout.by_channels = by_channels(k, out, kernel, stride);
     return layout;
 }
 

@@ -289,6 +289,13 @@ static void test_row_conv_images(int width, cranet_precision precision) {
         const cranet_conv_layout layout = cranet_lane_conv_layout(row, s, d, c[3], c[4], c[5]);
         if (!layout.by_channels) continue;
         tested++;
+        // bf16 tables hold these weights as bf16: half the bytes of f32's.
+        const cranet_conv_layout f32 = cranet_lane_conv_layout(cranet_row_kernels(width, CRANET_F32), s, d, c[3], c[4], c[5]);
+        if (precision == CRANET_BF16 && layout.packed_floats != (f32.packed_floats + 1) / 2) {
+            printf("FAIL width %d, case %d: bf16 weights by channels take %zu floats, f32's %zu\n", width, t, layout.packed_floats,
+                   f32.packed_floats);
+            failures++;
+        }
         float *weights = random_floats((size_t)c[0] * c[1] * c[3] * c[3], 17), *bias = random_floats(c[1], 5);
         float *packed = malloc(sizeof(float) * layout.packed_floats);
         cranet_lane_pack_conv_weights(row, weights, s.channels, d, c[3], c[4], packed);

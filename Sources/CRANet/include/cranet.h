@@ -214,7 +214,8 @@ typedef struct cranet_kernels cranet_kernels;
 /// The lane kernels of `lanes` images per group (16: AVX-512, 8: AVX2 with FMA, 4:
 /// portable, SSE2 on x86-64 and NEON on arm64), or NULL where this CPU or build
 /// cannot run them. With CRANET_BF16 every value a convolution multiplies is a bf16
-/// value: cranet_lane_pack_conv_weights rounds the weights, cranet_lane_load the
+/// value: cranet_lane_pack_conv_weights rounds the weights (and packs the row kernels'
+/// weights by channels as bf16, widened exactly as they are read), cranet_lane_load the
 /// network's input, and every layer rounds what it stores (a convolution's features, a
 /// pooling's or resize's output) but a classifier's logits (CRANET_OUTPUT_SUMS), so
 /// that convolutions read their inputs in place as in f32. The multiply-adds, exact on
@@ -239,7 +240,8 @@ typedef struct cranet_conv_layout {
     /// Floats of the staged input (0 when not staged), over-read not included.
     size_t staged_floats;
     /// Floats of the weights packed by cranet_lane_pack_conv_weights (bias not included;
-    /// row kernels may pad the output channels to whole vectors).
+    /// row kernels may pad the output channels to whole vectors): the storage, which the
+    /// bf16 row kernels' weights by channels take half of, as bf16 values two to a float.
     size_t packed_floats;
     /// Row kernels: 1 when vectors run along output channels (small maps of many
     /// channels); cranet_row_conv_images then computes several images at once.

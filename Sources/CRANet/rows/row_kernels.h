@@ -16,7 +16,10 @@
 // idle and there are more output channels than pixels (an exit's 4×4 and 2×2 maps of
 // 128 channels, a classifier's 1×1), vectors run along output channels instead
 // (row_by_channels in row_common.h): each input value is broadcast, and the weights are
-// packed in blocks of VF output channels.
+// packed in blocks of VF output channels. The bf16 tables hold those weights as bf16 and
+// widen each vector of them in registers (exactly: a bf16 value is the top half of its
+// f32): these are the layers whose weights outweigh their maps (an ImageNet exit holds
+// most of the network's weights), which an image alone reads from memory at every pass.
 //
 // The includer defines VF (floats per vector), OB and PB (output channels and vectors
 // per register tile), CP (pixels per tile by output channels: two blocks of CP
@@ -32,6 +35,7 @@
 typedef float V __attribute__((vector_size(VF * 4), aligned(4)));
 typedef int VI __attribute__((vector_size(VF * 4), aligned(4)));
 typedef unsigned VU __attribute__((vector_size(VF * 4), aligned(4)));
+typedef unsigned short NAME(hvec) __attribute__((vector_size(VF * 2), aligned(2)));
 CRANET_DEFINE_ROUND_BF16(NAME(round_bits), VU, TARGET)
 
 static inline TARGET V NAME(splat)(float x) { return x - (V){0}; }
@@ -148,13 +152,21 @@ static inline TARGET struct NAME(spot) NAME(place)(int i, cranet_shape d, size_t
     return spot;
 }
 
+// The vector of packed weights at element `at`: f32, or with `half` bf16 widened.
+static inline __attribute__((always_inline)) TARGET V NAME(weights)(const float *packed, size_t at, const int half) {
+    if (!half) return *(const V *)(packed + at);
+    const NAME(hvec) h = *(const NAME(hvec) *)((const unsigned short *)packed + at);
+    return (V)(__builtin_convertvector(h, VU) << 16);
+}
+
 // One register tile by channels: C vectors of VF output channels × P output pixels.
 // Pixel p is read from in[p] (its spot in a staged input, of any image) and written
-// to out[p] (its spot in the output's first channel).
+// to out[p] (its spot in the output's first channel). The tile's weights start at
+// element `w` of `packed` (bf16 elements with `half`).
 static inline __attribute__((always_inline)) TARGET void NAME(channel_tile)(
     const int C, const int P, const int T, int channels, size_t in_plane, const size_t *tap,
-    const float *const *in, const float *w, size_t w_block, const float *bias, int o0, int outputs,
-    float *const *out, size_t out_plane, int store) {
+    const float *const *in, const float *packed, size_t w, const int half, size_t w_block, const float *bias, int o0,
+    int outputs, float *const *out, size_t out_plane, int store) {
     V acc[2][8];
     for (int c = 0; c < C; c++) {
         float b[VF];
@@ -165,7 +177,7 @@ static inline __attribute__((always_inline)) TARGET void NAME(channel_tile)(
         const size_t plane = (size_t)i * in_plane;
         for (int t = 0; t < T; t++) {
             V wv[2];
-            for (int c = 0; c < C; c++) wv[c] = *(const V *)(w + (size_t)c * w_block + ((size_t)i * T + t) * VF);
+            for (int c = 0; c < C; c++) wv[c] = NAME(weights)(packed, w + (size_t)c * w_block + ((size_t)i * T + t) * VF, half);
             for (int p = 0; p < P; p++) {
                 const V x = NAME(splat)(in[p][plane + tap[t]]);
                 for (int c = 0; c < C; c++) acc[c][p] = MADD(wv[c], x, acc[c][p]);
@@ -188,10 +200,13 @@ static inline __attribute__((always_inline)) TARGET void NAME(channel_tile)(
 // two blocks of output channels × up to 8 pixels, the images' pixels one after
 // another, so that a block's weights serve every image while they are in cache. A
 // tile is the same sums whichever image its pixels come from: each image gets the
-// bits it gets alone.
-static TARGET void NAME(conv_channels)(const float *const *src, cranet_shape s, float *const *dst, cranet_shape d,
-                                       int images, int k, size_t pitch, size_t in_plane, const size_t *tap,
-                                       const float *packed, const float *bias, int store, int part, int parts) {
+// bits it gets alone. With `half` the weights are bf16.
+static inline __attribute__((always_inline)) TARGET void NAME(conv_channels)(
+    const float *const *src, cranet_shape s, float *const *dst, cranet_shape d, int images, int k, int stride,
+    const float *packed, const int half, const float *bias, int store, int part, int parts) {
+    size_t tap[64], in_plane;
+    staged_taps(s, k, stride, tap, &in_plane);
+    const size_t pitch = (s.width + stride - 1) / stride;
     const int T = k * k, blocks = (d.channels + VF - 1) / VF, pixels = d.height * d.width;
     const int pairs = (blocks + 1) / 2, all = images * pixels, tiles = (all + CP - 1) / CP;
     const size_t w_block = (size_t)s.channels * T * VF;
@@ -205,8 +220,10 @@ static TARGET void NAME(conv_channels)(const float *const *src, cranet_shape s, 
             in[p] = src[image] + (size_t)y * pitch + x;
             out[p] = dst[image] + q;
         }
-        const float *w = packed + (size_t)b0 * w_block;
-#define TILE(c, p, t) NAME(channel_tile)(c, p, t, s.channels, in_plane, tap, in, w, w_block, bias, b0 * VF, d.channels, out, d.height * (size_t)d.width, store)
+        const size_t w = (size_t)b0 * w_block;
+#define TILE(c, p, t) \
+    NAME(channel_tile)(c, p, t, s.channels, in_plane, tap, in, packed, w, half, w_block, bias, b0 * VF, d.channels, out, \
+                       d.height * (size_t)d.width, store)
 #define PIXELS(c, t)                                      \
     switch (P) {                                          \
     case 1: TILE(c, 1, t); break;                         \
@@ -236,17 +253,31 @@ static TARGET void NAME(conv_channels)(const float *const *src, cranet_shape s, 
     }
 }
 
+// A convolution by channels (row_by_channels) of several images at once, f32 weights.
+static TARGET void NAME(conv_images)(const float *const *src, cranet_shape s, float *const *dst, cranet_shape d, int images,
+                                     int k, int stride, const float *packed, const float *bias, int store, int part,
+                                     int parts) {
+    NAME(conv_channels)(src, s, dst, d, images, k, stride, packed, 0, bias, store, part, parts);
+}
+
+// The same with bf16 weights (the bf16 tables).
+static TARGET void NAME(conv_images_bf16)(const float *const *src, cranet_shape s, float *const *dst, cranet_shape d,
+                                          int images, int k, int stride, const float *packed, const float *bias, int store,
+                                          int part, int parts) {
+    NAME(conv_channels)(src, s, dst, d, images, k, stride, packed, 1, bias, store, part, parts);
+}
+
 // Share `part` of `parts` of a convolution over a staged input (`s`: the padded
 // size): a range of tiles of vectors.
 static TARGET void NAME(conv)(const float *src, cranet_shape s, float *dst, cranet_shape d, int k, int stride,
                               const float *packed, const float *bias, int store, int part, int parts) {
+    if (row_by_channels(VF, d, k, stride)) {
+        NAME(conv_images)(&src, s, &dst, d, 1, k, stride, packed, bias, store, part, parts);
+        return;
+    }
     const int pitch = (s.width + stride - 1) / stride;
     size_t tap[64], in_plane;
     const int T = staged_taps(s, k, stride, tap, &in_plane);
-    if (row_by_channels(VF, d, k, stride)) {
-        NAME(conv_channels)(&src, s, &dst, d, 1, k, pitch, in_plane, tap, packed, bias, store, part, parts);
-        return;
-    }
     const size_t span = (size_t)(d.height - 1) * pitch + d.width;
     const int vectors = d.width >= VF ? d.height * ((d.width + VF - 1) / VF) : (int)((span + VF - 1) / VF);
     const int tiles = (vectors + PB - 1) / PB;
@@ -273,14 +304,13 @@ static TARGET void NAME(conv)(const float *src, cranet_shape s, float *dst, cran
     }
 }
 
-// A convolution by channels (row_by_channels) of several images at once.
-static TARGET void NAME(conv_images)(const float *const *src, cranet_shape s, float *const *dst, cranet_shape d, int images,
-                                     int k, int stride, const float *packed, const float *bias, int store, int part,
-                                     int parts) {
-    size_t tap[64], in_plane;
-    staged_taps(s, k, stride, tap, &in_plane);
-    NAME(conv_channels)(src, s, dst, d, images, k, (s.width + stride - 1) / stride, in_plane, tap, packed, bias, store,
-                        part, parts);
+// The bf16 tables' convolution: by channels on bf16 weights, otherwise NAME(conv)'s.
+static TARGET void NAME(conv_bf16)(const float *src, cranet_shape s, float *dst, cranet_shape d, int k, int stride,
+                                   const float *packed, const float *bias, int store, int part, int parts) {
+    if (row_by_channels(VF, d, k, stride))
+        NAME(conv_images_bf16)(&src, s, &dst, d, 1, k, stride, packed, bias, store, part, parts);
+    else
+        NAME(conv)(src, s, dst, d, k, stride, packed, bias, store, part, parts);
 }
 
 // `n` floats of `src` to `dst`, whole vectors and then what is left.
@@ -404,10 +434,11 @@ static TARGET void NAME(weight_gradient)(const float *dout, int out_channels, si
         NAME(weight_gradient_taps)(1, dout, out_channels, length, src, in_channels, in_plane, tap, out);
 }
 
-// By cranet_precision, as the lane kernels' tables.
+// By cranet_precision, as the lane kernels' tables; the bf16 one reads bf16 weights by channels.
 static const struct cranet_kernels NAME(kernels)[2] = {
     {1, VF, OB, NAME(stage), NAME(conv), NAME(conv_images), pool_rows, resize_rows, NAME(weight_gradient), CRANET_F32},
-    {1, VF, OB, NAME(stage), NAME(conv), NAME(conv_images), pool_rows, resize_rows, NAME(weight_gradient), CRANET_BF16},
+    {1, VF, OB, NAME(stage), NAME(conv_bf16), NAME(conv_images_bf16), pool_rows, resize_rows, NAME(weight_gradient),
+     CRANET_BF16},
 };
 
 #undef V

@@ -78,7 +78,8 @@ public struct PlanCache: Sendable, Equatable {
     /// measured with the old ones, and the verdicts on lane groups drawn from them, are stale.
     /// 5: bf16 layers round what they store instead of staging and rounding every input, so
     /// the bf16 times measured before are stale. 6: bf16 layers with weights are timed on
-    /// oneDNN's f32 kernels too (``SingleImagePlan/Backend/oneDNNF32``).
+    /// oneDNN's f32 kernels too (``SingleImagePlan/Backend/oneDNNF32``), and the bf16 row
+    /// kernels read their weights by channels as bf16.
     static let measurement = 6
 
     /// What a plan depends on, as one line. `teamThreads`: the threads a batch shares,

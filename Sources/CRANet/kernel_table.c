@@ -12,6 +12,7 @@
 #include "resize_index.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -58,6 +59,11 @@ struct cranet_kernels {
     // CRANET_BF16: weights are rounded as they are packed, every layer's output but a
     // classifier's as it is stored, and a network's input as it is loaded.
     cranet_precision precision;
+    // Floats of one pair of bf16 weights as the bf16 kernels by pixels read it: 2 (two
+    // f32 values) or 1 (two bf16 halves, for VDPBF16PS).
+    int pair_floats;
+    // What a bf16 convolution's pairs of multiply-adds run on (cranet_kernels_bf16_dot).
+    const char *bf16_dot;
 };
 
 // a·b + c per lane, for vectors of type V: fused where the instruction set has a
@@ -69,6 +75,11 @@ struct cranet_kernels {
 #else
 #define MADD_PORTABLE(a, b, c) ((a) * (b) + (c))
 #endif
+
+// VDPBF16PS: per f32 lane, a·b of the odd bf16 pair elements, then of the even ones, added
+// to the sum with a rounding each (the bf16 tables' order, which the other widths follow
+// with two multiply-adds). a and b are vectors of 32-bit pairs (VU).
+#define DOT_AVX512_BF16(acc, a, b) ((V)_mm512_dpbf16_ps((__m512)(acc), (__m512bh)(a), (__m512bh)(b)))
 
 // Register tiles (OB output channels × PB pixels or vectors) are sized to the vector
 // registers with one to spare: 6 × 4 in AVX-512's 32; 6 × 2 in the 16 of AVX2 and SSE
@@ -82,6 +93,18 @@ struct cranet_kernels {
 #define PB 4
 #define TARGET __attribute__((target("avx512f")))
 #define MADD MADD_AVX512
+#define DOT_NAME "fma"
+#include "lanes/lane_kernels.h"
+
+// Width 16 again, its bf16 convolutions on VDPBF16PS (CPUs with AVX512_BF16).
+#define NAME(x) x##_16_dpbf16
+#define LANES 16
+#define OB 6
+#define PB 4
+#define TARGET __attribute__((target("avx512f,avx512bf16")))
+#define MADD MADD_AVX512
+#define DOT_BF16 DOT_AVX512_BF16
+#define DOT_NAME "vdpbf16ps"
 #include "lanes/lane_kernels.h"
 
 #define NAME(x) x##_8
@@ -90,7 +113,14 @@ struct cranet_kernels {
 #define PB 2
 #define TARGET __attribute__((target("avx2,fma")))
 #define MADD MADD_AVX2
+#define DOT_NAME "fma"
 #include "lanes/lane_kernels.h"
+#endif
+
+#if defined(CRANET_X86)
+#define DOT_PORTABLE "mul-add"
+#else
+#define DOT_PORTABLE "fma"
 #endif
 
 #define NAME(x) x##_4
@@ -99,6 +129,7 @@ struct cranet_kernels {
 #define PB 2
 #define TARGET
 #define MADD MADD_PORTABLE
+#define DOT_NAME DOT_PORTABLE
 #include "lanes/lane_kernels.h"
 
 #include "rows/row_common.h"
@@ -111,6 +142,18 @@ struct cranet_kernels {
 #define CP 8
 #define TARGET __attribute__((target("avx512f")))
 #define MADD MADD_AVX512
+#define DOT_NAME "fma"
+#include "rows/row_kernels.h"
+
+#define NAME(x) x##_rows16_dpbf16
+#define VF 16
+#define OB 8
+#define PB 3
+#define CP 8
+#define TARGET __attribute__((target("avx512f,avx512bf16")))
+#define MADD MADD_AVX512
+#define DOT_BF16 DOT_AVX512_BF16
+#define DOT_NAME "vdpbf16ps"
 #include "rows/row_kernels.h"
 
 #define NAME(x) x##_rows8
@@ -120,6 +163,7 @@ struct cranet_kernels {
 #define CP 6
 #define TARGET __attribute__((target("avx2,fma")))
 #define MADD MADD_AVX2
+#define DOT_NAME "fma"
 #include "rows/row_kernels.h"
 #endif
 
@@ -134,6 +178,7 @@ struct cranet_kernels {
 #endif
 #define TARGET
 #define MADD MADD_PORTABLE
+#define DOT_NAME DOT_PORTABLE
 #include "rows/row_kernels.h"
 
 // Whether this CPU runs the instructions of vector width 16, 8 or 4.
@@ -148,19 +193,33 @@ static int width_supported(int width) {
     }
 }
 
-// Each width's two families of kernel tables, each indexed by cranet_precision.
+// Each width's two families of kernel tables, each indexed by cranet_precision, and
+// their twins whose bf16 convolutions run on VDPBF16PS (NULL where there are none).
 struct family {
     int width;
-    const cranet_kernels *lanes, *rows;
+    const cranet_kernels *lanes, *rows, *lanes_dpbf16, *rows_dpbf16;
 };
 
 static const struct family families[] = {
 #ifdef CRANET_X86
-    {16, kernels_16, kernels_rows16},
-    {8, kernels_8, kernels_rows8},
+    {16, kernels_16, kernels_rows16, kernels_16_dpbf16, kernels_rows16_dpbf16},
+    {8, kernels_8, kernels_rows8, NULL, NULL},
 #endif
-    {4, kernels_4, kernels_rows4},
+    {4, kernels_4, kernels_rows4, NULL, NULL},
 };
+
+// Whether bf16 convolutions run on VDPBF16PS: where the CPU has AVX512_BF16, unless
+// RANET_NO_AVX512_BF16 is set (to anything but 0 or empty), which runs the code of an
+// AVX-512 CPU without it. Both give the same bits.
+static int dot_bf16(const struct family *f) {
+#ifdef CRANET_X86
+    const char *off = getenv("RANET_NO_AVX512_BF16");
+    return f->lanes_dpbf16 && __builtin_cpu_supports("avx512bf16") && !(off && *off && strcmp(off, "0") != 0);
+#else
+    (void)f;
+    return 0;
+#endif
+}
 
 static const struct family *family(int width) {
     if (!width_supported(width)) return NULL;
@@ -173,15 +232,19 @@ static int valid_precision(cranet_precision p) { return p == CRANET_F32 || p == 
 
 const cranet_kernels *cranet_lane_kernels(int lanes, cranet_precision precision) {
     const struct family *f = family(lanes);
-    return f && valid_precision(precision) ? &f->lanes[precision] : NULL;
+    if (!f || !valid_precision(precision)) return NULL;
+    return &(precision == CRANET_BF16 && dot_bf16(f) ? f->lanes_dpbf16 : f->lanes)[precision];
 }
 
 const cranet_kernels *cranet_row_kernels(int floats, cranet_precision precision) {
     const struct family *f = family(floats);
-    return f && valid_precision(precision) ? &f->rows[precision] : NULL;
+    if (!f || !valid_precision(precision)) return NULL;
+    return &(precision == CRANET_BF16 && dot_bf16(f) ? f->rows_dpbf16 : f->rows)[precision];
 }
 
 int cranet_kernels_images(const cranet_kernels *k) { return k->images; }
+
+const char *cranet_kernels_bf16_dot(const cranet_kernels *k) { return k->precision == CRANET_BF16 ? k->bf16_dot : "none"; }
 
 int cranet_lanes_best(void) { return width_supported(16) ? 16 : width_supported(8) ? 8 : 4; }
 
@@ -190,52 +253,82 @@ static int by_channels(const cranet_kernels *k, cranet_shape out, int kernel, in
     return k->row_vector && row_by_channels(k->row_vector, out, kernel, stride);
 }
 
-// Floats of a convolution's packed weights: row kernels by output channels pad them to whole
-// vectors, and in bf16 hold them as bf16, two to a float.
+// Floats of a convolution's packed weights. The f32 tables keep one per weight, the row
+// kernels by output channels padded to whole vectors. The bf16 tables pack input channels
+// in pairs (an odd count padded with a zero channel): by output channels as bf16, one float
+// per pair; by pixels, pair_floats per pair.
 static size_t packed_floats(const cranet_kernels *k, int in_channels, cranet_shape out, int kernel, int stride) {
     const int vf = k->row_vector, vectors = by_channels(k, out, kernel, stride);
-    const int channels = vectors ? (out.channels + vf - 1) / vf * vf : out.channels;
-    const size_t values = (size_t)channels * in_channels * kernel * kernel;
-    return vectors && k->precision == CRANET_BF16 ? (values + 1) / 2 : values;
+    const size_t channels = vectors ? (size_t)(out.channels + vf - 1) / vf * vf : (size_t)out.channels;
+    const size_t taps = (size_t)kernel * kernel;
+    if (k->precision != CRANET_BF16) return channels * in_channels * taps;
+    return channels * ((in_channels + 1) / 2) * taps * (vectors ? 1 : k->pair_floats);
+}
+
+// Weight (o, i, t) of OIHW weights, rounded to bf16 with `bf16`; 0 past the last output
+// or input channel (the padding of a vector or a pair).
+static float weight(const float *oihw, cranet_shape out, int in_channels, int taps, int o, int i, int t, int bf16) {
+    if (o >= out.channels || i >= in_channels) return 0.0f;
+    float w = oihw[((size_t)o * in_channels + i) * taps + t];
+    if (bf16) cranet_round_bf16(&w, &w, 1);
+    return w;
+}
+
+// The top half of a float on the bf16 grid: its bf16 value.
+static uint16_t bf16_bits(float x) {
+    uint32_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    return (uint16_t)(bits >> 16);
 }
 
 void cranet_lane_pack_conv_weights(const cranet_kernels *k, const float *oihw, int in_channels, cranet_shape out,
                                    int kernel, int stride, float *packed) {
-    const int taps = in_channels * kernel * kernel, vf = k->row_vector;
+    const int T = kernel * kernel, vf = k->row_vector, bf16 = k->precision == CRANET_BF16;
+    const int pairs = (in_channels + 1) / 2;
+    uint16_t *halves = (uint16_t *)packed;
     if (by_channels(k, out, kernel, stride)) {
-        // Blocks of vf output channels, the last one padded with zeros: [block][tap][vf],
-        // rounded and kept as bf16 (the top half of each f32) in the bf16 tables.
-        const int blocks = (out.channels + vf - 1) / vf, bf16 = k->precision == CRANET_BF16;
-        uint16_t *halves = (uint16_t *)packed;
+        // Blocks of vf output channels, the last one padded with zeros: [block][in][tap][vf]
+        // in f32; [block][pair][tap][vf][even, odd] as bf16 in the bf16 tables.
+        const int blocks = (out.channels + vf - 1) / vf;
         for (int b = 0; b < blocks; b++)
-            for (int t = 0; t < taps; t++) {
-                float vector[16];
+            for (int t = 0; t < T; t++)
                 for (int l = 0; l < vf; l++) {
                     const int o = b * vf + l;
-                    vector[l] = o < out.channels ? oihw[(size_t)o * taps + t] : 0.0f;
+                    if (!bf16) {
+                        for (int i = 0; i < in_channels; i++)
+                            packed[(((size_t)b * in_channels + i) * T + t) * vf + l] = weight(oihw, out, in_channels, T, o, i, t, 0);
+                        continue;
+                    }
+                    for (int i = 0; i < 2 * pairs; i++)
+                        halves[((((size_t)b * pairs + i / 2) * T + t) * vf + l) * 2 + i % 2] =
+                            bf16_bits(weight(oihw, out, in_channels, T, o, i, t, 1));
                 }
-                const size_t at = ((size_t)b * taps + t) * vf;
-                if (!bf16) {
-                    memcpy(packed + at, vector, sizeof(float) * vf);
-                    continue;
-                }
-                cranet_round_bf16(vector, vector, vf);
-                for (int l = 0; l < vf; l++) {
-                    uint32_t bits;
-                    memcpy(&bits, &vector[l], sizeof bits);
-                    halves[at + l] = (uint16_t)(bits >> 16);
-                }
-            }
         return;
     }
+    // Blocks of at most output_block output channels: [in][tap][o] in f32; in bf16
+    // [pair][tap][o][even, odd], f32 values or (pair_floats 1) bf16 halves.
     const int blocks = output_blocks(out.channels, k->output_block);
     for (int b = 0; b < blocks; b++) {
         const int o0 = block_start(b, blocks, out.channels), n = block_start(b + 1, blocks, out.channels) - o0;
-        float *block = packed + (size_t)o0 * taps;
-        for (int t = 0; t < taps; t++)
-            for (int o = 0; o < n; o++) block[(size_t)t * n + o] = oihw[(size_t)(o0 + o) * taps + t];
+        if (!bf16) {
+            float *block = packed + (size_t)o0 * in_channels * T;
+            for (int i = 0; i < in_channels; i++)
+                for (int t = 0; t < T; t++)
+                    for (int o = 0; o < n; o++) block[((size_t)i * T + t) * n + o] = weight(oihw, out, in_channels, T, o0 + o, i, t, 0);
+            continue;
+        }
+        const size_t start = (size_t)o0 * pairs * T * k->pair_floats;
+        for (int i = 0; i < 2 * pairs; i++)
+            for (int t = 0; t < T; t++)
+                for (int o = 0; o < n; o++) {
+                    const size_t at = (((size_t)i / 2 * T + t) * n + o) * 2 + i % 2;
+                    const float w = weight(oihw, out, in_channels, T, o0 + o, i, t, 1);
+                    if (k->pair_floats == 2)
+                        packed[start + at] = w;
+                    else
+                        halves[2 * start + at] = bf16_bits(w);
+                }
     }
-    if (k->precision == CRANET_BF16) cranet_round_bf16(packed, packed, packed_floats(k, in_channels, out, kernel, stride));
 }
 
 // Floats of an input of shape `s` staged with this padding and stride: the padded map, which

@@ -138,8 +138,9 @@ static const int conv_cases[][6] = {
     {7, 6, 11, 5, 2, 2}, {3, 7, 9, 7, 2, 3}, {4, 3, 3, 3, 1, 0}, {128, 10, 1, 1, 1, 0},
     // Maps wider than a vector of every width, with rows that end mid-vector.
     {6, 24, 56, 1, 1, 0}, {24, 6, 56, 3, 1, 1}, {10, 5, 35, 3, 2, 1}, {3, 8, 20, 7, 2, 3},
-    // Row kernels by output channels: a partial pair of blocks, a tile of one pixel.
-    {12, 40, 4, 3, 2, 1}, {20, 24, 5, 3, 2, 1},
+    // Row kernels by output channels: a partial pair of blocks, a tile of one pixel, an
+    // odd input channel count.
+    {12, 40, 4, 3, 2, 1}, {20, 24, 5, 3, 2, 1}, {13, 40, 4, 3, 2, 1},
 };
 enum { conv_case_count = sizeof conv_cases / sizeof conv_cases[0] };
 
@@ -289,9 +290,10 @@ static void test_row_conv_images(int width, cranet_precision precision) {
         const cranet_conv_layout layout = cranet_lane_conv_layout(row, s, d, c[3], c[4], c[5]);
         if (!layout.by_channels) continue;
         tested++;
-        // bf16 tables hold these weights as bf16: half the bytes of f32's.
+        // bf16 tables hold these weights as bf16 pairs of input channels: half the bytes of
+        // f32's, an odd input channel count padded to a pair.
         const cranet_conv_layout f32 = cranet_lane_conv_layout(cranet_row_kernels(width, CRANET_F32), s, d, c[3], c[4], c[5]);
-        if (precision == CRANET_BF16 && layout.packed_floats != (f32.packed_floats + 1) / 2) {
+        if (precision == CRANET_BF16 && layout.packed_floats != f32.packed_floats / s.channels * ((s.channels + 1) / 2)) {
             printf("FAIL width %d, case %d: bf16 weights by channels take %zu floats, f32's %zu\n", width, t, layout.packed_floats,
                    f32.packed_floats);
             failures++;
@@ -412,6 +414,37 @@ static void test_round_bf16(void) {
     }
 }
 
+// Where bf16 convolutions run on VDPBF16PS, the same tables on two fused multiply-adds
+// (RANET_NO_AVX512_BF16) give the same bits: lanes on one against rows on the other.
+static void test_dot_variants_match(int width) {
+    const cranet_kernels *lane = cranet_lane_kernels(width, CRANET_BF16), *row = cranet_row_kernels(width, CRANET_BF16);
+    setenv("RANET_NO_AVX512_BF16", "1", 1);
+    const cranet_kernels *lane_fma = cranet_lane_kernels(width, CRANET_BF16), *row_fma = cranet_row_kernels(width, CRANET_BF16);
+    unsetenv("RANET_NO_AVX512_BF16");
+    if (strcmp(cranet_kernels_bf16_dot(lane_fma), "vdpbf16ps") == 0 || strcmp(cranet_kernels_bf16_dot(row_fma), "vdpbf16ps") == 0) {
+        printf("FAIL width %d: RANET_NO_AVX512_BF16 still gives VDPBF16PS kernels\n", width);
+        failures++;
+    }
+    if (lane == lane_fma) {
+        if (width == 16) printf("skip width 16: bf16 on VDPBF16PS (this CPU has no AVX512_BF16)\n");
+        return;
+    }
+    for (int t = 0; t < conv_case_count; t++) {
+        const int *c = conv_cases[t];
+        cranet_shape s, d;
+        conv_shapes(c, &s, &d);
+        float *weights = random_floats((size_t)c[0] * c[1] * c[3] * c[3], 17), *bias = random_floats(c[1], 5);
+        for (int relu = 0; relu <= 1; relu++) {
+            conv_arg arg = {c[3], c[4], c[5], relu, weights, bias, CRANET_BF16};
+            expect_identical("convolution on VDPBF16PS vs FMA", lane, row_fma, s, d, lane_conv, &arg);
+            expect_identical("convolution on FMA vs VDPBF16PS", lane_fma, row, s, d, lane_conv, &arg);
+        }
+        free(weights);
+        free(bias);
+    }
+    printf("ok width %d: bf16 on VDPBF16PS and on FMA give the same bits\n", width);
+}
+
 int main(void) {
     int widths = 0;
     test_round_bf16();
@@ -436,6 +469,7 @@ int main(void) {
             test_rows_match_lanes(width, p);
             test_row_conv_images(width, p);
         }
+        test_dot_variants_match(width);
         test_partial_group_is_zero(width);
         test_gather(width);
     }

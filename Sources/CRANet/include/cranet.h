@@ -218,12 +218,19 @@ typedef struct cranet_kernels cranet_kernels;
 /// weights by channels as bf16, widened exactly as they are read), cranet_lane_load the
 /// network's input, and every layer rounds what it stores (a convolution's features, a
 /// pooling's or resize's output) but a classifier's logits (CRANET_OUTPUT_SUMS), so
-/// that convolutions read their inputs in place as in f32. The multiply-adds, exact on
-/// bf16 values, and their order are those of CRANET_F32.
+/// that convolutions read their inputs in place as in f32. The products, exact on bf16
+/// values, are summed in the order of VDPBF16PS: input channels in pairs, each pair over
+/// the kernel's taps, its odd channel's product added first (cranet_kernels_bf16_dot).
 const cranet_kernels *cranet_lane_kernels(int lanes, cranet_precision precision);
 /// The row kernels with vectors of `floats` floats (16, 8 or 4, on the same
 /// instruction sets as cranet_lane_kernels of that width), or NULL.
 const cranet_kernels *cranet_row_kernels(int floats, cranet_precision precision);
+/// What a bf16 table's convolutions run their pairs of multiply-adds on: "vdpbf16ps"
+/// (width 16 on a CPU with AVX512_BF16, unless the environment sets
+/// RANET_NO_AVX512_BF16), "fma" (two fused multiply-adds) or "mul-add" (x86-64's portable
+/// width); "none" for an f32 table. All give the same bits at one width (VDPBF16PS also
+/// flushes a sum that falls below 2⁻¹²⁶ to zero).
+const char *cranet_kernels_bf16_dot(const cranet_kernels *k);
 /// Images a table's kernels compute at once: its lane count, 1 for row kernels.
 int cranet_kernels_images(const cranet_kernels *k);
 /// The widest lane width this CPU runs (16, 8 or 4).

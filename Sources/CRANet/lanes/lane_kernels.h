@@ -9,12 +9,20 @@
 //
 // The includer defines LANES, OB (at most 8) and PB (output channels and pixels per
 // register tile), NAME(x) (a width-specific function name), TARGET (the target
-// attribute), MADD (a·b + c on vectors), enum store and struct cranet_kernels; this file defines
+// attribute), MADD (a·b + c on vectors), DOT_NAME (what bf16 pairs of products run on),
+// optionally DOT_BF16 (VDPBF16PS on vectors of bf16 pairs), enum store and struct
+// cranet_kernels; this file defines
 // NAME(kernels) (one table per cranet_precision) and undefines its parameters, ready for the next width.
 
 #define V NAME(vec)
 #define VI NAME(ivec)
 #define VU NAME(uvec)
+// Floats of one packed pair of bf16 weights (NAME(conv_tile_pairs)).
+#ifdef DOT_BF16
+#define PAIR_FLOATS 1
+#else
+#define PAIR_FLOATS 2
+#endif
 typedef float V __attribute__((vector_size(LANES * 4), aligned(4)));
 typedef int VI __attribute__((vector_size(LANES * 4), aligned(4)));
 typedef unsigned VU __attribute__((vector_size(LANES * 4), aligned(4)));
@@ -67,21 +75,79 @@ static inline __attribute__((always_inline)) TARGET void NAME(conv_tile)(
         }
 }
 
+// The bf16 tables' register tile: the same sums as NAME(conv_tile), in the order of
+// VDPBF16PS. Input channels go in pairs (2j, 2j + 1), each pair over the kernel taps,
+// the odd channel's product added first, then the even one's, each with one rounding;
+// an odd channel count ends with a pair whose odd channel and weight are zeros. The
+// weights are packed [pair][tap][o][even, odd]: f32, or bf16 with DOT_BF16 (one 32-bit
+// pair per output channel and tap, broadcast). With DOT_BF16 the tile interleaves two
+// input vectors into one vector of bf16 pairs (exact: features are bf16 values, the
+// low half of each f32 zero) and VDPBF16PS does both multiply-adds; without it, two
+// fused multiply-adds in that order give the same bits (VDPBF16PS also flushes a
+// denormal sum to zero, which the two do not).
+static inline __attribute__((always_inline)) TARGET void NAME(conv_tile_pairs)(
+    const int O, const int P, const float *const *base, int channels, size_t in_plane, size_t in_row, int k,
+    const float *w, const float *bias, float *out, const size_t *out_pixel, size_t out_plane, int store, int first) {
+    V acc[OB][PB];
+    for (int o = 0; o < O; o++)
+        for (int p = 0; p < P; p++) acc[o][p] = NAME(splat)(bias[o]);
+    for (int i = 0; i < channels; i += 2) {
+        const int odd = i + 1 < channels;
+        for (int ky = 0; ky < k; ky++) {
+            const size_t row = (size_t)i * in_plane + (size_t)ky * in_row;
+            const float *wk = w + ((size_t)(i / 2 * k + ky) * k) * O * PAIR_FLOATS;
+            for (int kx = 0; kx < k; kx++) {
+                V even[PB], odds[PB];
+                for (int p = 0; p < P; p++) {
+                    even[p] = *(const V *)(base[p] + row + (size_t)kx * LANES);
+                    odds[p] = odd ? *(const V *)(base[p] + row + in_plane + (size_t)kx * LANES) : NAME(splat)(0.0f);
+                }
+                const float *wt = wk + (size_t)kx * O * PAIR_FLOATS;
+#ifdef DOT_BF16
+                VU pairs[PB];
+                for (int p = 0; p < P; p++) pairs[p] = (VU)odds[p] | (VU)even[p] >> 16;
+                for (int o = 0; o < O; o++) {
+                    const VU wv = (VU){0} + ((const unsigned *)wt)[o];
+                    for (int p = 0; p < P; p++) acc[o][p] = DOT_BF16(acc[o][p], pairs[p], wv);
+                }
+#else
+                for (int o = 0; o < O; o++) {
+                    const V we = NAME(splat)(wt[2 * o]), wo = NAME(splat)(wt[2 * o + 1]);
+                    for (int p = 0; p < P; p++) acc[o][p] = MADD(we, even[p], MADD(wo, odds[p], acc[o][p]));
+                }
+#endif
+            }
+        }
+    }
+    for (int o = 0; o < O; o++)
+        for (int p = first; p < P; p++) {
+            *(V *)(out + (size_t)o * out_plane + out_pixel[p]) = NAME(epilogue)(acc[o][p], store);
+        }
+}
+
 // Every output channel of one tile of pixels, in blocks of at most OB
 // (output_blocks, in kernel_table.c). The tile's input stays in cache while the weights stream past.
 static inline __attribute__((always_inline)) TARGET void NAME(conv_pixels)(
-    const int P, const float *const *base, cranet_shape s, float *dst, cranet_shape d, int k, const float *packed,
-    const float *bias, int store, const size_t *out_pixel, int first) {
+    const int P, const int pairs, const float *const *base, cranet_shape s, float *dst, cranet_shape d, int k,
+    const float *packed, const float *bias, int store, const size_t *out_pixel, int first) {
     const size_t in_plane = (size_t)s.height * s.width * LANES, in_row = (size_t)s.width * LANES;
-    const size_t out_plane = (size_t)d.height * d.width * LANES, taps = (size_t)s.channels * k * k;
+    const size_t out_plane = (size_t)d.height * d.width * LANES;
+    const size_t taps = pairs ? (size_t)(s.channels + 1) / 2 * k * k * PAIR_FLOATS : (size_t)s.channels * k * k;
     const int blocks = output_blocks(d.channels, OB);
     for (int b = 0; b < blocks; b++) {
         const int o0 = block_start(b, blocks, d.channels), O = block_start(b + 1, blocks, d.channels) - o0;
         const float *w = packed + (size_t)o0 * taps;
         float *out = dst + (size_t)o0 * out_plane;
         switch (O) {
-#define CASE(n) \
-    case n: NAME(conv_tile)(n, P, base, s.channels, in_plane, in_row, k, w, bias + o0, out, out_pixel, out_plane, store, first); break;
+#define CASE(n)                                                                                                   \
+    case n:                                                                                                       \
+        if (pairs)                                                                                                \
+            NAME(conv_tile_pairs)(n, P, base, s.channels, in_plane, in_row, k, w, bias + o0, out, out_pixel, out_plane, \
+                                  store, first);                                                                  \
+        else                                                                                                      \
+            NAME(conv_tile)(n, P, base, s.channels, in_plane, in_row, k, w, bias + o0, out, out_pixel, out_plane, store, \
+                            first);                                                                               \
+        break;
             CASE(1) CASE(2) CASE(3) CASE(4)
 #if OB > 4
             CASE(5) CASE(6)
@@ -115,9 +181,10 @@ static TARGET void NAME(pad)(const float *src, cranet_shape s, int pad, int stri
 }
 
 // Share `part` of `parts` of a convolution without padding (see NAME(pad)): a
-// contiguous range of pixel tiles.
-static TARGET void NAME(conv)(const float *src, cranet_shape s, float *dst, cranet_shape d, int k, int stride,
-                              const float *packed, const float *bias, int store, int part, int parts) {
+// contiguous range of pixel tiles; with `pairs`, in the bf16 tables' order.
+static inline __attribute__((always_inline)) TARGET void NAME(conv_share)(
+    const int pairs, const float *src, cranet_shape s, float *dst, cranet_shape d, int k, int stride,
+    const float *packed, const float *bias, int store, int part, int parts) {
     // Pixels go in row-major tiles of PB (a tile may span rows); the last tile of a
     // map whose size PB does not divide is moved back to end at the last pixel, and
     // stores only the pixels the tile before it did not (that one may be another
@@ -138,18 +205,28 @@ static TARGET void NAME(conv)(const float *src, cranet_shape s, float *dst, cran
         }
         // RANet's kernel sizes as constants, so that their tap loops unroll.
         if (P == PB && k == 1)
-            NAME(conv_pixels)(PB, base, s, dst, d, 1, packed, bias, store, out_pixel, first);
+            NAME(conv_pixels)(PB, pairs, base, s, dst, d, 1, packed, bias, store, out_pixel, first);
         else if (P == PB && k == 3)
-            NAME(conv_pixels)(PB, base, s, dst, d, 3, packed, bias, store, out_pixel, first);
+            NAME(conv_pixels)(PB, pairs, base, s, dst, d, 3, packed, bias, store, out_pixel, first);
         else if (P == PB)
-            NAME(conv_pixels)(PB, base, s, dst, d, k, packed, bias, store, out_pixel, first);
+            NAME(conv_pixels)(PB, pairs, base, s, dst, d, k, packed, bias, store, out_pixel, first);
         else if (P == 2 && k == 3)
-            NAME(conv_pixels)(2, base, s, dst, d, 3, packed, bias, store, out_pixel, first);
+            NAME(conv_pixels)(2, pairs, base, s, dst, d, 3, packed, bias, store, out_pixel, first);
         else if (P == 2)
-            NAME(conv_pixels)(2, base, s, dst, d, k, packed, bias, store, out_pixel, first);
+            NAME(conv_pixels)(2, pairs, base, s, dst, d, k, packed, bias, store, out_pixel, first);
         else
-            NAME(conv_pixels)(1, base, s, dst, d, k, packed, bias, store, out_pixel, first);
+            NAME(conv_pixels)(1, pairs, base, s, dst, d, k, packed, bias, store, out_pixel, first);
     }
+}
+
+static TARGET void NAME(conv)(const float *src, cranet_shape s, float *dst, cranet_shape d, int k, int stride,
+                              const float *packed, const float *bias, int store, int part, int parts) {
+    NAME(conv_share)(0, src, s, dst, d, k, stride, packed, bias, store, part, parts);
+}
+
+static TARGET void NAME(conv_bf16)(const float *src, cranet_shape s, float *dst, cranet_shape d, int k, int stride,
+                                   const float *packed, const float *bias, int store, int part, int parts) {
+    NAME(conv_share)(1, src, s, dst, d, k, stride, packed, bias, store, part, parts);
 }
 
 // Share `part` of `parts` of a pooling layer: a range of channels.
@@ -202,10 +279,10 @@ static TARGET void NAME(resize)(const float *src, cranet_shape s, float *dst, cr
     }
 }
 
-// By cranet_precision: the kernels are the same, what they are given differs.
+// By cranet_precision: bf16 convolutions sum in pairs of input channels.
 static const struct cranet_kernels NAME(kernels)[2] = {
-    {LANES, 0, OB, NAME(pad), NAME(conv), NULL, NAME(pool), NAME(resize), NULL, CRANET_F32},
-    {LANES, 0, OB, NAME(pad), NAME(conv), NULL, NAME(pool), NAME(resize), NULL, CRANET_BF16},
+    {LANES, 0, OB, NAME(pad), NAME(conv), NULL, NAME(pool), NAME(resize), NULL, CRANET_F32, PAIR_FLOATS, DOT_NAME},
+    {LANES, 0, OB, NAME(pad), NAME(conv_bf16), NULL, NAME(pool), NAME(resize), NULL, CRANET_BF16, PAIR_FLOATS, DOT_NAME},
 };
 
 #undef V
@@ -217,3 +294,6 @@ static const struct cranet_kernels NAME(kernels)[2] = {
 #undef PB
 #undef TARGET
 #undef MADD
+#undef DOT_BF16
+#undef DOT_NAME
+#undef PAIR_FLOATS

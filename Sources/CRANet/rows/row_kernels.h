@@ -16,17 +16,17 @@
 // idle and there are more output channels than pixels (an exit's 4×4 and 2×2 maps of
 // 128 channels, a classifier's 1×1), vectors run along output channels instead
 // (row_by_channels in row_common.h): each input value is broadcast, and the weights are
-// packed in blocks of VF output channels. The bf16 tables hold those weights as bf16 and
-// widen each vector of them in registers (exactly: a bf16 value is the top half of its
-// f32): these are the layers whose weights outweigh their maps (an ImageNet exit holds
-// most of the network's weights), which an image alone reads from memory at every pass.
+// packed in blocks of VF output channels. The bf16 tables hold those weights as bf16
+// pairs (NAME(channel_tile)): these are the layers whose weights outweigh their maps (an
+// ImageNet exit holds most of the network's weights), which an image alone reads from
+// memory at every pass.
 //
 // The includer defines VF (floats per vector), OB and PB (output channels and vectors
 // per register tile), CP (pixels per tile by output channels: two blocks of CP
 // accumulators, plus two weight vectors and a broadcast, must fit the vector registers:
 // 8 with AVX-512's and NEON's 32, 6 with the 16 of AVX2 and SSE, where 8 spilled and
-// imagenet-1 at batch 8 ran 8% slower), NAME(x), TARGET, MADD (a·b + c on vectors), enum store
-// and struct cranet_kernels; this file defines
+// imagenet-1 at batch 8 ran 8% slower), NAME(x), TARGET, MADD (a·b + c on vectors), DOT_NAME
+// and optionally DOT_BF16 (as lane_kernels.h), enum store and struct cranet_kernels; this file defines
 // NAME(kernels) (one table per cranet_precision) and undefines its parameters.
 
 #define V NAME(vec)
@@ -35,7 +35,12 @@
 typedef float V __attribute__((vector_size(VF * 4), aligned(4)));
 typedef int VI __attribute__((vector_size(VF * 4), aligned(4)));
 typedef unsigned VU __attribute__((vector_size(VF * 4), aligned(4)));
-typedef unsigned short NAME(hvec) __attribute__((vector_size(VF * 2), aligned(2)));
+// Floats of one packed pair of bf16 weights (NAME(conv_tile_pairs)).
+#ifdef DOT_BF16
+#define PAIR_FLOATS 1
+#else
+#define PAIR_FLOATS 2
+#endif
 CRANET_DEFINE_ROUND_BF16(NAME(round_bits), VU, TARGET)
 
 static inline TARGET V NAME(splat)(float x) { return x - (V){0}; }
@@ -99,19 +104,66 @@ static inline __attribute__((always_inline)) TARGET void NAME(conv_tile)(
         }
 }
 
-// Every output channel of one tile of vectors, in blocks of at most OB.
+// The bf16 tables' register tile: NAME(conv_tile)'s sums in the order of VDPBF16PS, as
+// the lane kernels' NAME(conv_tile_pairs) (which says how), weights packed
+// [pair][tap][o][even, odd].
+static inline __attribute__((always_inline)) TARGET void NAME(conv_tile_pairs)(
+    const int O, const int P, const int T, const float *src, int channels, size_t in_plane, const size_t *tap,
+    const struct NAME(spot) *spot, const float *w, const float *bias, float *out, size_t out_plane, int store) {
+    V acc[OB][PB];
+    for (int o = 0; o < O; o++)
+        for (int p = 0; p < P; p++) acc[o][p] = NAME(splat)(bias[o]);
+    for (int i = 0; i < channels; i += 2) {
+        const float *plane = src + (size_t)i * in_plane;
+        const int odd = i + 1 < channels;
+        for (int t = 0; t < T; t++) {
+            V even[PB], odds[PB];
+            for (int p = 0; p < P; p++) {
+                even[p] = *(const V *)(plane + spot[p].in + tap[t]);
+                odds[p] = odd ? *(const V *)(plane + in_plane + spot[p].in + tap[t]) : NAME(splat)(0.0f);
+            }
+            const float *wt = w + ((size_t)i / 2 * T + t) * O * PAIR_FLOATS;
+#ifdef DOT_BF16
+            VU pairs[PB];
+            for (int p = 0; p < P; p++) pairs[p] = (VU)odds[p] | (VU)even[p] >> 16;
+            for (int o = 0; o < O; o++) {
+                const VU wv = (VU){0} + ((const unsigned *)wt)[o];
+                for (int p = 0; p < P; p++) acc[o][p] = DOT_BF16(acc[o][p], pairs[p], wv);
+            }
+#else
+            for (int o = 0; o < O; o++) {
+                const V we = NAME(splat)(wt[2 * o]), wo = NAME(splat)(wt[2 * o + 1]);
+                for (int p = 0; p < P; p++) acc[o][p] = MADD(we, even[p], MADD(wo, odds[p], acc[o][p]));
+            }
+#endif
+        }
+    }
+    for (int o = 0; o < O; o++)
+        for (int p = 0; p < P; p++) {
+            NAME(store)(out + (size_t)o * out_plane + spot[p].out, NAME(epilogue)(acc[o][p], store), spot[p].mask);
+        }
+}
+
+// Every output channel of one tile of vectors, in blocks of at most OB; with `pairs`, in
+// the bf16 tables' order.
 static inline __attribute__((always_inline)) TARGET void NAME(conv_vectors)(
-    const int P, const int T, const float *src, int channels, size_t in_plane, const size_t *tap,
+    const int P, const int T, const int pairs, const float *src, int channels, size_t in_plane, const size_t *tap,
     const struct NAME(spot) *spot, const float *packed, const float *bias, float *dst, cranet_shape d, int store) {
     const size_t out_plane = (size_t)d.height * d.width;
+    const size_t per_output = pairs ? (size_t)(channels + 1) / 2 * T * PAIR_FLOATS : (size_t)channels * T;
     const int blocks = output_blocks(d.channels, OB);
     for (int b = 0; b < blocks; b++) {
         const int o0 = block_start(b, blocks, d.channels), O = block_start(b + 1, blocks, d.channels) - o0;
-        const float *w = packed + (size_t)o0 * channels * T;
+        const float *w = packed + (size_t)o0 * per_output;
         float *out = dst + (size_t)o0 * out_plane;
         switch (O) {
-#define CASE(n) \
-    case n: NAME(conv_tile)(n, P, T, src, channels, in_plane, tap, spot, w, bias + o0, out, out_plane, store); break;
+#define CASE(n)                                                                                                    \
+    case n:                                                                                                        \
+        if (pairs)                                                                                                 \
+            NAME(conv_tile_pairs)(n, P, T, src, channels, in_plane, tap, spot, w, bias + o0, out, out_plane, store); \
+        else                                                                                                       \
+            NAME(conv_tile)(n, P, T, src, channels, in_plane, tap, spot, w, bias + o0, out, out_plane, store);       \
+        break;
             CASE(1) CASE(2) CASE(3) CASE(4)
 #if OB > 4
             CASE(5) CASE(6)
@@ -152,35 +204,53 @@ static inline TARGET struct NAME(spot) NAME(place)(int i, cranet_shape d, size_t
     return spot;
 }
 
-// The vector of packed weights at element `at`: f32, or with `half` bf16 widened.
-static inline __attribute__((always_inline)) TARGET V NAME(weights)(const float *packed, size_t at, const int half) {
-    if (!half) return *(const V *)(packed + at);
-    const NAME(hvec) h = *(const NAME(hvec) *)((const unsigned short *)packed + at);
-    return (V)(__builtin_convertvector(h, VU) << 16);
-}
-
 // One register tile by channels: C vectors of VF output channels × P output pixels.
 // Pixel p is read from in[p] (its spot in a staged input, of any image) and written
 // to out[p] (its spot in the output's first channel). The tile's weights start at
-// element `w` of `packed` (bf16 elements with `half`).
+// float `w` of `packed`, blocks `w_block` floats apart. With `pairs` (the bf16 tables)
+// input channels go in pairs in the order of VDPBF16PS (NAME(conv_tile_pairs)), and
+// the weights are bf16 pairs, [pair][tap][VF][even, odd]: VDPBF16PS reads them as they
+// are, against a broadcast pair of inputs; without DOT_BF16 each vector of pairs is
+// widened in registers into the even and the odd channels' weights (exactly: a bf16
+// value is the top half of its f32).
 static inline __attribute__((always_inline)) TARGET void NAME(channel_tile)(
-    const int C, const int P, const int T, int channels, size_t in_plane, const size_t *tap,
-    const float *const *in, const float *packed, size_t w, const int half, size_t w_block, const float *bias, int o0,
-    int outputs, float *const *out, size_t out_plane, int store) {
+    const int C, const int P, const int T, const int pairs, int channels, size_t in_plane, const size_t *tap,
+    const float *const *in, const float *packed, size_t w, size_t w_block, const float *bias, int o0, int outputs,
+    float *const *out, size_t out_plane, int store) {
     V acc[2][8];
     for (int c = 0; c < C; c++) {
         float b[VF];
         for (int l = 0; l < VF; l++) b[l] = o0 + c * VF + l < outputs ? bias[o0 + c * VF + l] : 0.0f;
         for (int p = 0; p < P; p++) acc[c][p] = *(const V *)b;
     }
-    for (int i = 0; i < channels; i++) {
+    for (int i = 0; i < channels; i += 1 + pairs) {
         const size_t plane = (size_t)i * in_plane;
+        const int odd = pairs && i + 1 < channels;
         for (int t = 0; t < T; t++) {
-            V wv[2];
-            for (int c = 0; c < C; c++) wv[c] = NAME(weights)(packed, w + (size_t)c * w_block + ((size_t)i * T + t) * VF, half);
+            if (!pairs) {
+                V wv[2];
+                for (int c = 0; c < C; c++) wv[c] = *(const V *)(packed + w + (size_t)c * w_block + ((size_t)i * T + t) * VF);
+                for (int p = 0; p < P; p++) {
+                    const V x = NAME(splat)(in[p][plane + tap[t]]);
+                    for (int c = 0; c < C; c++) acc[c][p] = MADD(wv[c], x, acc[c][p]);
+                }
+                continue;
+            }
+            VU wv[2];
+            for (int c = 0; c < C; c++) wv[c] = *(const VU *)(packed + w + (size_t)c * w_block + ((size_t)i / 2 * T + t) * VF);
+#ifndef DOT_BF16
+            V we[2], wo[2];
+            for (int c = 0; c < C; c++) we[c] = (V)(wv[c] << 16), wo[c] = (V)(wv[c] & 0xffff0000u);
+#endif
             for (int p = 0; p < P; p++) {
-                const V x = NAME(splat)(in[p][plane + tap[t]]);
-                for (int c = 0; c < C; c++) acc[c][p] = MADD(wv[c], x, acc[c][p]);
+                const float xe = in[p][plane + tap[t]], xo = odd ? in[p][plane + in_plane + tap[t]] : 0.0f;
+#ifdef DOT_BF16
+                const VU x = (VU)NAME(splat)(xo) | (VU)NAME(splat)(xe) >> 16;
+                for (int c = 0; c < C; c++) acc[c][p] = DOT_BF16(acc[c][p], wv[c], x);
+#else
+                const V ve = NAME(splat)(xe), vo = NAME(splat)(xo);
+                for (int c = 0; c < C; c++) acc[c][p] = MADD(we[c], ve, MADD(wo[c], vo, acc[c][p]));
+#endif
             }
         }
     }
@@ -200,17 +270,18 @@ static inline __attribute__((always_inline)) TARGET void NAME(channel_tile)(
 // two blocks of output channels × up to 8 pixels, the images' pixels one after
 // another, so that a block's weights serve every image while they are in cache. A
 // tile is the same sums whichever image its pixels come from: each image gets the
-// bits it gets alone. With `half` the weights are bf16.
+// bits it gets alone. With `pairs`, in the bf16 tables' order on bf16 pairs of weights.
 static inline __attribute__((always_inline)) TARGET void NAME(conv_channels)(
     const float *const *src, cranet_shape s, float *const *dst, cranet_shape d, int images, int k, int stride,
-    const float *packed, const int half, const float *bias, int store, int part, int parts) {
+    const float *packed, const int pairs, const float *bias, int store, int part, int parts) {
     size_t tap[64], in_plane;
     staged_taps(s, k, stride, tap, &in_plane);
     const size_t pitch = (s.width + stride - 1) / stride;
     const int T = k * k, blocks = (d.channels + VF - 1) / VF, pixels = d.height * d.width;
-    const int pairs = (blocks + 1) / 2, all = images * pixels, tiles = (all + CP - 1) / CP;
-    const size_t w_block = (size_t)s.channels * T * VF;
-    for (int item = (int)((long)part * pairs * tiles / parts); item < (int)((long)(part + 1) * pairs * tiles / parts); item++) {
+    const int block_pairs = (blocks + 1) / 2, all = images * pixels, tiles = (all + CP - 1) / CP;
+    const size_t w_block = (size_t)(pairs ? (s.channels + 1) / 2 : s.channels) * T * VF;
+    for (int item = (int)((long)part * block_pairs * tiles / parts); item < (int)((long)(part + 1) * block_pairs * tiles / parts);
+         item++) {
         const int b0 = item / tiles * 2, q0 = item % tiles * CP;
         const int C = blocks - b0 < 2 ? 1 : 2, P = all - q0 < CP ? all - q0 : CP;
         const float *in[8];
@@ -222,7 +293,7 @@ static inline __attribute__((always_inline)) TARGET void NAME(conv_channels)(
         }
         const size_t w = (size_t)b0 * w_block;
 #define TILE(c, p, t) \
-    NAME(channel_tile)(c, p, t, s.channels, in_plane, tap, in, packed, w, half, w_block, bias, b0 * VF, d.channels, out, \
+    NAME(channel_tile)(c, p, t, pairs, s.channels, in_plane, tap, in, packed, w, w_block, bias, b0 * VF, d.channels, out, \
                        d.height * (size_t)d.width, store)
 #define PIXELS(c, t)                                      \
     switch (P) {                                          \
@@ -253,14 +324,14 @@ static inline __attribute__((always_inline)) TARGET void NAME(conv_channels)(
     }
 }
 
-// A convolution by channels (row_by_channels) of several images at once, f32 weights.
+// A convolution by channels (row_by_channels) of several images at once.
 static TARGET void NAME(conv_images)(const float *const *src, cranet_shape s, float *const *dst, cranet_shape d, int images,
                                      int k, int stride, const float *packed, const float *bias, int store, int part,
                                      int parts) {
     NAME(conv_channels)(src, s, dst, d, images, k, stride, packed, 0, bias, store, part, parts);
 }
 
-// The same with bf16 weights (the bf16 tables).
+// The same in the bf16 tables' order on bf16 pairs of weights.
 static TARGET void NAME(conv_images_bf16)(const float *const *src, cranet_shape s, float *const *dst, cranet_shape d,
                                           int images, int k, int stride, const float *packed, const float *bias, int store,
                                           int part, int parts) {
@@ -268,11 +339,12 @@ static TARGET void NAME(conv_images_bf16)(const float *const *src, cranet_shape 
 }
 
 // Share `part` of `parts` of a convolution over a staged input (`s`: the padded
-// size): a range of tiles of vectors.
-static TARGET void NAME(conv)(const float *src, cranet_shape s, float *dst, cranet_shape d, int k, int stride,
-                              const float *packed, const float *bias, int store, int part, int parts) {
+// size): a range of tiles of vectors; with `pairs`, in the bf16 tables' order.
+static inline __attribute__((always_inline)) TARGET void NAME(conv_share)(
+    const int pairs, const float *src, cranet_shape s, float *dst, cranet_shape d, int k, int stride,
+    const float *packed, const float *bias, int store, int part, int parts) {
     if (row_by_channels(VF, d, k, stride)) {
-        NAME(conv_images)(&src, s, &dst, d, 1, k, stride, packed, bias, store, part, parts);
+        NAME(conv_channels)(&src, s, &dst, d, 1, k, stride, packed, pairs, bias, store, part, parts);
         return;
     }
     const int pitch = (s.width + stride - 1) / stride;
@@ -286,13 +358,13 @@ static TARGET void NAME(conv)(const float *src, cranet_shape s, float *dst, cran
         struct NAME(spot) spot[PB];
         for (int p = 0; p < P; p++) spot[p] = NAME(place)(t * PB + p, d, pitch);
         // RANet's kernel sizes as constants, so that their tap loops unroll.
-#define VECTORS(p)                                                                                           \
-    if (k == 1)                                                                                              \
-        NAME(conv_vectors)(p, 1, src, s.channels, in_plane, tap, spot, packed, bias, dst, d, store);           \
-    else if (k == 3)                                                                                         \
-        NAME(conv_vectors)(p, 9, src, s.channels, in_plane, tap, spot, packed, bias, dst, d, store);           \
-    else                                                                                                     \
-        NAME(conv_vectors)(p, T, src, s.channels, in_plane, tap, spot, packed, bias, dst, d, store);
+#define VECTORS(p)                                                                                            \
+    if (k == 1)                                                                                               \
+        NAME(conv_vectors)(p, 1, pairs, src, s.channels, in_plane, tap, spot, packed, bias, dst, d, store);     \
+    else if (k == 3)                                                                                          \
+        NAME(conv_vectors)(p, 9, pairs, src, s.channels, in_plane, tap, spot, packed, bias, dst, d, store);     \
+    else                                                                                                      \
+        NAME(conv_vectors)(p, T, pairs, src, s.channels, in_plane, tap, spot, packed, bias, dst, d, store);
         if (P == PB) {
             VECTORS(PB)
         } else if (P == 2) {
@@ -304,13 +376,14 @@ static TARGET void NAME(conv)(const float *src, cranet_shape s, float *dst, cran
     }
 }
 
-// The bf16 tables' convolution: by channels on bf16 weights, otherwise NAME(conv)'s.
+static TARGET void NAME(conv)(const float *src, cranet_shape s, float *dst, cranet_shape d, int k, int stride,
+                              const float *packed, const float *bias, int store, int part, int parts) {
+    NAME(conv_share)(0, src, s, dst, d, k, stride, packed, bias, store, part, parts);
+}
+
 static TARGET void NAME(conv_bf16)(const float *src, cranet_shape s, float *dst, cranet_shape d, int k, int stride,
                                    const float *packed, const float *bias, int store, int part, int parts) {
-    if (row_by_channels(VF, d, k, stride))
-        NAME(conv_images_bf16)(&src, s, &dst, d, 1, k, stride, packed, bias, store, part, parts);
-    else
-        NAME(conv)(src, s, dst, d, k, stride, packed, bias, store, part, parts);
+    NAME(conv_share)(1, src, s, dst, d, k, stride, packed, bias, store, part, parts);
 }
 
 // `n` floats of `src` to `dst`, whole vectors and then what is left.
@@ -434,11 +507,12 @@ static TARGET void NAME(weight_gradient)(const float *dout, int out_channels, si
         NAME(weight_gradient_taps)(1, dout, out_channels, length, src, in_channels, in_plane, tap, out);
 }
 
-// By cranet_precision, as the lane kernels' tables; the bf16 one reads bf16 weights by channels.
+// By cranet_precision, as the lane kernels' tables.
 static const struct cranet_kernels NAME(kernels)[2] = {
-    {1, VF, OB, NAME(stage), NAME(conv), NAME(conv_images), pool_rows, resize_rows, NAME(weight_gradient), CRANET_F32},
+    {1, VF, OB, NAME(stage), NAME(conv), NAME(conv_images), pool_rows, resize_rows, NAME(weight_gradient), CRANET_F32,
+     PAIR_FLOATS, DOT_NAME},
     {1, VF, OB, NAME(stage), NAME(conv_bf16), NAME(conv_images_bf16), pool_rows, resize_rows, NAME(weight_gradient),
-     CRANET_BF16},
+     CRANET_BF16, PAIR_FLOATS, DOT_NAME},
 };
 
 #undef V
@@ -451,3 +525,6 @@ static const struct cranet_kernels NAME(kernels)[2] = {
 #undef CP
 #undef TARGET
 #undef MADD
+#undef DOT_BF16
+#undef DOT_NAME
+#undef PAIR_FLOATS

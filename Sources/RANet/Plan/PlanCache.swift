@@ -6,8 +6,8 @@ import Foundation
 /// again.
 ///
 /// A plan is keyed by the CPU's model name, the instruction sets of oneDNN and of the row
-/// kernels, the thread count and the architecture (the layers' shapes; weights do not change
-/// the timing). A file that cannot be read, or that does not fit the model, is ignored and
+/// kernels (what their bf16 multiply-adds run on included), the thread count and the
+/// architecture (the layers' shapes; weights do not change the timing). A file that cannot be read, or that does not fit the model, is ignored and
 /// measured again; failing to write one only costs the next process the measurement.
 public struct PlanCache: Sendable, Equatable {
     /// The folder the plans are kept in.
@@ -79,20 +79,23 @@ public struct PlanCache: Sendable, Equatable {
     /// 5: bf16 layers round what they store instead of staging and rounding every input, so
     /// the bf16 times measured before are stale. 6: bf16 layers with weights are timed on
     /// oneDNN's f32 kernels too (``SingleImagePlan/Backend/oneDNNF32``), and the bf16 row
-    /// kernels read their weights by channels as bf16.
-    static let measurement = 6
+    /// kernels read their weights by channels as bf16. 7: bf16 kernels sum input channels in
+    /// pairs, on VDPBF16PS where the CPU has it.
+    static let measurement = 7
 
     /// What a plan depends on, as one line. `teamThreads`: the threads a batch shares,
     /// on which a row batch is compared with lane groups (only the plan of images on one
     /// thread each, with lanes wider than 1, holds that comparison).
     static func key(network: NetworkDescription, precision: Precision, rowWidth: Int, lanes: Int, threads: Int, teamThreads: Int) -> String {
+        // What the row kernels' bf16 multiply-adds run on: VDPBF16PS or not, per CPU and environment.
+        let dot = cranet_row_kernels(Int32(rowWidth), precision.bridge).map { String(cString: cranet_kernels_bf16_dot($0)) } ?? "none"
         let team = lanes > 1 && threads == 1 ? " team=\(teamThreads)" : ""
         var architecture = StableHash()
         for layer in network.layers {
             let from = network.shape(of: layer.input), to = network.shape(of: layer.output)
             architecture.add("\(layer.operation) \(from) \(to);")
         }
-        return "measurement=\(measurement) cpu=\(cpuModel) onednn_bits=\(cranet_onednn_vector_bits()) rows=\(rowWidth) lanes=\(lanes) threads=\(threads)\(team) precision=\(precision.rawValue) layers=\(network.layers.count) architecture=\(architecture.hex)"
+        return "measurement=\(measurement) cpu=\(cpuModel) onednn_bits=\(cranet_onednn_vector_bits()) rows=\(rowWidth) bf16_dot=\(dot) lanes=\(lanes) threads=\(threads)\(team) precision=\(precision.rawValue) layers=\(network.layers.count) architecture=\(architecture.hex)"
     }
 
     /// The file a key's plan lives in.

@@ -8,6 +8,7 @@
 // kernels; with the batch in the lanes every layer is dense vector work. Row kernels
 // (rows/row_kernels.h) compute one image with vectors along its rows.
 #include "cranet.h"
+#include "bf16_dot_rate.h"
 #include "bf16_round.h"
 #include "resize_index.h"
 
@@ -208,13 +209,14 @@ static const struct family families[] = {
     {4, kernels_4, kernels_rows4, NULL, NULL},
 };
 
-// Whether bf16 convolutions run on VDPBF16PS: where the CPU has AVX512_BF16, unless
-// RANET_NO_AVX512_BF16 is set (to anything but 0 or empty), which runs the code of an
-// AVX-512 CPU without it. Both give the same bits.
+// Whether bf16 convolutions run on VDPBF16PS: where the CPU has AVX512_BF16 and issues it
+// fast enough to pay (cranet_bf16_dot_pays), unless RANET_NO_AVX512_BF16 is set (to
+// anything but 0 or empty), which runs the code of an AVX-512 CPU without it. Both give
+// the same bits.
 static int dot_bf16(const struct family *f) {
 #ifdef CRANET_X86
     const char *off = getenv("RANET_NO_AVX512_BF16");
-    return f->lanes_dpbf16 && __builtin_cpu_supports("avx512bf16") && !(off && *off && strcmp(off, "0") != 0);
+    return f->lanes_dpbf16 && !(off && *off && strcmp(off, "0") != 0) && cranet_bf16_dot_pays();
 #else
     (void)f;
     return 0;

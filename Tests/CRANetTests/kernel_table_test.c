@@ -414,8 +414,9 @@ static void test_round_bf16(void) {
     }
 }
 
-// Where bf16 convolutions run on VDPBF16PS, the same tables on two fused multiply-adds
-// (RANET_NO_AVX512_BF16) give the same bits: lanes on one against rows on the other.
+// Where bf16 convolutions run on VDPBF16PS (cranet_bf16_dot_pays), the same tables on two
+// fused multiply-adds (RANET_NO_AVX512_BF16) give the same bits: lanes on one against rows on
+// the other.
 static void test_dot_variants_match(int width) {
     const cranet_kernels *lane = cranet_lane_kernels(width, CRANET_BF16), *row = cranet_row_kernels(width, CRANET_BF16);
     setenv("RANET_NO_AVX512_BF16", "1", 1);
@@ -426,7 +427,7 @@ static void test_dot_variants_match(int width) {
         failures++;
     }
     if (lane == lane_fma) {
-        if (width == 16) printf("skip width 16: bf16 on VDPBF16PS (this CPU has no AVX512_BF16)\n");
+        if (width == 16) printf("skip width 16: bf16 on VDPBF16PS (not run on this CPU: no AVX512_BF16, or slower than FMA)\n");
         return;
     }
     for (int t = 0; t < conv_case_count; t++) {

@@ -226,8 +226,8 @@ const cranet_kernels *cranet_lane_kernels(int lanes, cranet_precision precision)
 /// instruction sets as cranet_lane_kernels of that width), or NULL.
 const cranet_kernels *cranet_row_kernels(int floats, cranet_precision precision);
 /// What a bf16 table's convolutions run their pairs of multiply-adds on: "vdpbf16ps"
-/// (width 16 on a CPU with AVX512_BF16, unless the environment sets
-/// RANET_NO_AVX512_BF16), "fma" (two fused multiply-adds) or "mul-add" (x86-64's portable
+/// (width 16 on a CPU with AVX512_BF16 that issues it as fast as its FMAs, timed once
+/// per process, unless the environment sets RANET_NO_AVX512_BF16), "fma" (two fused multiply-adds) or "mul-add" (x86-64's portable
 /// width); "none" for an f32 table. All give the same bits at one width (VDPBF16PS also
 /// flushes a sum that falls below 2⁻¹²⁶ to zero).
 const char *cranet_kernels_bf16_dot(const cranet_kernels *k);

@@ -75,6 +75,8 @@ static inline __attribute__((always_inline)) TARGET void NAME(conv_tile)(
         }
 }
 
+#include "../pair_step.h"
+
 // The bf16 tables' register tile: the same sums as NAME(conv_tile), in the order of
 // VDPBF16PS. Input channels go in pairs (2j, 2j + 1), each pair over the kernel taps,
 // the odd channel's product added first, then the even one's, each with one rounding;
@@ -103,19 +105,7 @@ static inline __attribute__((always_inline)) TARGET void NAME(conv_tile_pairs)(
                     odds[p] = odd ? *(const V *)(base[p] + row + in_plane + (size_t)kx * LANES) : NAME(splat)(0.0f);
                 }
                 const float *wt = wk + (size_t)kx * O * PAIR_FLOATS;
-#ifdef DOT_BF16
-                VU pairs[PB];
-                for (int p = 0; p < P; p++) pairs[p] = (VU)odds[p] | (VU)even[p] >> 16;
-                for (int o = 0; o < O; o++) {
-                    const VU wv = (VU){0} + ((const unsigned *)wt)[o];
-                    for (int p = 0; p < P; p++) acc[o][p] = DOT_BF16(acc[o][p], pairs[p], wv);
-                }
-#else
-                for (int o = 0; o < O; o++) {
-                    const V we = NAME(splat)(wt[2 * o]), wo = NAME(splat)(wt[2 * o + 1]);
-                    for (int p = 0; p < P; p++) acc[o][p] = MADD(we, even[p], MADD(wo, odds[p], acc[o][p]));
-                }
-#endif
+                NAME(pair_step)(O, P, acc, even, odds, wt);
             }
         }
     }

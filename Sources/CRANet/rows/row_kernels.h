@@ -104,6 +104,8 @@ static inline __attribute__((always_inline)) TARGET void NAME(conv_tile)(
         }
 }
 
+#include "../pair_step.h"
+
 // The bf16 tables' register tile: NAME(conv_tile)'s sums in the order of VDPBF16PS, as
 // the lane kernels' NAME(conv_tile_pairs) (which says how), weights packed
 // [pair][tap][o][even, odd].
@@ -123,19 +125,7 @@ static inline __attribute__((always_inline)) TARGET void NAME(conv_tile_pairs)(
                 odds[p] = odd ? *(const V *)(plane + in_plane + spot[p].in + tap[t]) : NAME(splat)(0.0f);
             }
             const float *wt = w + ((size_t)i / 2 * T + t) * O * PAIR_FLOATS;
-#ifdef DOT_BF16
-            VU pairs[PB];
-            for (int p = 0; p < P; p++) pairs[p] = (VU)odds[p] | (VU)even[p] >> 16;
-            for (int o = 0; o < O; o++) {
-                const VU wv = (VU){0} + ((const unsigned *)wt)[o];
-                for (int p = 0; p < P; p++) acc[o][p] = DOT_BF16(acc[o][p], pairs[p], wv);
-            }
-#else
-            for (int o = 0; o < O; o++) {
-                const V we = NAME(splat)(wt[2 * o]), wo = NAME(splat)(wt[2 * o + 1]);
-                for (int p = 0; p < P; p++) acc[o][p] = MADD(we, even[p], MADD(wo, odds[p], acc[o][p]));
-            }
-#endif
+            NAME(pair_step)(O, P, acc, even, odds, wt);
         }
     }
     for (int o = 0; o < O; o++)

@@ -151,8 +151,9 @@ static void conv_shapes(const int *c, cranet_shape *s, cranet_shape *d) {
     *d = (cranet_shape){c[1], out, out};
 }
 
-static void test_conv(const cranet_kernels *k, cranet_precision precision) {
-    const int lanes = cranet_kernels_images(k);
+// Runs `check` on every convolution case, without and with ReLU, in `precision`.
+static void for_each_conv(cranet_precision precision, void (*check)(const void *ctx, cranet_shape s, cranet_shape d, const conv_arg *arg),
+                          const void *ctx) {
     for (int t = 0; t < conv_case_count; t++) {
         const int *c = conv_cases[t];
         cranet_shape s, d;
@@ -160,14 +161,21 @@ static void test_conv(const cranet_kernels *k, cranet_precision precision) {
         float *weights = random_floats((size_t)c[0] * c[1] * c[3] * c[3], 17), *bias = random_floats(c[1], 5);
         for (int relu = 0; relu <= 1; relu++) {
             conv_arg arg = {c[3], c[4], c[5], relu, weights, bias, precision};
-            const int rounded = precision == CRANET_BF16 && relu;
-            compare("convolution", k, lanes, s, d, lane_conv, image_conv, &arg, rounded);
-            if (lanes > 1) compare("convolution, partial group", k, lanes / 2 + 1, s, d, lane_conv, image_conv, &arg, rounded);
+            check(ctx, s, d, &arg);
         }
         free(weights);
         free(bias);
     }
 }
+
+static void check_conv(const void *ctx, cranet_shape s, cranet_shape d, const conv_arg *arg) {
+    const cranet_kernels *k = ctx;
+    const int lanes = cranet_kernels_images(k), rounded = arg->precision == CRANET_BF16 && arg->relu;
+    compare("convolution", k, lanes, s, d, lane_conv, image_conv, arg, rounded);
+    if (lanes > 1) compare("convolution, partial group", k, lanes / 2 + 1, s, d, lane_conv, image_conv, arg, rounded);
+}
+
+static void test_conv(const cranet_kernels *k, cranet_precision precision) { for_each_conv(precision, check_conv, k); }
 
 typedef struct {
     cranet_pool_kind kind;
@@ -417,6 +425,13 @@ static void test_round_bf16(void) {
 // Where bf16 convolutions run on VDPBF16PS (cranet_bf16_dot_pays), the same tables on two
 // fused multiply-adds (RANET_NO_AVX512_BF16) give the same bits: lanes on one against rows on
 // the other.
+// The lane kernels of one bf16 dot against the row kernels of the other, both ways.
+static void check_dot_variants(const void *ctx, cranet_shape s, cranet_shape d, const conv_arg *arg) {
+    const cranet_kernels *const *k = ctx;
+    expect_identical("convolution on VDPBF16PS vs FMA", k[0], k[1], s, d, lane_conv, arg);
+    expect_identical("convolution on FMA vs VDPBF16PS", k[2], k[3], s, d, lane_conv, arg);
+}
+
 static void test_dot_variants_match(int width) {
     const cranet_kernels *lane = cranet_lane_kernels(width, CRANET_BF16), *row = cranet_row_kernels(width, CRANET_BF16);
     setenv("RANET_NO_AVX512_BF16", "1", 1);
@@ -430,19 +445,8 @@ static void test_dot_variants_match(int width) {
         if (width == 16) printf("skip width 16: bf16 on VDPBF16PS (not run on this CPU: no AVX512_BF16, or slower than FMA)\n");
         return;
     }
-    for (int t = 0; t < conv_case_count; t++) {
-        const int *c = conv_cases[t];
-        cranet_shape s, d;
-        conv_shapes(c, &s, &d);
-        float *weights = random_floats((size_t)c[0] * c[1] * c[3] * c[3], 17), *bias = random_floats(c[1], 5);
-        for (int relu = 0; relu <= 1; relu++) {
-            conv_arg arg = {c[3], c[4], c[5], relu, weights, bias, CRANET_BF16};
-            expect_identical("convolution on VDPBF16PS vs FMA", lane, row_fma, s, d, lane_conv, &arg);
-            expect_identical("convolution on FMA vs VDPBF16PS", lane_fma, row, s, d, lane_conv, &arg);
-        }
-        free(weights);
-        free(bias);
-    }
+    const cranet_kernels *pairs[4] = {lane, row_fma, lane_fma, row};
+    for_each_conv(CRANET_BF16, check_dot_variants, pairs);
     printf("ok width %d: bf16 on VDPBF16PS and on FMA give the same bits\n", width);
 }
 

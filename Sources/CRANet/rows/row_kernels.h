@@ -366,15 +366,7 @@ static inline __attribute__((always_inline)) TARGET void NAME(conv_share)(
     }
 }
 
-static TARGET void NAME(conv)(const float *src, cranet_shape s, float *dst, cranet_shape d, int k, int stride,
-                              const float *packed, const float *bias, int store, int part, int parts) {
-    NAME(conv_share)(0, src, s, dst, d, k, stride, packed, bias, store, part, parts);
-}
-
-static TARGET void NAME(conv_bf16)(const float *src, cranet_shape s, float *dst, cranet_shape d, int k, int stride,
-                                   const float *packed, const float *bias, int store, int part, int parts) {
-    NAME(conv_share)(1, src, s, dst, d, k, stride, packed, bias, store, part, parts);
-}
+#include "../conv_entries.h"
 
 // `n` floats of `src` to `dst`, whole vectors and then what is left.
 static inline TARGET void NAME(copy)(float *dst, const float *src, int n) {

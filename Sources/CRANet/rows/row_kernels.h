@@ -274,8 +274,9 @@ static inline __attribute__((always_inline)) TARGET void NAME(conv_channels)(
          item++) {
         const int b0 = item / tiles * 2, q0 = item % tiles * CP;
         const int C = blocks - b0 < 2 ? 1 : 2, P = all - q0 < CP ? all - q0 : CP;
-        const float *in[8];
-        float *out[8];
+        // Zeroed: gcc cannot see that a tile reads only its P entries.
+        const float *in[8] = {0};
+        float *out[8] = {0};
         for (int p = 0; p < P; p++) {
             const int image = (q0 + p) / pixels, q = (q0 + p) % pixels, y = q / d.width, x = q % d.width;
             in[p] = src[image] + (size_t)y * pitch + x;

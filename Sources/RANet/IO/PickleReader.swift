@@ -63,8 +63,8 @@ struct PickleReader {
         "collections.OrderedDict", "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_parameter",
     ]).union(TensorDType.storageClasses.keys)
 
-    /// How deeply values may nest. A checkpoint nests four levels (its `_metadata`, a dict
-    /// of dicts, inside a dict); the limit keeps a crafted file from nesting tens of
+    /// How deeply values may nest. A checkpoint nests a few levels (its deepest is the
+    /// `_metadata` state, a dict of dicts inside a dict); the limit keeps a crafted file from nesting tens of
     /// thousands, whose release alone would recurse past the end of the stack.
     static let maxDepth = 32
 

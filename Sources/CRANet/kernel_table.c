@@ -46,6 +46,8 @@ struct cranet_kernels {
     int row_vector;    // row kernels: floats per vector (0 for the lane kernels)
     int output_block;  // output channels per register tile, and so per block of packed weights
     void (*stage)(const float *src, cranet_shape s, int pad, int stride, float *dst, int c0, int c1);
+    // bf16 row kernels: stages pairs [p0, p1) of channels as bf16 pairs (NULL elsewhere).
+    void (*stage_pairs)(const float *src, cranet_shape s, int pad, int stride, float *dst, int p0, int p1);
     void (*conv)(const float *src, cranet_shape s, float *dst, cranet_shape d, int k, int stride,
                  const float *packed, const float *bias, int store, int part, int parts);
     // Row kernels: a convolution by output channels over several images (NULL for lanes).
@@ -334,36 +336,40 @@ void cranet_lane_pack_conv_weights(const cranet_kernels *k, const float *oihw, i
 }
 
 // Floats of an input of shape `s` staged with this padding and stride: the padded map, which
-// the row kernels split into stride × stride phase planes of whole rows and columns.
-static size_t staged_floats(const cranet_kernels *k, cranet_shape s, int pad, int stride) {
+// the row kernels split into stride × stride phase planes of whole rows and columns; one
+// float per pair of channels when `paired`.
+static size_t staged_floats(const cranet_kernels *k, cranet_shape s, int pad, int stride, int paired) {
     const size_t h = (size_t)s.height + 2 * pad, w = (size_t)s.width + 2 * pad;
     if (k->images > 1) return (size_t)s.channels * h * w * k->images;
-    return (size_t)s.channels * stride * stride * ((h + stride - 1) / stride) * ((w + stride - 1) / stride);
+    const size_t planes = paired ? (size_t)(s.channels + 1) / 2 : (size_t)s.channels;
+    return planes * stride * stride * ((h + stride - 1) / stride) * ((w + stride - 1) / stride);
 }
 
 cranet_conv_layout cranet_lane_conv_layout(const cranet_kernels *k, cranet_shape in, cranet_shape out, int kernel,
                                            int stride, int pad) {
     cranet_conv_layout layout = {0};
+    layout.by_channels = by_channels(k, out, kernel, stride);
+    layout.paired = layout.by_channels && k->stage_pairs;
     // Without padding or stride the input is already what the kernels read: no copy (in
-    // bf16 too: whatever a layer reads was rounded when it was stored).
-    layout.staged = pad > 0 || stride > 1;
+    // bf16 too: whatever a layer reads was rounded when it was stored), unless in pairs.
+    layout.staged = pad > 0 || stride > 1 || layout.paired;
     layout.read_shape = in;
     if (layout.staged) {
         layout.read_shape.height += 2 * pad;
         layout.read_shape.width += 2 * pad;
-        layout.staged_floats = staged_floats(k, in, pad, stride);
+        layout.staged_floats = staged_floats(k, in, pad, stride, layout.paired);
     }
     layout.packed_floats = packed_floats(k, in.channels, out, kernel, stride);
-    layout.by_channels = by_channels(k, out, kernel, stride);
     return layout;
 }
 
 // One vector of the widest row kernels.
 size_t cranet_lane_overread_floats(const cranet_kernels *k) { return k->images == 1 ? 16 : 0; }
 
-void cranet_lane_stage(const cranet_kernels *k, const float *src, cranet_shape s, int pad, int stride, float *dst,
-                       int part, int parts) {
-    k->stage(src, s, pad, stride, dst, part * s.channels / parts, (part + 1) * s.channels / parts);
+void cranet_lane_stage(const cranet_kernels *k, const float *src, cranet_shape s, int pad, int stride, int paired,
+                       float *dst, int part, int parts) {
+    const int planes = paired ? (s.channels + 1) / 2 : s.channels;
+    (paired ? k->stage_pairs : k->stage)(src, s, pad, stride, dst, part * planes / parts, (part + 1) * planes / parts);
 }
 
 void cranet_lane_load(const cranet_kernels *k, const float *const *images, int count, size_t floats, float *dst) {

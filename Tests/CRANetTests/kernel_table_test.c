@@ -82,15 +82,18 @@ static void lane_conv(const cranet_kernels *k, const float *src, cranet_shape s,
                       const void *a) {
     const conv_arg *c = a;
     const cranet_conv_layout layout = cranet_lane_conv_layout(k, s, d, c->kernel, c->stride, c->pad);
-    if (layout.staged != (c->pad > 0 || c->stride > 1)) {
-        printf("FAIL layout: staged is %d with padding %d, stride %d\n", layout.staged, c->pad, c->stride);
+    // The bf16 row kernels by channels on VDPBF16PS read their input staged in pairs.
+    const int paired = cranet_kernels_images(k) == 1 && layout.by_channels && !strcmp(cranet_kernels_bf16_dot(k), "vdpbf16ps");
+    if (layout.staged != (c->pad > 0 || c->stride > 1 || paired) || layout.paired != paired) {
+        printf("FAIL layout: staged %d, paired %d with padding %d, stride %d\n", layout.staged, layout.paired, c->pad, c->stride);
         failures++;
     }
     float *packed = malloc(sizeof(float) * layout.packed_floats);
     cranet_lane_pack_conv_weights(k, c->weights, s.channels, d, c->kernel, c->stride, packed);
     float *staged = malloc(sizeof(float) * (layout.staged_floats + cranet_lane_overread_floats(k)));
     if (layout.staged)
-        for (int part = 0; part < 2; part++) cranet_lane_stage(k, src, s, c->pad, c->stride, staged, part, 2);
+        for (int part = 0; part < 2; part++)
+            cranet_lane_stage(k, src, s, c->pad, c->stride, layout.paired, staged, part, 2);
     // In three shares, as three threads would compute it.
     for (int part = 0; part < 3; part++)
         cranet_lane_conv(k, layout.staged ? staged : src, layout.read_shape, dst, d, c->kernel, c->stride, packed, c->bias,
@@ -317,7 +320,7 @@ static void test_row_conv_images(int width, cranet_precision precision) {
             cranet_lane_load(row, (const float *const *)&src, 1, floats(s), src);
             staged[j] = calloc(staged_floats + cranet_lane_overread_floats(row), sizeof(float));
             if (layout.staged)
-                cranet_lane_stage(row, src, s, c[5], c[4], staged[j], 0, 1);
+                cranet_lane_stage(row, src, s, c[5], c[4], layout.paired, staged[j], 0, 1);
             else
                 memcpy(staged[j], src, sizeof(float) * floats(s));
             free(src);
@@ -371,7 +374,7 @@ static void test_partial_group_is_zero(int lanes) {
 
 static void test_gather(int lanes) {
     // Lane 0 of dst takes lane lanes-1 of src, lane 2 takes lane 1; the others stay.
-    float src[3 * 16], dst[3 * 16];
+    float src[3 * 16] = {0}, dst[3 * 16];
     int sources[16];
     for (int i = 0; i < 3 * lanes; i++) {
         src[i] = (float)i;

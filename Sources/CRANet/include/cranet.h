@@ -253,6 +253,11 @@ typedef struct cranet_conv_layout {
     /// Row kernels: 1 when vectors run along output channels (small maps of many
     /// channels); cranet_row_conv_images then computes several images at once.
     int by_channels;
+    /// 1 when the staged input holds channels in pairs, two bf16 values to a float (the
+    /// even channel's in the low half, as VDPBF16PS reads them): bf16 row kernels by
+    /// channels on VDPBF16PS, which then broadcast a pixel's pair of inputs with one
+    /// load. Such an input is always staged, `staged_floats` counting one float per pair.
+    int paired;
 } cranet_conv_layout;
 /// The layout of a convolution from `in` to `out` with these kernels.
 cranet_conv_layout cranet_lane_conv_layout(const cranet_kernels *k, cranet_shape in, cranet_shape out, int kernel,
@@ -264,9 +269,10 @@ void cranet_lane_pack_conv_weights(const cranet_kernels *k, const float *oihw, i
 /// Stages a convolution's input: a copy with `pad` rows and columns of zeros around
 /// each channel (its inner loops then never test for edges), in the arrangement the
 /// convolution of this stride reads (row kernels split a strided input into phase
-/// planes, so that every tap is a contiguous load). Share `part` of `parts`: a range of channels.
-void cranet_lane_stage(const cranet_kernels *k, const float *src, cranet_shape s, int pad, int stride, float *dst,
-                       int part, int parts);
+/// planes, so that every tap is a contiguous load), in pairs of channels where the
+/// layout says `paired`. Share `part` of `parts`: a range of channels (of pairs).
+void cranet_lane_stage(const cranet_kernels *k, const float *src, cranet_shape s, int pad, int stride, int paired,
+                       float *dst, int part, int parts);
 /// Floats past the end of its input a convolution may read (and ignore): the row
 /// kernels read whole vectors even for a map smaller than one. Buffers that inputs
 /// live in (staged or not) need this many more floats at their end.

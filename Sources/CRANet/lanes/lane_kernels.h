@@ -263,8 +263,8 @@ static TARGET void NAME(resize)(const float *src, cranet_shape s, float *dst, cr
 
 // By cranet_precision: bf16 convolutions sum in pairs of input channels.
 static const struct cranet_kernels NAME(kernels)[2] = {
-    {LANES, 0, OB, NAME(pad), NAME(conv), NULL, NAME(pool), NAME(resize), NULL, CRANET_F32, PAIR_FLOATS, DOT_NAME},
-    {LANES, 0, OB, NAME(pad), NAME(conv_bf16), NULL, NAME(pool), NAME(resize), NULL, CRANET_BF16, PAIR_FLOATS, DOT_NAME},
+    {LANES, 0, OB, NAME(pad), NULL, NAME(conv), NULL, NAME(pool), NAME(resize), NULL, CRANET_F32, PAIR_FLOATS, DOT_NAME},
+    {LANES, 0, OB, NAME(pad), NULL, NAME(conv_bf16), NULL, NAME(pool), NAME(resize), NULL, CRANET_BF16, PAIR_FLOATS, DOT_NAME},
 };
 
 #undef V

@@ -199,10 +199,12 @@ static inline TARGET struct NAME(spot) NAME(place)(int i, cranet_shape d, size_t
 // to out[p] (its spot in the output's first channel). The tile's weights start at
 // float `w` of `packed`, blocks `w_block` floats apart. With `pairs` (the bf16 tables)
 // input channels go in pairs in the order of VDPBF16PS (NAME(conv_tile_pairs)), and
-// the weights are bf16 pairs, [pair][tap][VF][even, odd]: VDPBF16PS reads them as they
-// are, against a broadcast pair of inputs; without DOT_BF16 each vector of pairs is
-// widened in registers into the even and the odd channels' weights (exactly: a bf16
-// value is the top half of its f32).
+// the weights are bf16 pairs, [pair][tap][VF][even, odd]. With DOT_BF16 the input is
+// staged in pairs too (NAME(stage_pairs)), and VDPBF16PS reads both as they are, a
+// pixel's pair broadcast from memory. Without, each vector of weight pairs is widened in
+// registers into the even and the odd channels' weights (exactly: a bf16 value is the
+// top half of its f32) against the two inputs broadcast from their channel planes: two
+// loads that cost less than widening a broadcast pair there (12% of a layer's time).
 static inline __attribute__((always_inline)) TARGET void NAME(channel_tile)(
     const int C, const int P, const int T, const int pairs, int channels, size_t in_plane, const size_t *tap,
     const float *const *in, const float *packed, size_t w, size_t w_block, const float *bias, int o0, int outputs,
@@ -233,11 +235,12 @@ static inline __attribute__((always_inline)) TARGET void NAME(channel_tile)(
             for (int c = 0; c < C; c++) we[c] = (V)(wv[c] << 16), wo[c] = (V)(wv[c] & 0xffff0000u);
 #endif
             for (int p = 0; p < P; p++) {
-                const float xe = in[p][plane + tap[t]], xo = odd ? in[p][plane + in_plane + tap[t]] : 0.0f;
 #ifdef DOT_BF16
-                const VU x = (VU)NAME(splat)(xo) | (VU)NAME(splat)(xe) >> 16;
+                (void)odd;
+                const VU x = (VU){0} + ((const unsigned *)in[p])[(size_t)i / 2 * in_plane + tap[t]];
                 for (int c = 0; c < C; c++) acc[c][p] = DOT_BF16(acc[c][p], wv[c], x);
 #else
+                const float xe = in[p][plane + tap[t]], xo = odd ? in[p][plane + in_plane + tap[t]] : 0.0f;
                 const V ve = NAME(splat)(xe), vo = NAME(splat)(xo);
                 for (int c = 0; c < C; c++) acc[c][p] = MADD(we[c], ve, MADD(wo[c], vo, acc[c][p]));
 #endif
@@ -444,6 +447,76 @@ static inline __attribute__((always_inline)) TARGET void NAME(stage_channels)(co
     }
 }
 
+#ifdef DOT_BF16
+// `n` bf16 pairs from two rows of values on the bf16 grid: each float of `dst` holds
+// odd[j]'s bits in its high half and even[j]'s in its low half, the order VDPBF16PS
+// reads. A null `odd` is a row of zeros (the padding channel of an odd count). Only
+// the width of VDPBF16PS, 16, stages pairs.
+static inline TARGET void NAME(pair_row)(float *dst, const float *even, const float *odd, int n) {
+    int j = 0;
+    for (; j + VF <= n; j += VF) {
+        const VU o = odd ? *(const VU *)(odd + j) : (VU){0};
+        *(VU *)(dst + j) = (o & 0xffff0000u) | *(const VU *)(even + j) >> 16;
+    }
+    if (j < n) {
+        const __mmask16 tail = (__mmask16)((1u << (n - j)) - 1);
+        const VU e = (VU)_mm512_maskz_loadu_ps(tail, even + j);
+        const VU o = odd ? (VU)_mm512_maskz_loadu_ps(tail, odd + j) : (VU){0};
+        _mm512_mask_storeu_ps(dst + j, tail, (__m512)((o & 0xffff0000u) | e >> 16));
+    }
+}
+
+// NAME(stage_channels) for pairs [p0, p1) of channels, each staged as one plane of bf16
+// pairs (NAME(pair_row)). A strided row goes through a short buffer per channel first.
+static inline __attribute__((always_inline)) TARGET void NAME(stage_pair_channels)(const float *src, cranet_shape s,
+                                                                                  int pad, const int stride, float *dst,
+                                                                                  int p0, int p1) {
+    enum { chunk = 64 };
+    const int rows = (s.height + 2 * pad + stride - 1) / stride, pitch = (s.width + 2 * pad + stride - 1) / stride;
+    const int block = stride * stride * rows * pitch;
+    const size_t plane_floats = (size_t)s.height * s.width;
+    dst += (size_t)p0 * block;
+    for (int p = p0; p < p1; p++, dst += block) {
+        NAME(zero)(dst, block);
+        const float *even = src + (size_t)2 * p * plane_floats;
+        const float *odd = 2 * p + 1 < s.channels ? even + plane_floats : NULL;
+        for (int y = 0; y < s.height; y++) {
+            const size_t row = (size_t)y * s.width;
+            const int ry = (y + pad) % stride, i = (y + pad) / stride;
+            for (int r = 0; r < stride && r < s.width; r++) {
+                const int rx = (r + pad) % stride;
+                float *out = dst + ((size_t)(ry * stride + rx) * rows + i) * pitch + (r + pad) / stride;
+                const int count = (s.width - r + stride - 1) / stride;
+                if (stride == 1) {
+                    NAME(pair_row)(out, even + row, odd ? odd + row : NULL, count);
+                    continue;
+                }
+                float e[chunk], o[chunk];
+                for (int j = 0; j < count; j += chunk) {
+                    const int n = count - j < chunk ? count - j : chunk;
+                    const size_t at = row + r + (size_t)j * stride;
+                    NAME(copy_strided)(e, even + at, n, stride);
+                    if (odd) NAME(copy_strided)(o, odd + at, n, stride);
+                    NAME(pair_row)(out + j, e, odd ? o : NULL, n);
+                }
+            }
+        }
+    }
+}
+
+static TARGET void NAME(stage_pairs)(const float *src, cranet_shape s, int pad, int stride, float *dst, int p0, int p1) {
+    if (stride == 1)
+        NAME(stage_pair_channels)(src, s, pad, 1, dst, p0, p1);
+    else if (stride == 2)
+        NAME(stage_pair_channels)(src, s, pad, 2, dst, p0, p1);
+    else
+        NAME(stage_pair_channels)(src, s, pad, stride, dst, p0, p1);
+}
+#define STAGE_PAIRS NAME(stage_pairs)
+#else
+#define STAGE_PAIRS NULL
+#endif
+
 static TARGET void NAME(stage)(const float *src, cranet_shape s, int pad, int stride, float *dst, int c0, int c1) {
     // RANet's strides as constants: the row loop then divides by none.
     if (stride == 1)
@@ -492,10 +565,10 @@ static TARGET void NAME(weight_gradient)(const float *dout, int out_channels, si
 
 // By cranet_precision, as the lane kernels' tables.
 static const struct cranet_kernels NAME(kernels)[2] = {
-    {1, VF, OB, NAME(stage), NAME(conv), NAME(conv_images), pool_rows, resize_rows, NAME(weight_gradient), CRANET_F32,
-     PAIR_FLOATS, DOT_NAME},
-    {1, VF, OB, NAME(stage), NAME(conv_bf16), NAME(conv_images_bf16), pool_rows, resize_rows, NAME(weight_gradient),
-     CRANET_BF16, PAIR_FLOATS, DOT_NAME},
+    {1, VF, OB, NAME(stage), NULL, NAME(conv), NAME(conv_images), pool_rows, resize_rows, NAME(weight_gradient),
+     CRANET_F32, PAIR_FLOATS, DOT_NAME},
+    {1, VF, OB, NAME(stage), STAGE_PAIRS, NAME(conv_bf16), NAME(conv_images_bf16), pool_rows, resize_rows,
+     NAME(weight_gradient), CRANET_BF16, PAIR_FLOATS, DOT_NAME},
 };
 
 #undef V
@@ -511,3 +584,4 @@ static const struct cranet_kernels NAME(kernels)[2] = {
 #undef DOT_BF16
 #undef DOT_NAME
 #undef PAIR_FLOATS
+#undef STAGE_PAIRS

@@ -80,8 +80,9 @@ public struct PlanCache: Sendable, Equatable {
     /// the bf16 times measured before are stale. 6: bf16 layers with weights are timed on
     /// oneDNN's f32 kernels too (``SingleImagePlan/Backend/oneDNNF32``), and the bf16 row
     /// kernels read their weights by channels as bf16. 7: bf16 kernels sum input channels in
-    /// pairs, on VDPBF16PS where the CPU has it.
-    static let measurement = 7
+    /// pairs, on VDPBF16PS where the CPU has it. 8: there, the bf16 row kernels by output
+    /// channels read their input staged in pairs (``cranet_conv_layout/paired``).
+    static let measurement = 8
 
     /// What a plan depends on, as one line. `teamThreads`: the threads a batch shares,
     /// on which a row batch is compared with lane groups (only the plan of images on one

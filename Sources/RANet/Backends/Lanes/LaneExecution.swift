@@ -295,8 +295,9 @@ final class LaneExecution: GroupExecution, SharedPasses {
         switch passes[pass] {
         case .stage(let i):
             let step = steps[i]
-            guard case let .conv(_, _, _, stride, padding, _, _) = step.kernel else { return }
-            cranet_lane_stage(table, step.source, step.from, Int32(padding), Int32(stride), scratch(of: i), part, parts)
+            guard case let .conv(_, _, _, stride, padding, _, layout) = step.kernel else { return }
+            cranet_lane_stage(table, step.source, step.from, Int32(padding), Int32(stride), layout.paired, scratch(of: i),
+                              part, parts)
         case .layer(let i):
             let step = steps[i]
             program.parameters.withUnsafeBufferPointer { parameters in

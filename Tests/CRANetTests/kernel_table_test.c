@@ -142,8 +142,8 @@ static const int conv_cases[][6] = {
     // Maps wider than a vector of every width, with rows that end mid-vector.
     {6, 24, 56, 1, 1, 0}, {24, 6, 56, 3, 1, 1}, {10, 5, 35, 3, 2, 1}, {3, 8, 20, 7, 2, 3},
     // Row kernels by output channels: a partial pair of blocks, a tile of one pixel, an
-    // odd input channel count.
-    {12, 40, 4, 3, 2, 1}, {20, 24, 5, 3, 2, 1}, {13, 40, 4, 3, 2, 1},
+    // odd input channel count, a 1×1 kernel on a map staged without padding.
+    {12, 40, 4, 3, 2, 1}, {20, 24, 5, 3, 2, 1}, {13, 40, 4, 3, 2, 1}, {97, 40, 7, 1, 1, 0},
 };
 enum { conv_case_count = sizeof conv_cases / sizeof conv_cases[0] };
 

@@ -477,9 +477,14 @@ static inline __attribute__((always_inline)) TARGET void NAME(stage_pair_channel
     const size_t plane_floats = (size_t)s.height * s.width;
     dst += (size_t)p0 * block;
     for (int p = p0; p < p1; p++, dst += block) {
-        NAME(zero)(dst, block);
         const float *even = src + (size_t)2 * p * plane_floats;
         const float *odd = 2 * p + 1 < s.channels ? even + plane_floats : NULL;
+        if (pad == 0 && stride == 1) {
+            // The map as it is (a 1×1 convolution's input): one run of pairs, no padding to zero.
+            NAME(pair_row)(dst, even, odd, (int)plane_floats);
+            continue;
+        }
+        NAME(zero)(dst, block);
         for (int y = 0; y < s.height; y++) {
             const size_t row = (size_t)y * s.width;
             const int ry = (y + pad) % stride, i = (y + pad) / stride;

@@ -83,6 +83,51 @@ __attribute__((target("avx2"))) static void resize_avx2(const float *src, int ch
     }
 }
 
+// 16 outputs per vector, the last of a row masked. A row of at most 32 values (RANet's
+// maps that are upsampled: 7, 14, 28) is loaded in two vectors, from which one permute
+// picks each output's source value: four gathers of the AVX2 path become four permutes.
+__attribute__((target("avx512f"))) static void resize_avx512(const float *src, int channels, int in_h, int in_w,
+                                                              float *dst, int out_h, int out_w) {
+    const float sy = source_scale(in_h, out_h), sx = source_scale(in_w, out_w);
+    const __m512 vsx = _mm512_set1_ps(sx), one = _mm512_set1_ps(1.0f), zero = _mm512_setzero_ps();
+    const __m512i last = _mm512_set1_epi32(in_w - 1), lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const int permuted = in_w <= 32;
+    const __mmask16 low = (__mmask16)(in_w >= 16 ? 0xffff : (1u << in_w) - 1);
+    const __mmask16 high = (__mmask16)(in_w >= 32 ? 0xffff : in_w > 16 ? (1u << (in_w - 16)) - 1 : 0);
+    for (int oy = 0; oy < out_h; oy++) {
+        int y0, y1;
+        float ly;
+        source_index(sy, oy, in_h, &y0, &y1, &ly);
+        const __m512 vly = _mm512_set1_ps(ly), vhy = _mm512_set1_ps(1.0f - ly);
+        for (int ox = 0; ox < out_w; ox += 16) {
+            const __mmask16 m = (__mmask16)(out_w - ox >= 16 ? 0xffff : (1u << (out_w - ox)) - 1);
+            const __m512 x = _mm512_mul_ps(vsx, _mm512_cvtepi32_ps(_mm512_add_epi32(_mm512_set1_epi32(ox), lane)));
+            const __m512i x0 = _mm512_min_epi32(_mm512_cvttps_epi32(x), last);
+            const __m512 lx = _mm512_min_ps(_mm512_max_ps(_mm512_sub_ps(x, _mm512_cvtepi32_ps(x0)), zero), one);
+            const __m512i x1 = _mm512_mask_add_epi32(x0, _mm512_cmpgt_epi32_mask(last, x0), x0, _mm512_set1_epi32(1));
+            const __m512 hx = _mm512_sub_ps(one, lx);
+            for (int c = 0; c < channels; c++) {
+                const float *plane = src + (size_t)c * in_h * in_w;
+                const float *r0 = plane + (size_t)y0 * in_w, *r1 = plane + (size_t)y1 * in_w;
+                __m512 a, b, c0, d;
+                if (permuted) {
+                    const __m512 lo0 = _mm512_maskz_loadu_ps(low, r0), hi0 = _mm512_maskz_loadu_ps(high, r0 + 16);
+                    const __m512 lo1 = _mm512_maskz_loadu_ps(low, r1), hi1 = _mm512_maskz_loadu_ps(high, r1 + 16);
+                    a = _mm512_permutex2var_ps(lo0, x0, hi0), b = _mm512_permutex2var_ps(lo0, x1, hi0);
+                    c0 = _mm512_permutex2var_ps(lo1, x0, hi1), d = _mm512_permutex2var_ps(lo1, x1, hi1);
+                } else {
+                    a = _mm512_mask_i32gather_ps(zero, m, x0, r0, 4), b = _mm512_mask_i32gather_ps(zero, m, x1, r0, 4);
+                    c0 = _mm512_mask_i32gather_ps(zero, m, x0, r1, 4), d = _mm512_mask_i32gather_ps(zero, m, x1, r1, 4);
+                }
+                const __m512 top = _mm512_add_ps(_mm512_mul_ps(hx, a), _mm512_mul_ps(lx, b));
+                const __m512 bottom = _mm512_add_ps(_mm512_mul_ps(hx, c0), _mm512_mul_ps(lx, d));
+                const __m512 v = _mm512_add_ps(_mm512_mul_ps(vhy, top), _mm512_mul_ps(vly, bottom));
+                _mm512_mask_storeu_ps(dst + ((size_t)c * out_h + oy) * out_w + ox, m, v);
+            }
+        }
+    }
+}
+
 #endif
 
 int cranet_resize_uses_avx2(void) {
@@ -93,15 +138,24 @@ int cranet_resize_uses_avx2(void) {
 #endif
 }
 
-void cranet_resize_bilinear_align_corners(const float *src, int channels, int in_h, int in_w,
-                                          float *dst, int out_h, int out_w) {
+void cranet_resize_bilinear_align_corners_vectors(int floats, const float *src, int channels, int in_h, int in_w,
+                                                  float *dst, int out_h, int out_w) {
 #ifdef CRANET_X86
-    if (cranet_resize_uses_avx2()) {
+    if (floats >= 16 && __builtin_cpu_supports("avx512f")) {
+        resize_avx512(src, channels, in_h, in_w, dst, out_h, out_w);
+        return;
+    }
+    if (floats >= 8 && cranet_resize_uses_avx2()) {
         resize_avx2(src, channels, in_h, in_w, dst, out_h, out_w);
         return;
     }
 #endif
     cranet_resize_bilinear_align_corners_portable(src, channels, in_h, in_w, dst, out_h, out_w);
+}
+
+void cranet_resize_bilinear_align_corners(const float *src, int channels, int in_h, int in_w,
+                                          float *dst, int out_h, int out_w) {
+    cranet_resize_bilinear_align_corners_vectors(16, src, channels, in_h, in_w, dst, out_h, out_w);
 }
 
 void cranet_resize_bilinear_align_corners_backward(const float *diff_dst, int channels, int out_h, int out_w,

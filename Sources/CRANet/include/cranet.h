@@ -185,10 +185,15 @@ void cranet_flush_denormals(void);
 
 /// Bilinear resize with PyTorch's align_corners=True semantics, per channel:
 /// src is channels×in_h×in_w, dst is channels×out_h×out_w (both dense).
-/// Uses AVX2 when the CPU has it, a portable loop otherwise; both give the same bits
-/// (each output is (1−λy)·top + λy·bottom of unfused products, as in every resize here).
+/// Uses AVX-512 or AVX2 when the CPU has it, a portable loop otherwise; all give the same
+/// bits (each output is (1−λy)·top + λy·bottom of unfused products, as in every resize here).
 void cranet_resize_bilinear_align_corners(const float *src, int channels, int in_h, int in_w,
                                           float *dst, int out_h, int out_w);
+/// The same on vectors of at most `floats` floats (16: AVX-512, 8: AVX2, where the CPU
+/// has them; the portable loop otherwise): the row kernels of a width resize on that
+/// width's instruction set, as a CPU of that width would.
+void cranet_resize_bilinear_align_corners_vectors(int floats, const float *src, int channels, int in_h, int in_w,
+                                                  float *dst, int out_h, int out_w);
 /// The portable loop of the same resize (exposed so tests can compare both paths).
 void cranet_resize_bilinear_align_corners_portable(const float *src, int channels, int in_h,
                                                    int in_w, float *dst, int out_h, int out_w);

@@ -55,10 +55,10 @@ static void pool_rows(cranet_pool_kind kind, const float *src, cranet_shape s, f
     }
 }
 
-static void resize_rows(const float *src, cranet_shape s, float *dst, cranet_shape d, int part, int parts) {
+static void resize_rows(int floats, const float *src, cranet_shape s, float *dst, cranet_shape d, int part, int parts) {
     const int c0 = part * d.channels / parts, c1 = (part + 1) * d.channels / parts;
-    cranet_resize_bilinear_align_corners(src + (size_t)c0 * s.height * s.width, c1 - c0, s.height, s.width,
-                                         dst + (size_t)c0 * d.height * d.width, d.height, d.width);
+    cranet_resize_bilinear_align_corners_vectors(floats, src + (size_t)c0 * s.height * s.width, c1 - c0, s.height,
+                                                 s.width, dst + (size_t)c0 * d.height * d.width, d.height, d.width);
 }
 
 #endif

@@ -568,11 +568,16 @@ static TARGET void NAME(weight_gradient)(const float *dout, int out_channels, si
         NAME(weight_gradient_taps)(1, dout, out_channels, length, src, in_channels, in_plane, tap, out);
 }
 
+// On this width's instruction set (row_common.h).
+static void NAME(resize)(const float *src, cranet_shape s, float *dst, cranet_shape d, int part, int parts) {
+    resize_rows(VF, src, s, dst, d, part, parts);
+}
+
 // By cranet_precision, as the lane kernels' tables.
 static const struct cranet_kernels NAME(kernels)[2] = {
-    {1, VF, OB, NAME(stage), NULL, NAME(conv), NAME(conv_images), pool_rows, resize_rows, NAME(weight_gradient),
+    {1, VF, OB, NAME(stage), NULL, NAME(conv), NAME(conv_images), pool_rows, NAME(resize), NAME(weight_gradient),
      CRANET_F32, PAIR_FLOATS, DOT_NAME},
-    {1, VF, OB, NAME(stage), STAGE_PAIRS, NAME(conv_bf16), NAME(conv_images_bf16), pool_rows, resize_rows,
+    {1, VF, OB, NAME(stage), STAGE_PAIRS, NAME(conv_bf16), NAME(conv_images_bf16), pool_rows, NAME(resize),
      NAME(weight_gradient), CRANET_BF16, PAIR_FLOATS, DOT_NAME},
 };
 

@@ -467,13 +467,13 @@ static inline TARGET void NAME(pair_row)(float *dst, const float *even, const fl
 }
 
 // NAME(stage_channels) for pairs [p0, p1) of channels, each staged as one plane of bf16
-// pairs (NAME(pair_row)). A strided row goes through a short buffer per channel first.
+// pairs (NAME(pair_row)). A strided row is paired once, into a short buffer, and its
+// phases copied out of that.
 static inline __attribute__((always_inline)) TARGET void NAME(stage_pair_channels)(const float *src, cranet_shape s,
                                                                                   int pad, const int stride, float *dst,
                                                                                   int p0, int p1) {
-    enum { chunk = 64 };
     const int rows = (s.height + 2 * pad + stride - 1) / stride, pitch = (s.width + 2 * pad + stride - 1) / stride;
-    const int block = stride * stride * rows * pitch;
+    const int block = stride * stride * rows * pitch, chunk = 64 / stride * stride;
     const size_t plane_floats = (size_t)s.height * s.width;
     dst += (size_t)p0 * block;
     for (int p = p0; p < p1; p++, dst += block) {
@@ -488,21 +488,20 @@ static inline __attribute__((always_inline)) TARGET void NAME(stage_pair_channel
         for (int y = 0; y < s.height; y++) {
             const size_t row = (size_t)y * s.width;
             const int ry = (y + pad) % stride, i = (y + pad) / stride;
-            for (int r = 0; r < stride && r < s.width; r++) {
-                const int rx = (r + pad) % stride;
-                float *out = dst + ((size_t)(ry * stride + rx) * rows + i) * pitch + (r + pad) / stride;
-                const int count = (s.width - r + stride - 1) / stride;
-                if (stride == 1) {
-                    NAME(pair_row)(out, even + row, odd ? odd + row : NULL, count);
-                    continue;
-                }
-                float e[chunk], o[chunk];
-                for (int j = 0; j < count; j += chunk) {
-                    const int n = count - j < chunk ? count - j : chunk;
-                    const size_t at = row + r + (size_t)j * stride;
-                    NAME(copy_strided)(e, even + at, n, stride);
-                    if (odd) NAME(copy_strided)(o, odd + at, n, stride);
-                    NAME(pair_row)(out + j, e, odd ? o : NULL, n);
+            float *phases = dst + (size_t)ry * stride * rows * pitch + (size_t)i * pitch;
+            if (stride == 1) {
+                NAME(pair_row)(phases + pad, even + row, odd ? odd + row : NULL, s.width);
+                continue;
+            }
+            float pairs[64];
+            for (int j = 0; j < s.width; j += chunk) {
+                const int n = s.width - j < chunk ? s.width - j : chunk;
+                NAME(pair_row)(pairs, even + row + j, odd ? odd + row + j : NULL, n);
+                // Map columns x ≡ r (mod stride) land in phase (x + pad) mod stride.
+                for (int r = 0; r < stride && r < n; r++) {
+                    const int x = j + r;
+                    float *out = phases + (size_t)((x + pad) % stride) * rows * pitch + (x + pad) / stride;
+                    NAME(copy_strided)(out, pairs + r, (n - r + stride - 1) / stride, stride);
                 }
             }
         }

@@ -447,6 +447,16 @@ static inline __attribute__((always_inline)) TARGET void NAME(stage_channels)(co
     }
 }
 
+// Runs stage(k) with k the stride, RANet's strides as constants: the staging's row loops
+// then divide by none.
+#define CONSTANT_STRIDE(stage) \
+    if (stride == 1)           \
+        stage(1);              \
+    else if (stride == 2)      \
+        stage(2);              \
+    else                       \
+        stage(stride);
+
 #ifdef DOT_BF16
 // `n` bf16 pairs from two rows of values on the bf16 grid: each float of `dst` holds
 // odd[j]'s bits in its high half and even[j]'s in its low half, the order VDPBF16PS
@@ -509,12 +519,9 @@ static inline __attribute__((always_inline)) TARGET void NAME(stage_pair_channel
 }
 
 static TARGET void NAME(stage_pairs)(const float *src, cranet_shape s, int pad, int stride, float *dst, int p0, int p1) {
-    if (stride == 1)
-        NAME(stage_pair_channels)(src, s, pad, 1, dst, p0, p1);
-    else if (stride == 2)
-        NAME(stage_pair_channels)(src, s, pad, 2, dst, p0, p1);
-    else
-        NAME(stage_pair_channels)(src, s, pad, stride, dst, p0, p1);
+#define STAGE(k) NAME(stage_pair_channels)(src, s, pad, k, dst, p0, p1)
+    CONSTANT_STRIDE(STAGE)
+#undef STAGE
 }
 #define STAGE_PAIRS NAME(stage_pairs)
 #else
@@ -522,13 +529,9 @@ static TARGET void NAME(stage_pairs)(const float *src, cranet_shape s, int pad, 
 #endif
 
 static TARGET void NAME(stage)(const float *src, cranet_shape s, int pad, int stride, float *dst, int c0, int c1) {
-    // RANet's strides as constants: the row loop then divides by none.
-    if (stride == 1)
-        NAME(stage_channels)(src, s, pad, 1, dst, c0, c1);
-    else if (stride == 2)
-        NAME(stage_channels)(src, s, pad, 2, dst, c0, c1);
-    else
-        NAME(stage_channels)(src, s, pad, stride, dst, c0, c1);
+#define STAGE(k) NAME(stage_channels)(src, s, pad, k, dst, c0, c1)
+    CONSTANT_STRIDE(STAGE)
+#undef STAGE
 }
 
 // The weights' gradient of one image's stride-1 convolution with T taps (a constant
@@ -594,3 +597,4 @@ static const struct cranet_kernels NAME(kernels)[2] = {
 #undef DOT_NAME
 #undef PAIR_FLOATS
 #undef STAGE_PAIRS
+#undef CONSTANT_STRIDE

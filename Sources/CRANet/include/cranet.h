@@ -197,7 +197,7 @@ void cranet_resize_bilinear_align_corners_vectors(int floats, const float *src, 
 /// The portable loop of the same resize (exposed so tests can compare both paths).
 void cranet_resize_bilinear_align_corners_portable(const float *src, int channels, int in_h,
                                                    int in_w, float *dst, int out_h, int out_w);
-/// 1 if the AVX2 path is used on this CPU.
+/// 1 if this CPU runs the AVX2 path (where a resize of 8-float vectors, or one without AVX-512, runs).
 int cranet_resize_uses_avx2(void);
 
 /// Lane layout: a C×H×W tensor of a group of `lanes` images is stored as

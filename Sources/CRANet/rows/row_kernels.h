@@ -217,7 +217,9 @@ static inline __attribute__((always_inline)) TARGET void NAME(channel_tile)(
     }
     for (int i = 0; i < channels; i += 1 + pairs) {
         const size_t plane = (size_t)i * in_plane;
+#ifndef DOT_BF16
         const int odd = pairs && i + 1 < channels;
+#endif
         for (int t = 0; t < T; t++) {
             if (!pairs) {
                 V wv[2];
@@ -236,7 +238,6 @@ static inline __attribute__((always_inline)) TARGET void NAME(channel_tile)(
 #endif
             for (int p = 0; p < P; p++) {
 #ifdef DOT_BF16
-                (void)odd;
                 const VU x = (VU){0} + ((const unsigned *)in[p])[(size_t)i / 2 * in_plane + tap[t]];
                 for (int c = 0; c < C; c++) acc[c][p] = DOT_BF16(acc[c][p], wv[c], x);
 #else
@@ -416,6 +417,15 @@ static inline TARGET void NAME(zero)(float *dst, int n) {
 #endif
 }
 
+// Where column x of map row y lands in a channel's staged block of stride × stride phase
+// planes, each `rows` × `pitch`: in phase ((y + pad) mod stride, (x + pad) mod stride), at
+// row (y + pad) / stride and column (x + pad) / stride. The row's columns ≡ x (mod stride)
+// follow it there.
+static inline float *NAME(staged_spot)(float *block, int y, int x, int pad, int stride, int rows, int pitch) {
+    const int phase = (y + pad) % stride * stride + (x + pad) % stride;
+    return block + ((size_t)phase * rows + (y + pad) / stride) * pitch + (x + pad) / stride;
+}
+
 // Stages channels [c0, c1) of a convolution's input (see the top of this file): `pad`
 // zeros around each channel, and for stride > 1 the padded map split into
 // stride×stride phase planes. Each channel's staged block is zeroed whole, then each
@@ -431,12 +441,8 @@ static inline __attribute__((always_inline)) TARGET void NAME(stage_channels)(co
         const float *plane = src + (size_t)c * s.height * s.width;
         for (int y = 0; y < s.height; y++) {
             const float *row = plane + (size_t)y * s.width;
-            const int ry = (y + pad) % stride, i = (y + pad) / stride;
-            // Map columns x ≡ r (mod stride) land in phase (x + pad) mod stride, from
-            // column (r + pad) / stride on.
             for (int r = 0; r < stride && r < s.width; r++) {
-                const int rx = (r + pad) % stride;
-                float *out = dst + ((size_t)(ry * stride + rx) * rows + i) * pitch + (r + pad) / stride;
+                float *out = NAME(staged_spot)(dst, y, r, pad, stride, rows, pitch);
                 const int count = (s.width - r + stride - 1) / stride;
                 if (stride == 1)
                     NAME(copy)(out, row, count);
@@ -497,22 +503,17 @@ static inline __attribute__((always_inline)) TARGET void NAME(stage_pair_channel
         NAME(zero)(dst, block);
         for (int y = 0; y < s.height; y++) {
             const size_t row = (size_t)y * s.width;
-            const int ry = (y + pad) % stride, i = (y + pad) / stride;
-            float *phases = dst + (size_t)ry * stride * rows * pitch + (size_t)i * pitch;
             if (stride == 1) {
-                NAME(pair_row)(phases + pad, even + row, odd ? odd + row : NULL, s.width);
+                NAME(pair_row)(NAME(staged_spot)(dst, y, 0, pad, 1, rows, pitch), even + row, odd ? odd + row : NULL, s.width);
                 continue;
             }
             float pairs[64];
             for (int j = 0; j < s.width; j += chunk) {
                 const int n = s.width - j < chunk ? s.width - j : chunk;
                 NAME(pair_row)(pairs, even + row + j, odd ? odd + row + j : NULL, n);
-                // Map columns x ≡ r (mod stride) land in phase (x + pad) mod stride.
-                for (int r = 0; r < stride && r < n; r++) {
-                    const int x = j + r;
-                    float *out = phases + (size_t)((x + pad) % stride) * rows * pitch + (x + pad) / stride;
-                    NAME(copy_strided)(out, pairs + r, (n - r + stride - 1) / stride, stride);
-                }
+                for (int r = 0; r < stride && r < n; r++)
+                    NAME(copy_strided)(NAME(staged_spot)(dst, y, j + r, pad, stride, rows, pitch), pairs + r,
+                                       (n - r + stride - 1) / stride, stride);
             }
         }
     }

@@ -349,7 +349,7 @@ cranet_conv_layout cranet_lane_conv_layout(const cranet_kernels *k, cranet_shape
                                            int stride, int pad) {
     cranet_conv_layout layout = {0};
     layout.by_channels = by_channels(k, out, kernel, stride);
-    layout.paired = layout.by_channels && k->stage_pairs;
+    layout.paired = k->stage_pairs && row_reads_pairs(k->row_vector, out, kernel, stride);
     // Without padding or stride the input is already what the kernels read: no copy (in
     // bf16 too: whatever a layer reads was rounded when it was stored), unless in pairs.
     layout.staged = pad > 0 || stride > 1 || layout.paired;

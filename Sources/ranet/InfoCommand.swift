@@ -6,7 +6,7 @@ struct InfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info",
         abstract: "Show a network's config, flows, exits, parameter total and operations per exit.",
-        discussion: "Operations follow the authors' op_counter, cumulative up to each exit. With --preset no weights are read. --plan shows which backend runs each layer of an image alone, and the times it was chosen by (measured now, or read from the plan cache); with --preset it times random weights.")
+        discussion: "Operations follow the authors' op_counter, cumulative up to each exit. With --preset no weights are read. --plan shows which backend runs each layer of an image alone, and the times it was chosen by (measured now, or read from the plan cache), with the layer's channels, kernel, stride and maps and the GFLOP/s of the chosen time; with --preset it times random weights.")
 
     @OptionGroup var source: ModelOptions
 
@@ -16,7 +16,7 @@ struct InfoCommand: ParsableCommand {
     @Flag(help: "Print JSON instead of text.")
     var json = false
 
-    @Flag(help: "Show the backend of each layer of an image alone and why: the row kernels' and oneDNN's times.")
+    @Flag(help: "Show the backend of each layer of an image alone and why: the row kernels' and oneDNN's times, with each layer's shape and the rate of the chosen time.")
     var plan = false
 
     @OptionGroup var engine: EngineOptions
@@ -47,6 +47,27 @@ struct InfoCommand: ParsableCommand {
         print(json ? summary.json.prettyDescription : summary.text)
     }
 
+    /// A layer's channels and maps, as `in→out k×k/stride h×w→h×w`.
+    private static func shape(of layer: Layer, in network: NetworkDescription) -> String {
+        let (input, output) = (network.shape(of: layer.input), network.shape(of: layer.output))
+        let window = switch layer.operation {
+        case .conv(let unit): " \(unit.kernel)×\(unit.kernel)/\(unit.stride)"
+        case .maxPool(let kernel, let stride, _): " \(kernel)×\(kernel)/\(stride)"
+        default: ""
+        }
+        return "\(input.channels)→\(output.channels)\(window) \(input.height)×\(input.width)→\(output.height)×\(output.width)"
+    }
+
+    /// A convolution's or classifier's multiply-adds on one image (nil for the other layers).
+    private static func multiplyAdds(of layer: Layer, in network: NetworkDescription) -> Double? {
+        let output = network.shape(of: layer.output)
+        switch layer.operation {
+        case .conv(let unit): return Double(layer.input.channels * unit.kernel * unit.kernel * output.channels * output.height * output.width)
+        case .linear: return Double(layer.input.channels * layer.output.channels)
+        default: return nil
+        }
+    }
+
     private func printPlan(config: RANetConfig, network: NetworkDescription) throws {
         let options = engine.options(threads: threads)
         let model = try preset != nil
@@ -55,7 +76,10 @@ struct InfoCommand: ParsableCommand {
         let plan = try model.singleImagePlan()
         if json {
             let layers: [JSONValue] = plan.layers.enumerated().map { i, layer in
-                var row: [String: JSONValue] = ["layer": .number(Double(i)), "name": .string(layer.name), "backend": .string(layer.backend.rawValue)]
+                let (input, output) = (network.shape(of: network.layers[i].input), network.shape(of: network.layers[i].output))
+                var row: [String: JSONValue] = ["layer": .number(Double(i)), "name": .string(layer.name), "backend": .string(layer.backend.rawValue),
+                                                "input": .array([input.channels, input.height, input.width].map { .number(Double($0)) }),
+                                                "output": .array([output.channels, output.height, output.width].map { .number(Double($0)) })]
                 if let ms = layer.rowsMilliseconds { row["rows_ms"] = .number(ms) }
                 if let ms = layer.oneDNNMilliseconds { row["onednn_ms"] = .number(ms) }
                 if let ms = layer.oneDNNF32Milliseconds { row["onednn_f32_ms"] = .number(ms) }
@@ -74,13 +98,17 @@ struct InfoCommand: ParsableCommand {
         print("single image in \(options.precision.rawValue), \(plan.threads) thread\(plan.threads == 1 ? "" : "s") for oneDNN's layers, plan \(plan.source.rawValue): " +
               "\(plan.count(.rows)) layers in the row kernels, \(plan.count(.oneDNN) + plan.count(.oneDNNF32)) in oneDNN" +
               (f32Kernels ? " (\(plan.count(.oneDNNF32)) of them on its f32 kernels)" : ""))
-        print("layer  backend     rows ms  onednn ms" + (f32Kernels ? "  f32 ms" : "") + "  reorders  name")
+        print("layer  backend     rows ms  onednn ms" + (f32Kernels ? "  f32 ms" : "") + "  reorders  shape                        GFLOP/s  name")
         for (i, layer) in plan.layers.enumerated() {
             let measured = [layer.rowsMilliseconds, layer.oneDNNMilliseconds] + (f32Kernels ? [layer.oneDNNF32Milliseconds] : [])
             let times = measured.map { $0.map { String(format: "%7.3f", $0) } ?? "      -" }.joined(separator: "  ")
             let backend = layer.backend.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)
             let reorders = layer.reorders.map { String($0) } ?? "-"
-            print(String(format: "%5d  ", i) + "\(backend)  \(times)  \(String(repeating: " ", count: max(0, 8 - reorders.count)) + reorders)    \(layer.name)")
+            let shape = Self.shape(of: network.layers[i], in: network)
+            let rate = Self.multiplyAdds(of: network.layers[i], in: network).flatMap { macs in
+                layer.chosenMilliseconds.map { String(format: "%7.1f", 2 * macs / $0 / 1e6) } } ?? "      -"
+            print(String(format: "%5d  ", i) + "\(backend)  \(times)  \(String(repeating: " ", count: max(0, 8 - reorders.count)) + reorders)  "
+                  + "\(shape.padding(toLength: 27, withPad: " ", startingAt: 0))  \(rate)  \(layer.name)")
         }
         let total = plan.layers.map { $0.chosenMilliseconds ?? 0 }.reduce(0, +)
         if plan.source != .forced { print(String(format: "sum of the chosen layers' times: %.2f ms", total)) }

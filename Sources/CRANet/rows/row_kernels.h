@@ -108,14 +108,31 @@ static inline __attribute__((always_inline)) TARGET void NAME(conv_tile)(
 
 // The bf16 tables' register tile: NAME(conv_tile)'s sums in the order of VDPBF16PS, as
 // the lane kernels' NAME(conv_tile_pairs) (which says how), weights packed
-// [pair][tap][o][even, odd].
+// [pair][tap][o][even, odd]. An input `paired` (row_reads_pairs; only with DOT_BF16) holds
+// each pair of channels in one plane, a vector of it one operand of VDPBF16PS; otherwise
+// each vector of pairs is interleaved from the two channels' planes (NAME(pair_step)).
 static inline __attribute__((always_inline)) TARGET void NAME(conv_tile_pairs)(
-    const int O, const int P, const int T, const float *src, int channels, size_t in_plane, const size_t *tap,
-    const struct NAME(spot) *spot, const float *w, const float *bias, float *out, size_t out_plane, int store) {
+    const int O, const int P, const int T, const int paired, const float *src, int channels, size_t in_plane,
+    const size_t *tap, const struct NAME(spot) *spot, const float *w, const float *bias, float *out, size_t out_plane,
+    int store) {
     V acc[OB][PB];
     for (int o = 0; o < O; o++)
         for (int p = 0; p < P; p++) acc[o][p] = NAME(splat)(bias[o]);
-    for (int i = 0; i < channels; i += 2) {
+#ifdef DOT_BF16
+    for (int i = 0; paired && i < channels; i += 2) {
+        const float *plane = src + (size_t)i / 2 * in_plane;
+        for (int t = 0; t < T; t++) {
+            VU pairs[PB];
+            for (int p = 0; p < P; p++) pairs[p] = *(const VU *)(plane + spot[p].in + tap[t]);
+            const unsigned *wt = (const unsigned *)(w + ((size_t)i / 2 * T + t) * O * PAIR_FLOATS);
+            for (int o = 0; o < O; o++) {
+                const VU wv = (VU){0} + wt[o];
+                for (int p = 0; p < P; p++) acc[o][p] = DOT_BF16(acc[o][p], pairs[p], wv);
+            }
+        }
+    }
+#endif
+    for (int i = 0; !paired && i < channels; i += 2) {
         const float *plane = src + (size_t)i * in_plane;
         const int odd = i + 1 < channels;
         for (int t = 0; t < T; t++) {
@@ -137,7 +154,7 @@ static inline __attribute__((always_inline)) TARGET void NAME(conv_tile_pairs)(
 // Every output channel of one tile of vectors, in blocks of at most OB; with `pairs`, in
 // the bf16 tables' order.
 static inline __attribute__((always_inline)) TARGET void NAME(conv_vectors)(
-    const int P, const int T, const int pairs, const float *src, int channels, size_t in_plane, const size_t *tap,
+    const int P, const int T, const int pairs, const int paired, const float *src, int channels, size_t in_plane, const size_t *tap,
     const struct NAME(spot) *spot, const float *packed, const float *bias, float *dst, cranet_shape d, int store) {
     const size_t out_plane = (size_t)d.height * d.width;
     const size_t per_output = pairs ? (size_t)(channels + 1) / 2 * T * PAIR_FLOATS : (size_t)channels * T;
@@ -150,7 +167,7 @@ static inline __attribute__((always_inline)) TARGET void NAME(conv_vectors)(
 #define CASE(n)                                                                                                    \
     case n:                                                                                                        \
         if (pairs)                                                                                                 \
-            NAME(conv_tile_pairs)(n, P, T, src, channels, in_plane, tap, spot, w, bias + o0, out, out_plane, store); \
+            NAME(conv_tile_pairs)(n, P, T, paired, src, channels, in_plane, tap, spot, w, bias + o0, out, out_plane, store); \
         else                                                                                                       \
             NAME(conv_tile)(n, P, T, src, channels, in_plane, tap, spot, w, bias + o0, out, out_plane, store);       \
         break;
@@ -205,6 +222,7 @@ static inline TARGET struct NAME(spot) NAME(place)(int i, cranet_shape d, size_t
 // registers into the even and the odd channels' weights (exactly: a bf16 value is the
 // top half of its f32) against the two inputs broadcast from their channel planes: two
 // loads that cost less than widening a broadcast pair there (12% of a layer's time).
+// Each block's weights are prefetched WEIGHT_PREFETCH_FLOATS ahead (row_common.h).
 static inline __attribute__((always_inline)) TARGET void NAME(channel_tile)(
     const int C, const int P, const int T, const int pairs, int channels, size_t in_plane, const size_t *tap,
     const float *const *in, const float *packed, size_t w, size_t w_block, const float *bias, int o0, int outputs,
@@ -224,6 +242,7 @@ static inline __attribute__((always_inline)) TARGET void NAME(channel_tile)(
             if (!pairs) {
                 V wv[2];
                 for (int c = 0; c < C; c++) wv[c] = *(const V *)(packed + w + (size_t)c * w_block + ((size_t)i * T + t) * VF);
+                for (int c = 0; c < C; c++) __builtin_prefetch(packed + w + (size_t)c * w_block + ((size_t)i * T + t) * VF + WEIGHT_PREFETCH_FLOATS);
                 for (int p = 0; p < P; p++) {
                     const V x = NAME(splat)(in[p][plane + tap[t]]);
                     for (int c = 0; c < C; c++) acc[c][p] = MADD(wv[c], x, acc[c][p]);
@@ -232,6 +251,7 @@ static inline __attribute__((always_inline)) TARGET void NAME(channel_tile)(
             }
             VU wv[2];
             for (int c = 0; c < C; c++) wv[c] = *(const VU *)(packed + w + (size_t)c * w_block + ((size_t)i / 2 * T + t) * VF);
+            for (int c = 0; c < C; c++) __builtin_prefetch(packed + w + (size_t)c * w_block + ((size_t)i / 2 * T + t) * VF + WEIGHT_PREFETCH_FLOATS);
 #ifndef DOT_BF16
             V we[2], wo[2];
             for (int c = 0; c < C; c++) we[c] = (V)(wv[c] << 16), wo[c] = (V)(wv[c] & 0xffff0000u);
@@ -348,18 +368,27 @@ static inline __attribute__((always_inline)) TARGET void NAME(conv_share)(
     const size_t span = (size_t)(d.height - 1) * pitch + d.width;
     const int vectors = d.width >= VF ? d.height * ((d.width + VF - 1) / VF) : (int)((span + VF - 1) / VF);
     const int tiles = (vectors + PB - 1) / PB;
+#ifdef DOT_BF16
+#define READS_PAIRS pairs
+#else
+#define READS_PAIRS 0
+#endif
+    const int paired = READS_PAIRS && row_reads_pairs(VF, d, k, stride);
     for (int t = part * tiles / parts; t < (part + 1) * tiles / parts; t++) {
         const int P = t * PB + PB > vectors ? vectors - t * PB : PB;
         struct NAME(spot) spot[PB];
         for (int p = 0; p < P; p++) spot[p] = NAME(place)(t * PB + p, d, pitch);
         // RANet's kernel sizes as constants, so that their tap loops unroll.
-#define VECTORS(p)                                                                                            \
-    if (k == 1)                                                                                               \
-        NAME(conv_vectors)(p, 1, pairs, src, s.channels, in_plane, tap, spot, packed, bias, dst, d, store);     \
-    else if (k == 3)                                                                                          \
-        NAME(conv_vectors)(p, 9, pairs, src, s.channels, in_plane, tap, spot, packed, bias, dst, d, store);     \
-    else                                                                                                      \
-        NAME(conv_vectors)(p, T, pairs, src, s.channels, in_plane, tap, spot, packed, bias, dst, d, store);
+        // Whether the input is paired as a constant too: only 1×1 layers take either path.
+#define VECTORS(p)                                                                                                   \
+    if (k == 1 && paired)                                                                                            \
+        NAME(conv_vectors)(p, 1, pairs, READS_PAIRS, src, s.channels, in_plane, tap, spot, packed, bias, dst, d, store); \
+    else if (k == 1)                                                                                                 \
+        NAME(conv_vectors)(p, 1, pairs, 0, src, s.channels, in_plane, tap, spot, packed, bias, dst, d, store);           \
+    else if (k == 3)                                                                                                 \
+        NAME(conv_vectors)(p, 9, pairs, READS_PAIRS, src, s.channels, in_plane, tap, spot, packed, bias, dst, d, store); \
+    else                                                                                                             \
+        NAME(conv_vectors)(p, T, pairs, READS_PAIRS, src, s.channels, in_plane, tap, spot, packed, bias, dst, d, store);
         if (P == PB) {
             VECTORS(PB)
         } else if (P == 2) {
@@ -369,6 +398,7 @@ static inline __attribute__((always_inline)) TARGET void NAME(conv_share)(
         }
 #undef VECTORS
     }
+#undef READS_PAIRS
 }
 
 #include "../conv_entries.h"

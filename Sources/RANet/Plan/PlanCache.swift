@@ -81,8 +81,10 @@ public struct PlanCache: Sendable, Equatable {
     /// oneDNN's f32 kernels too (``SingleImagePlan/Backend/oneDNNF32``), and the bf16 row
     /// kernels read their weights by channels as bf16. 7: bf16 kernels sum input channels in
     /// pairs, on VDPBF16PS where the CPU has it. 8: there, the bf16 row kernels by output
-    /// channels read their input staged in pairs (``cranet_conv_layout/paired``).
-    static let measurement = 8
+    /// channels read their input staged in pairs (``cranet_conv_layout/paired``). 9: so do
+    /// those by pixels, but for 1×1 layers into few channels, and the row kernels by
+    /// channels prefetch their weights: both change which backend wins a layer.
+    static let measurement = 9
 
     /// What a plan depends on, as one line. `teamThreads`: the threads a batch shares,
     /// on which a row batch is compared with lane groups (only the plan of images on one

@@ -40,6 +40,7 @@ final class CommandLineTests: XCTestCase, CommandLineTesting {
         XCTAssertTrue(first.stderr.contains("timing the row kernels and oneDNN"), first.stderr)
         XCTAssertTrue(first.stderr.contains(cache.path), first.stderr)
         XCTAssertTrue(first.stdout.contains("layout reorders per image: "), first.stdout)
+        XCTAssertTrue(first.stdout.contains("3→4 3×3/1 32×32→32×32"), first.stdout)
         let second = try ranet("info", "--model", folder.path, "--plan", "--plan-cache", cache.path, "--json")
         XCTAssertEqual(second.status, 0, second.stderr)
         XCTAssertFalse(second.stderr.contains("timing"), second.stderr)
@@ -48,6 +49,9 @@ final class CommandLineTests: XCTestCase, CommandLineTesting {
         guard case .array(let layers) = json["layers"] else { return XCTFail("no layers") }
         XCTAssertTrue(layers.allSatisfy { ["rows", "onednn"].contains($0["backend"]?.stringValue ?? "") })
         XCTAssertNotNil(layers.first?["rows_ms"]?.doubleValue)
+        // tiny-c3's first layer: a 3×3 convolution of the 3×32×32 image.
+        XCTAssertEqual(layers.first?["input"], .array([3, 32, 32].map { .number($0) }))
+        XCTAssertEqual(layers.first?["output"], .array([4, 32, 32].map { .number($0) }))
         let reorders = layers.compactMap { $0["reorders"]?.doubleValue }
         XCTAssertEqual(reorders.count, layers.count)
         XCTAssertEqual(json["reorders"]?.doubleValue, reorders.reduce(0, +))

@@ -58,16 +58,6 @@ struct InfoCommand: ParsableCommand {
         return "\(input.channels)→\(output.channels)\(window) \(input.height)×\(input.width)→\(output.height)×\(output.width)"
     }
 
-    /// A convolution's or classifier's multiply-adds on one image (nil for the other layers).
-    private static func multiplyAdds(of layer: Layer, in network: NetworkDescription) -> Double? {
-        let output = network.shape(of: layer.output)
-        switch layer.operation {
-        case .conv(let unit): return Double(layer.input.channels * unit.kernel * unit.kernel * output.channels * output.height * output.width)
-        case .linear: return Double(layer.input.channels * layer.output.channels)
-        default: return nil
-        }
-    }
-
     private func printPlan(config: RANetConfig, network: NetworkDescription) throws {
         let options = engine.options(threads: threads)
         let model = try preset != nil
@@ -105,7 +95,7 @@ struct InfoCommand: ParsableCommand {
             let backend = layer.backend.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)
             let reorders = layer.reorders.map { String($0) } ?? "-"
             let shape = Self.shape(of: network.layers[i], in: network)
-            let rate = Self.multiplyAdds(of: network.layers[i], in: network).flatMap { macs in
+            let rate = OperationCount.multiplyAdds(of: network.layers[i], in: network).flatMap { macs in
                 layer.chosenMilliseconds.map { String(format: "%7.1f", 2 * macs / $0 / 1e6) } } ?? "      -"
             print(String(format: "%5d  ", i) + "\(backend)  \(times)  \(String(repeating: " ", count: max(0, 8 - reorders.count)) + reorders)  "
                   + "\(shape.padding(toLength: 27, withPad: " ", startingAt: 0))  \(rate)  \(layer.name)")

@@ -22,15 +22,15 @@ public struct OperationCount: Sendable, Equatable {
             let out = network.shape(of: layer.output)
             let outElements = Double(out.channels * out.height * out.width)
             switch layer.operation {
-            case .conv(let unit):
-                ops += Double(layer.input.channels * unit.kernel * unit.kernel) * outElements  // convolution
+            case .conv:
+                ops += Self.multiplyAdds(of: layer, in: network)!  // convolution
                 ops += outElements  // ReLU on its output
             case .maxPool(let kernel, _, _):
                 ops += outElements * Double(kernel * kernel)
             case .avgPool(let kernel):
                 ops += outElements * Double(kernel * kernel)
             case .linear:
-                ops += Double(layer.input.channels * layer.output.channels + layer.output.channels)
+                ops += Self.multiplyAdds(of: layer, in: network)! + Double(layer.output.channels)  // weights and bias
             case .resize:
                 break
             }
@@ -43,5 +43,16 @@ public struct OperationCount: Sendable, Equatable {
         self.opsPerExit = opsPerExit
         self.paramsPerExit = paramsPerExit
         paramsTotal = params
+    }
+
+    /// The multiply-adds of one of `network`'s convolutions (Cin·Cout·k·k·Hout·Wout) or
+    /// classifiers (Cin·Cout) on one image; nil for the layers without weights.
+    public static func multiplyAdds(of layer: Layer, in network: NetworkDescription) -> Double? {
+        let out = network.shape(of: layer.output)
+        switch layer.operation {
+        case .conv(let unit): return Double(layer.input.channels * unit.kernel * unit.kernel) * Double(out.channels * out.height * out.width)
+        case .linear: return Double(layer.input.channels * layer.output.channels)
+        case .resize, .maxPool, .avgPool: return nil
+        }
     }
 }

@@ -253,8 +253,11 @@ static inline __attribute__((always_inline)) TARGET void NAME(channel_tile)(
         for (int t = 0; t < T; t++) {
             if (!pairs) {
                 V wv[2];
-                for (int c = 0; c < C; c++) wv[c] = *(const V *)(packed + w + (size_t)c * w_block + ((size_t)i * T + t) * VF);
-                for (int c = 0; c < C; c++) NAME(prefetch_weights)(packed + w + (size_t)c * w_block + ((size_t)i * T + t) * VF);
+                for (int c = 0; c < C; c++) {
+                    const float *at = packed + w + (size_t)c * w_block + ((size_t)i * T + t) * VF;
+                    wv[c] = *(const V *)at;
+                    NAME(prefetch_weights)(at);
+                }
                 for (int p = 0; p < P; p++) {
                     const V x = NAME(splat)(in[p][plane + tap[t]]);
                     for (int c = 0; c < C; c++) acc[c][p] = MADD(wv[c], x, acc[c][p]);
@@ -262,8 +265,11 @@ static inline __attribute__((always_inline)) TARGET void NAME(channel_tile)(
                 continue;
             }
             VU wv[2];
-            for (int c = 0; c < C; c++) wv[c] = *(const VU *)(packed + w + (size_t)c * w_block + ((size_t)i / 2 * T + t) * VF);
-            for (int c = 0; c < C; c++) NAME(prefetch_weights)(packed + w + (size_t)c * w_block + ((size_t)i / 2 * T + t) * VF);
+            for (int c = 0; c < C; c++) {
+                const float *at = packed + w + (size_t)c * w_block + ((size_t)i / 2 * T + t) * VF;
+                wv[c] = *(const VU *)at;
+                NAME(prefetch_weights)(at);
+            }
 #ifndef DOT_BF16
             V we[2], wo[2];
             for (int c = 0; c < C; c++) we[c] = (V)(wv[c] << 16), wo[c] = (V)(wv[c] & 0xffff0000u);
@@ -381,11 +387,11 @@ static inline __attribute__((always_inline)) TARGET void NAME(conv_share)(
     const int vectors = d.width >= VF ? d.height * ((d.width + VF - 1) / VF) : (int)((span + VF - 1) / VF);
     const int tiles = (vectors + PB - 1) / PB;
 #ifdef DOT_BF16
-#define READS_PAIRS pairs
+    const int reads_pairs = pairs;
 #else
-#define READS_PAIRS 0
+    const int reads_pairs = 0;
 #endif
-    const int paired = READS_PAIRS && row_reads_pairs(VF, d, k, stride);
+    const int paired = reads_pairs && row_reads_pairs(VF, d, k, stride);
     for (int t = part * tiles / parts; t < (part + 1) * tiles / parts; t++) {
         const int P = t * PB + PB > vectors ? vectors - t * PB : PB;
         struct NAME(spot) spot[PB];
@@ -394,13 +400,13 @@ static inline __attribute__((always_inline)) TARGET void NAME(conv_share)(
         // Whether the input is paired as a constant too: only 1×1 layers take either path.
 #define VECTORS(p)                                                                                                   \
     if (k == 1 && paired)                                                                                            \
-        NAME(conv_vectors)(p, 1, pairs, READS_PAIRS, src, s.channels, in_plane, tap, spot, packed, bias, dst, d, store); \
+        NAME(conv_vectors)(p, 1, pairs, reads_pairs, src, s.channels, in_plane, tap, spot, packed, bias, dst, d, store); \
     else if (k == 1)                                                                                                 \
         NAME(conv_vectors)(p, 1, pairs, 0, src, s.channels, in_plane, tap, spot, packed, bias, dst, d, store);           \
     else if (k == 3)                                                                                                 \
-        NAME(conv_vectors)(p, 9, pairs, READS_PAIRS, src, s.channels, in_plane, tap, spot, packed, bias, dst, d, store); \
+        NAME(conv_vectors)(p, 9, pairs, reads_pairs, src, s.channels, in_plane, tap, spot, packed, bias, dst, d, store); \
     else                                                                                                             \
-        NAME(conv_vectors)(p, T, pairs, READS_PAIRS, src, s.channels, in_plane, tap, spot, packed, bias, dst, d, store);
+        NAME(conv_vectors)(p, T, pairs, reads_pairs, src, s.channels, in_plane, tap, spot, packed, bias, dst, d, store);
         if (P == PB) {
             VECTORS(PB)
         } else if (P == 2) {
@@ -410,7 +416,6 @@ static inline __attribute__((always_inline)) TARGET void NAME(conv_share)(
         }
 #undef VECTORS
     }
-#undef READS_PAIRS
 }
 
 #include "../conv_entries.h"

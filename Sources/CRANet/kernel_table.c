@@ -367,9 +367,10 @@ cranet_conv_layout cranet_lane_conv_layout(const cranet_kernels *k, cranet_shape
 size_t cranet_lane_overread_floats(const cranet_kernels *k) { return k->images == 1 ? 16 : 0; }
 
 void cranet_lane_stage(const cranet_kernels *k, const float *src, cranet_shape s, int pad, int stride, int paired,
-                       float *dst, int part, int parts) {
-    const int planes = paired ? (s.channels + 1) / 2 : s.channels;
-    (paired ? k->stage_pairs : k->stage)(src, s, pad, stride, dst, part * planes / parts, (part + 1) * planes / parts);
+                       float *dst, int first, int part, int parts) {
+    const int planes = (paired ? (s.channels + 1) / 2 : s.channels) - first;
+    (paired ? k->stage_pairs : k->stage)(src, s, pad, stride, dst, first + part * planes / parts,
+                                         first + (part + 1) * planes / parts);
 }
 
 void cranet_lane_load(const cranet_kernels *k, const float *const *images, int count, size_t floats, float *dst) {

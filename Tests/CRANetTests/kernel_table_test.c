@@ -95,7 +95,7 @@ static void lane_conv(const cranet_kernels *k, const float *src, cranet_shape s,
     float *staged = malloc(sizeof(float) * (layout.staged_floats + cranet_lane_overread_floats(k)));
     if (layout.staged)
         for (int part = 0; part < 2; part++)
-            cranet_lane_stage(k, src, s, c->pad, c->stride, layout.paired, staged, part, 2);
+            cranet_lane_stage(k, src, s, c->pad, c->stride, layout.paired, staged, 0, part, 2);
     // In three shares, as three threads would compute it.
     for (int part = 0; part < 3; part++)
         cranet_lane_conv(k, layout.staged ? staged : src, layout.read_shape, dst, d, c->kernel, c->stride, packed, c->bias,
@@ -324,7 +324,7 @@ static void test_row_conv_images(int width, cranet_precision precision) {
             cranet_lane_load(row, (const float *const *)&src, 1, floats(s), src);
             staged[j] = calloc(staged_floats + cranet_lane_overread_floats(row), sizeof(float));
             if (layout.staged)
-                cranet_lane_stage(row, src, s, c[5], c[4], layout.paired, staged[j], 0, 1);
+                cranet_lane_stage(row, src, s, c[5], c[4], layout.paired, staged[j], 0, 0, 1);
             else
                 memcpy(staged[j], src, sizeof(float) * floats(s));
             free(src);
@@ -457,6 +457,48 @@ static void test_dot_variants_match(int width) {
     printf("ok width %d: bf16 on VDPBF16PS and on FMA give the same bits\n", width);
 }
 
+// Staging the planes from `first` on writes what staging every channel writes there and
+// leaves the planes before it alone (a dense block's 1×1 layers keep their staged input
+// and stage only the channels appended since).
+static void test_stage_from_first(const cranet_kernels *k) {
+    // {channels staged before, channels now, padding, stride}: even and odd counts.
+    static const int cases[][4] = {{4, 9, 0, 1}, {5, 8, 0, 1}, {3, 7, 1, 1}, {6, 6, 1, 2}, {7, 11, 0, 1}};
+    const int lanes = cranet_kernels_images(k);
+    for (size_t n = 0; n < sizeof cases / sizeof cases[0]; n++) {
+        const int *c = cases[n];
+        const cranet_shape before = {c[0], 6, 5}, now = {c[1], 6, 5};
+        // A 1×1 layer into 48 channels: staged in pairs where the kernels pair (with a
+        // padding or stride, a 3×3 layer's staging).
+        const cranet_shape out = {48, (6 + 2 * c[2] - (c[2] ? 3 : 1)) / c[3] + 1, (5 + 2 * c[2] - (c[2] ? 3 : 1)) / c[3] + 1};
+        const cranet_conv_layout layout = cranet_lane_conv_layout(k, now, out, c[2] ? 3 : 1, c[3], c[2]);
+        if (!layout.staged) continue;
+        float *src = random_floats(floats(now) * lanes, 11), *other = random_floats(floats(now) * lanes, 12);
+        cranet_round_bf16(src, src, floats(now) * lanes);
+        cranet_round_bf16(other, other, floats(now) * lanes);
+        float *whole = calloc(layout.staged_floats, sizeof(float)), *grown = calloc(layout.staged_floats, sizeof(float));
+        float *kept = malloc(sizeof(float) * layout.staged_floats);
+        cranet_lane_stage(k, src, now, c[2], c[3], layout.paired, whole, 0, 0, 1);
+        // The planes before `first`, staged from other values, are left as they are; those
+        // from `first` on become the whole staging's.
+        cranet_lane_stage(k, other, before, c[2], c[3], layout.paired, grown, 0, 0, 1);
+        memcpy(kept, grown, sizeof(float) * layout.staged_floats);
+        const int first = layout.paired ? c[0] / 2 : c[0], planes = layout.paired ? (c[1] + 1) / 2 : c[1];
+        const size_t split = layout.staged_floats / planes * first;
+        for (int part = 0; part < 2; part++) cranet_lane_stage(k, src, now, c[2], c[3], layout.paired, grown, first, part, 2);
+        if (memcmp(grown, kept, sizeof(float) * split) ||
+            memcmp(grown + split, whole + split, sizeof(float) * (layout.staged_floats - split))) {
+            printf("FAIL staging %d channels from plane %d (padding %d, stride %d, paired %d): not the whole staging's\n", c[1],
+                   first, c[2], c[3], layout.paired);
+            failures++;
+        }
+        free(other);
+        free(kept);
+        free(src);
+        free(whole);
+        free(grown);
+    }
+}
+
 int main(void) {
     int widths = 0;
     test_round_bf16();
@@ -477,6 +519,7 @@ int main(void) {
                 test_conv(k, p);
                 test_pool(k, p);
                 test_resize(k, p);
+                test_stage_from_first(k);
             }
             test_rows_match_lanes(width, p);
             test_row_conv_images(width, p);

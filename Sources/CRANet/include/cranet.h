@@ -276,9 +276,11 @@ void cranet_lane_pack_conv_weights(const cranet_kernels *k, const float *oihw, i
 /// each channel (its inner loops then never test for edges), in the arrangement the
 /// convolution of this stride reads (row kernels split a strided input into phase
 /// planes, so that every tap is a contiguous load), in pairs of channels where the
-/// layout says `paired`. Share `part` of `parts`: a range of channels (of pairs).
+/// layout says `paired`. Planes (channels, or pairs of channels) before `first` are left
+/// as they are: an earlier call staged them from the same channels. Share `part` of
+/// `parts`: a range of the planes from `first` on.
 void cranet_lane_stage(const cranet_kernels *k, const float *src, cranet_shape s, int pad, int stride, int paired,
-                       float *dst, int part, int parts);
+                       float *dst, int first, int part, int parts);
 /// Floats past the end of its input a convolution may read (and ignore): the row
 /// kernels read whole vectors even for a map smaller than one. Buffers that inputs
 /// live in (staged or not) need this many more floats at their end.

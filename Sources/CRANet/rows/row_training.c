@@ -134,7 +134,7 @@ static void forward_part(void *ctx, int part, int parts) {
     for (int n = n0; n < n1; n++) {
         float *staged = c->staged + (size_t)n * c->in_staged_floats;
         // Unpaired: training runs the f32 tables, whose weight gradient reads channel planes.
-        cranet_lane_stage(c->k, c->arg_in + (size_t)n * c->src.image_stride, c->in, c->pad, 1, 0, staged, 0, 1);
+        cranet_lane_stage(c->k, c->arg_in + (size_t)n * c->src.image_stride, c->in, c->pad, 1, 0, staged, 0, 0, 1);
         cranet_lane_conv(c->k, staged, c->in_staged, c->arg_out + (size_t)n * out_floats(c), c->out, c->kernel, 1,
                          c->packed, c->arg_bias, 0, 0, 1);
     }
@@ -201,7 +201,7 @@ static void backward_data_part(void *ctx, int part, int parts) {
     images(c, part, parts, &n0, &n1);
     for (int n = n0; n < n1; n++) {
         float *staged = c->scratch + (size_t)part * c->scratch_floats, *image = staged + c->out_staged_floats;
-        cranet_lane_stage(c->k, c->arg_in + (size_t)n * out_floats(c), c->out, c->kernel - 1 - c->pad, 1, 0, staged, 0, 1);
+        cranet_lane_stage(c->k, c->arg_in + (size_t)n * out_floats(c), c->out, c->kernel - 1 - c->pad, 1, 0, staged, 0, 0, 1);
         cranet_lane_conv(c->k, staged, c->out_staged, image, c->in, c->kernel, 1, c->packed_back, c->zeros, 0, 0, 1);
         float *d = c->arg_out + (size_t)n * c->src.image_stride;
         for (size_t j = 0; j < in_floats; j++) d[j] += image[j];

@@ -57,11 +57,20 @@ public struct ExecutionPlan: Sendable {
         let sizes = network.tensors.indices.map { t in
             (max(network.tensors[t].elementCount, minimumFloats[t] ?? 0) + Self.alignment - 1) / Self.alignment * Self.alignment
         }
-        var offsets = [Int](repeating: 0, count: count)
+        lifetimes = (0..<count).map { first[$0]...max(first[$0], last[$0]) }
+        (tensorOffsets, arenaFloats) = Self.place(sizes: sizes, lifetimes: lifetimes)
+        unsharedFloats = sizes.reduce(0, +)
+    }
+
+    /// Offsets for buffers of `sizes` floats live during `lifetimes` (layer ranges), and
+    /// the floats they need together: largest first, each at the lowest offset free during
+    /// its whole lifetime.
+    static func place(sizes: [Int], lifetimes: [ClosedRange<Int>]) -> (offsets: [Int], floats: Int) {
+        var offsets = [Int](repeating: 0, count: sizes.count)
         var placed: [Int] = []
-        for t in (0..<count).sorted(by: { sizes[$0] != sizes[$1] ? sizes[$0] > sizes[$1] : $0 < $1 }) {
+        for t in sizes.indices.sorted(by: { sizes[$0] != sizes[$1] ? sizes[$0] > sizes[$1] : $0 < $1 }) {
             let overlapping = placed
-                .filter { first[$0] <= last[t] && first[t] <= last[$0] }
+                .filter { lifetimes[$0].overlaps(lifetimes[t]) }
                 .map { (offsets[$0], offsets[$0] + sizes[$0]) }
                 .sorted { $0.0 < $1.0 }
             var offset = 0
@@ -72,10 +81,7 @@ public struct ExecutionPlan: Sendable {
             offsets[t] = offset
             placed.append(t)
         }
-        lifetimes = (0..<count).map { first[$0]...max(first[$0], last[$0]) }
-        tensorOffsets = offsets
-        arenaFloats = zip(offsets, sizes).map { $0 + $1 }.max() ?? 0
-        unsharedFloats = sizes.reduce(0, +)
+        return (offsets, zip(offsets, sizes).map { $0 + $1 }.max() ?? 0)
     }
 
     /// An image's whole state between layer `layer` and the next: each tensor written at

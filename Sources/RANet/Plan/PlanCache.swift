@@ -83,8 +83,9 @@ public struct PlanCache: Sendable, Equatable {
     /// pairs, on VDPBF16PS where the CPU has it. 8: there, the bf16 row kernels by output
     /// channels read their input staged in pairs (``cranet_conv_layout/paired``). 9: so do
     /// those by pixels, but for 1×1 layers into few channels, and the row kernels by
-    /// channels prefetch their weights: both change which backend wins a layer.
-    static let measurement = 9
+    /// channels prefetch their weights: both change which backend wins a layer. 10: a dense
+    /// block's 1×1 layers stage only the channels appended since the last (``StagedInputs``).
+    static let measurement = 10
 
     /// What a plan depends on, as one line. `teamThreads`: the threads a batch shares,
     /// on which a row batch is compared with lane groups (only the plan of images on one

@@ -13,10 +13,10 @@ final class LaneExecution: GroupExecution, SharedPasses {
         let from: cranet_shape
         let to: cranet_shape
 
-        /// The layout of a convolution whose input is staged first (`cranet_lane_stage`).
-        var stagedLayout: cranet_conv_layout? {
-            guard case let .conv(_, _, _, _, _, _, layout) = kernel, layout.staged != 0 else { return nil }
-            return layout
+        /// How a convolution whose input is staged first (`cranet_lane_stage`) stages it.
+        var staging: StagedInputs.Staging? {
+            guard case let .conv(_, _, _, stride, padding, _, layout) = kernel, layout.staged != 0 else { return nil }
+            return StagedInputs.Staging(padding: padding, stride: stride, paired: layout.paired != 0, floats: layout.staged_floats)
         }
     }
 
@@ -33,6 +33,9 @@ final class LaneExecution: GroupExecution, SharedPasses {
     private let arena: UnsafeMutablePointer<Float>
     /// Where convolutions' staged inputs go.
     private let scratch: UnsafeMutablePointer<Float>
+    /// Staged inputs kept from one convolution to the next, in an arena of their own.
+    let stagedInputs: StagedInputs
+    private let stagedArena: UnsafeMutablePointer<Float>?
     /// With a plan whose exit heads overlap the next block (``ExecutionPlan/overlaps``):
     /// the heads' layers, which stage into a scratch of their own and run their oneDNN
     /// primitives on a stream and scratchpad of their own.
@@ -87,14 +90,18 @@ final class LaneExecution: GroupExecution, SharedPasses {
                         target: arena + plan.offset(of: layer.output, in: network) * lanes,
                         from: shape(layer.input), to: shape(layer.output))
         }
+        var headLayer = [Bool](repeating: false, count: steps.count)
+        for overlap in plan.overlaps { for i in overlap.head { headLayer[i] = true } }
+        self.headLayer = headLayer
+        let stagedInputs = StagedInputs(network: network, staging: steps.map(\.staging), excluded: headLayer)
         var passes: [Pass] = [], firstPass: [Int] = [], passWork: [Int] = [], scratchFloats = 0
         for (i, step) in steps.enumerated() {
             firstPass.append(passes.count)
-            if let layout = step.stagedLayout {
-                let floats = layout.staged_floats
-                scratchFloats = max(scratchFloats, floats)
+            if let staging = step.staging {
+                if stagedInputs.slots[i] == nil { scratchFloats = max(scratchFloats, staging.floats) }
                 passes.append(.stage(step: i))
-                passWork.append(floats)
+                let planes = staging.paired ? (Int(step.from.channels) + 1) / 2 : Int(step.from.channels)
+                passWork.append(staging.floats / planes * (planes - (stagedInputs.slots[i]?.firstPlane ?? 0)))
             }
             passes.append(.layer(step: i))
             if case .primitive = step.kernel { passWork.append(0) } else { passWork.append(Self.work(of: step) * lanes) }
@@ -106,9 +113,9 @@ final class LaneExecution: GroupExecution, SharedPasses {
                 .bindMemory(to: Float.self, capacity: scratchFloats + overread)
         }
         scratch = scratchBuffer()
-        var headLayer = [Bool](repeating: false, count: steps.count)
-        for overlap in plan.overlaps { for i in overlap.head { headLayer[i] = true } }
-        self.headLayer = headLayer
+        self.stagedInputs = stagedInputs
+        stagedArena = stagedInputs.floats == 0 ? nil : UnsafeMutableRawPointer.allocate(byteCount: (stagedInputs.floats + overread) * 4, alignment: 64)
+            .initializeMemory(as: Float.self, repeating: 0, count: stagedInputs.floats + overread)
         headScratch = plan.overlaps.isEmpty ? nil : scratchBuffer()
         self.arena = arena
         self.steps = steps
@@ -162,6 +169,7 @@ final class LaneExecution: GroupExecution, SharedPasses {
         headScratchpad?.deallocate()
         arena.deallocate()
         scratch.deallocate()
+        stagedArena?.deallocate()
         headScratch?.deallocate()
     }
 
@@ -263,7 +271,7 @@ final class LaneExecution: GroupExecution, SharedPasses {
     /// Stages convolution `layer`'s input where its kernel reads it staged (a no-op where
     /// it reads the arena in place): the first half of ``convolutionOperands(layer:)``.
     func stageInput(layer: Int) {
-        if steps[layer].stagedLayout != nil { runShare(pass: firstPass[layer], part: 0, parts: 1) }
+        if steps[layer].staging != nil { runShare(pass: firstPass[layer], part: 0, parts: 1) }
     }
 
     /// Where convolution `layer` reads (its staged input, once ``stageInput(layer:)`` has
@@ -271,11 +279,15 @@ final class LaneExecution: GroupExecution, SharedPasses {
     /// images at once.
     func convolutionOperands(layer: Int) -> (source: UnsafePointer<Float>, target: UnsafeMutablePointer<Float>, output: cranet_shape) {
         let step = steps[layer]
-        return (UnsafePointer(step.stagedLayout != nil ? scratch(of: layer) : step.source), step.target, step.to)
+        return (UnsafePointer(step.staging != nil ? scratch(of: layer) : step.source), step.target, step.to)
     }
 
-    /// Where layer `i`'s input is staged: a head's own scratch while it may overlap a block.
-    private func scratch(of i: Int) -> UnsafeMutablePointer<Float> { headLayer[i] ? headScratch! : scratch }
+    /// Where layer `i`'s input is staged: its chain's buffer (``StagedInputs``), or a
+    /// head's own scratch while it may overlap a block, or the shared scratch.
+    private func scratch(of i: Int) -> UnsafeMutablePointer<Float> {
+        if let slot = stagedInputs.slots[i] { return stagedArena! + slot.offset }
+        return headLayer[i] ? headScratch! : scratch
+    }
 
     /// Runs one pass in as many parts as the calling thread's OpenMP team has threads.
     private func runOnOpenMPTeam(pass: Int) {
@@ -297,7 +309,7 @@ final class LaneExecution: GroupExecution, SharedPasses {
             let step = steps[i]
             guard case let .conv(_, _, _, stride, padding, _, layout) = step.kernel else { return }
             cranet_lane_stage(table, step.source, step.from, Int32(padding), Int32(stride), layout.paired, scratch(of: i),
-                              part, parts)
+                              Int32(stagedInputs.slots[i]?.firstPlane ?? 0), part, parts)
         case .layer(let i):
             let step = steps[i]
             program.parameters.withUnsafeBufferPointer { parameters in

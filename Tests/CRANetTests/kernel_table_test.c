@@ -82,10 +82,8 @@ static void lane_conv(const cranet_kernels *k, const float *src, cranet_shape s,
                       const void *a) {
     const conv_arg *c = a;
     const cranet_conv_layout layout = cranet_lane_conv_layout(k, s, d, c->kernel, c->stride, c->pad);
-    // The bf16 row kernels on VDPBF16PS read their input staged in pairs, but for 1×1
-    // convolutions by pixels into at most 32 channels.
-    const int paired = cranet_kernels_images(k) == 1 && !strcmp(cranet_kernels_bf16_dot(k), "vdpbf16ps") &&
-                       (c->kernel > 1 || c->stride > 1 || d.channels > 32 || layout.by_channels);
+    // The bf16 row kernels on VDPBF16PS read every input staged in pairs.
+    const int paired = cranet_kernels_images(k) == 1 && !strcmp(cranet_kernels_bf16_dot(k), "vdpbf16ps");
     if (layout.staged != (c->pad > 0 || c->stride > 1 || paired) || layout.paired != paired) {
         printf("FAIL layout: staged %d, paired %d with padding %d, stride %d\n", layout.staged, layout.paired, c->pad, c->stride);
         failures++;
@@ -143,7 +141,7 @@ static const int conv_cases[][6] = {
     {7, 6, 11, 5, 2, 2}, {3, 7, 9, 7, 2, 3}, {4, 3, 3, 3, 1, 0}, {128, 10, 1, 1, 1, 0},
     // Maps wider than a vector of every width, with rows that end mid-vector.
     {6, 24, 56, 1, 1, 0}, {24, 6, 56, 3, 1, 1}, {10, 5, 35, 3, 2, 1}, {3, 8, 20, 7, 2, 3},
-    // 1×1 by pixels into more than 32 channels: an odd count of inputs staged in pairs.
+    // 1×1 by pixels: an odd count of inputs staged in pairs.
     {41, 40, 20, 1, 1, 0},
     // Row kernels by output channels: a partial pair of blocks, a tile of one pixel, an
     // odd input channel count, a 1×1 kernel on a map staged without padding.

@@ -259,9 +259,10 @@ typedef struct cranet_conv_layout {
     /// channels); cranet_row_conv_images then computes several images at once.
     int by_channels;
     /// 1 when the staged input holds channels in pairs, two bf16 values to a float (the
-    /// even channel's in the low half, as VDPBF16PS reads them): bf16 row kernels on
-    /// VDPBF16PS, which then load a vector of pixels' pairs, or broadcast one pixel's, as
-    /// one operand, pairing each input once rather than once per tile of output channels.
+    /// even channel's in the low half, as VDPBF16PS reads them): every input of the bf16
+    /// row kernels on VDPBF16PS, which then load a vector of pixels' pairs, or broadcast
+    /// one pixel's, as one operand, pairing each input once rather than once per tile of
+    /// output channels.
     /// Such an input is always staged, `staged_floats` counting one float per pair.
     int paired;
 } cranet_conv_layout;

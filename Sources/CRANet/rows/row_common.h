@@ -26,15 +26,6 @@ static int row_by_channels(int vf, cranet_shape d, int k, int stride) {
 // bandwidth bounds them instead (11.4 → 11.1 ms each).
 #define WEIGHT_PREFETCH_FLOATS 4096
 
-// Whether the bf16 row kernels on VDPBF16PS read a convolution's input staged in pairs
-// of channels (cranet_conv_layout.paired): all but 1×1 convolutions by pixels into at most
-// 32 output channels, which read each input vector about once per 8 outputs: pairing the
-// input first (a pass over it) cost more there than interleaving the pairs in registers
-// (256→16 at 56×56, one thread: 17% slower), where it bought 25–34% on 3×3 layers.
-static int row_reads_pairs(int vf, cranet_shape d, int k, int stride) {
-    return k > 1 || stride > 1 || d.channels > 32 || row_by_channels(vf, d, k, stride);
-}
-
 // Where each of a k×k kernel's taps reads in a staged input of shape `s` (the padded
 // map, split into stride × stride phase planes: row_kernels.h), relative to the output
 // pixel's spot, and the floats of one staged channel. Returns the tap count, at most 64

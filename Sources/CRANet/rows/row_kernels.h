@@ -108,18 +108,18 @@ static inline __attribute__((always_inline)) TARGET void NAME(conv_tile)(
 
 // The bf16 tables' register tile: NAME(conv_tile)'s sums in the order of VDPBF16PS, as
 // the lane kernels' NAME(conv_tile_pairs) (which says how), weights packed
-// [pair][tap][o][even, odd]. An input `paired` (row_reads_pairs; only with DOT_BF16) holds
-// each pair of channels in one plane, a vector of it one operand of VDPBF16PS; otherwise
-// each vector of pairs is interleaved from the two channels' planes (NAME(pair_step)).
+// [pair][tap][o][even, odd]. With DOT_BF16 the input is staged in pairs
+// (cranet_conv_layout.paired), each pair of channels in one plane, a vector of it one
+// operand of VDPBF16PS; otherwise each vector of pairs is interleaved from the two
+// channels' planes (NAME(pair_step)).
 static inline __attribute__((always_inline)) TARGET void NAME(conv_tile_pairs)(
-    const int O, const int P, const int T, const int paired, const float *src, int channels, size_t in_plane,
-    const size_t *tap, const struct NAME(spot) *spot, const float *w, const float *bias, float *out, size_t out_plane,
-    int store) {
+    const int O, const int P, const int T, const float *src, int channels, size_t in_plane, const size_t *tap,
+    const struct NAME(spot) *spot, const float *w, const float *bias, float *out, size_t out_plane, int store) {
     V acc[OB][PB];
     for (int o = 0; o < O; o++)
         for (int p = 0; p < P; p++) acc[o][p] = NAME(splat)(bias[o]);
+    for (int i = 0; i < channels; i += 2) {
 #ifdef DOT_BF16
-    for (int i = 0; paired && i < channels; i += 2) {
         const float *plane = src + (size_t)i / 2 * in_plane;
         for (int t = 0; t < T; t++) {
             VU pairs[PB];
@@ -130,9 +130,7 @@ static inline __attribute__((always_inline)) TARGET void NAME(conv_tile_pairs)(
                 for (int p = 0; p < P; p++) acc[o][p] = DOT_BF16(acc[o][p], pairs[p], wv);
             }
         }
-    }
-#endif
-    for (int i = 0; !paired && i < channels; i += 2) {
+#else
         const float *plane = src + (size_t)i * in_plane;
         const int odd = i + 1 < channels;
         for (int t = 0; t < T; t++) {
@@ -144,6 +142,7 @@ static inline __attribute__((always_inline)) TARGET void NAME(conv_tile_pairs)(
             const float *wt = w + ((size_t)i / 2 * T + t) * O * PAIR_FLOATS;
             NAME(pair_step)(O, P, acc, even, odds, wt);
         }
+#endif
     }
     for (int o = 0; o < O; o++)
         for (int p = 0; p < P; p++) {
@@ -154,7 +153,7 @@ static inline __attribute__((always_inline)) TARGET void NAME(conv_tile_pairs)(
 // Every output channel of one tile of vectors, in blocks of at most OB; with `pairs`, in
 // the bf16 tables' order.
 static inline __attribute__((always_inline)) TARGET void NAME(conv_vectors)(
-    const int P, const int T, const int pairs, const int paired, const float *src, int channels, size_t in_plane, const size_t *tap,
+    const int P, const int T, const int pairs, const float *src, int channels, size_t in_plane, const size_t *tap,
     const struct NAME(spot) *spot, const float *packed, const float *bias, float *dst, cranet_shape d, int store) {
     const size_t out_plane = (size_t)d.height * d.width;
     const size_t per_output = pairs ? (size_t)(channels + 1) / 2 * T * PAIR_FLOATS : (size_t)channels * T;
@@ -167,7 +166,7 @@ static inline __attribute__((always_inline)) TARGET void NAME(conv_vectors)(
 #define CASE(n)                                                                                                    \
     case n:                                                                                                        \
         if (pairs)                                                                                                 \
-            NAME(conv_tile_pairs)(n, P, T, paired, src, channels, in_plane, tap, spot, w, bias + o0, out, out_plane, store); \
+            NAME(conv_tile_pairs)(n, P, T, src, channels, in_plane, tap, spot, w, bias + o0, out, out_plane, store);         \
         else                                                                                                       \
             NAME(conv_tile)(n, P, T, src, channels, in_plane, tap, spot, w, bias + o0, out, out_plane, store);       \
         break;
@@ -386,27 +385,18 @@ static inline __attribute__((always_inline)) TARGET void NAME(conv_share)(
     const size_t span = (size_t)(d.height - 1) * pitch + d.width;
     const int vectors = d.width >= VF ? d.height * ((d.width + VF - 1) / VF) : (int)((span + VF - 1) / VF);
     const int tiles = (vectors + PB - 1) / PB;
-#ifdef DOT_BF16
-    const int reads_pairs = pairs;
-#else
-    const int reads_pairs = 0;
-#endif
-    const int paired = reads_pairs && row_reads_pairs(VF, d, k, stride);
     for (int t = part * tiles / parts; t < (part + 1) * tiles / parts; t++) {
         const int P = t * PB + PB > vectors ? vectors - t * PB : PB;
         struct NAME(spot) spot[PB];
         for (int p = 0; p < P; p++) spot[p] = NAME(place)(t * PB + p, d, pitch);
         // RANet's kernel sizes as constants, so that their tap loops unroll.
-        // Whether the input is paired as a constant too: only 1×1 layers take either path.
-#define VECTORS(p)                                                                                                   \
-    if (k == 1 && paired)                                                                                            \
-        NAME(conv_vectors)(p, 1, pairs, reads_pairs, src, s.channels, in_plane, tap, spot, packed, bias, dst, d, store); \
-    else if (k == 1)                                                                                                 \
-        NAME(conv_vectors)(p, 1, pairs, 0, src, s.channels, in_plane, tap, spot, packed, bias, dst, d, store);           \
-    else if (k == 3)                                                                                                 \
-        NAME(conv_vectors)(p, 9, pairs, reads_pairs, src, s.channels, in_plane, tap, spot, packed, bias, dst, d, store); \
-    else                                                                                                             \
-        NAME(conv_vectors)(p, T, pairs, reads_pairs, src, s.channels, in_plane, tap, spot, packed, bias, dst, d, store);
+#define VECTORS(p)                                                                                      \
+    if (k == 1)                                                                                         \
+        NAME(conv_vectors)(p, 1, pairs, src, s.channels, in_plane, tap, spot, packed, bias, dst, d, store); \
+    else if (k == 3)                                                                                    \
+        NAME(conv_vectors)(p, 9, pairs, src, s.channels, in_plane, tap, spot, packed, bias, dst, d, store); \
+    else                                                                                                \
+        NAME(conv_vectors)(p, T, pairs, src, s.channels, in_plane, tap, spot, packed, bias, dst, d, store);
         if (P == PB) {
             VECTORS(PB)
         } else if (P == 2) {

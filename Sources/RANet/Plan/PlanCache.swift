@@ -84,7 +84,8 @@ public struct PlanCache: Sendable, Equatable {
     /// channels read their input staged in pairs (``cranet_conv_layout/paired``). 9: so do
     /// those by pixels, but for 1×1 layers into few channels, and the row kernels by
     /// channels prefetch their weights: both change which backend wins a layer. 10: a dense
-    /// block's 1×1 layers stage only the channels appended since the last (``StagedInputs``).
+    /// block's 1×1 layers stage only the channels appended since the last (``StagedInputs``),
+    /// and every bf16 row-kernel input on VDPBF16PS is staged in pairs.
     static let measurement = 10
 
     /// What a plan depends on, as one line. `teamThreads`: the threads a batch shares,

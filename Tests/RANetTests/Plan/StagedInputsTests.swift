@@ -6,7 +6,7 @@ import XCTest
 /// and that what they keep is still what they would stage.
 final class StagedInputsTests: XCTestCase {
     /// Every 1×1 layer's input staged in pairs, as the bf16 row kernels on VDPBF16PS stage
-    /// those into more than 32 channels; nothing else staged.
+    /// it; nothing else staged.
     private func pairedOneByOne(_ network: NetworkDescription) -> [StagedInputs.Staging?] {
         network.layers.map { layer in
             guard case .conv(let unit) = layer.operation, unit.kernel == 1 else { return nil }
@@ -66,7 +66,7 @@ final class StagedInputsTests: XCTestCase {
     }
 
     /// tiny-c3 in bf16, an image alone in the row kernels: where they stage pairs
-    /// (VDPBF16PS) its dense 1×1 layers into 64 channels keep their staged input, and the
+    /// (VDPBF16PS) its dense 1×1 layers keep their staged input, and the
     /// image gets the bits a lane group gives it, which stages nothing it keeps.
     func testAnImageAloneKeepsItsStagedInputsAndItsBits() throws {
         let tiny = try TestData.referenceModel("tiny-c3")

@@ -50,7 +50,7 @@ test-swift: deps
 # AVX2-only CPU (8), one without AVX2 (4), and every image alone (1) run. The tests
 # themselves also loop over every width within the cap. ParityTests also matches
 # TrainingParityTests: training on oneDNN's AVX2 and SSE4.1 kernels, as those CPUs run it.
-WIDTH_TESTS = RANetModelTests|PrecisionTests|ParityTests|SingleImagePlanTests|EarlyExitTests|ImageClassificationTests|PredictCommandTests|AdaptiveCommandTests|ReadmeExampleTests|GradientCheckTests
+WIDTH_TESTS = RANetModelTests|PrecisionTests|StagedInputsTests|ParityTests|SingleImagePlanTests|EarlyExitTests|ImageClassificationTests|PredictCommandTests|AdaptiveCommandTests|ReadmeExampleTests|GradientCheckTests
 test-widths: deps
 	RANET_MAX_LANES=8 DNNL_MAX_CPU_ISA=AVX2 $(SWIFT) test --disable-swift-testing --filter '$(WIDTH_TESTS)'
 	RANET_MAX_LANES=4 DNNL_MAX_CPU_ISA=SSE41 $(SWIFT) test --disable-swift-testing --filter '$(WIDTH_TESTS)'

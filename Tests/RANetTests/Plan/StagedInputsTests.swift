@@ -66,8 +66,8 @@ final class StagedInputsTests: XCTestCase {
     }
 
     /// tiny-c3 in bf16, an image alone in the row kernels: where they stage pairs
-    /// (VDPBF16PS) its dense 1×1 layers keep their staged input, and the
-    /// image gets the bits a lane group gives it, which stages nothing it keeps.
+    /// (VDPBF16PS) its dense 1×1 layers keep their staged input, and on every CPU the
+    /// image gets the bits a lane group gives it, which keeps none.
     func testAnImageAloneKeepsItsStagedInputsAndItsBits() throws {
         let tiny = try TestData.referenceModel("tiny-c3")
         var options = RANetModel.Options(threads: 1, lanes: RANetModel.Options.defaultLanes, singleImages: .rows, planCache: nil)
@@ -76,7 +76,7 @@ final class StagedInputsTests: XCTestCase {
         let context = try model.acquireLaneContext(lanes: 1)
         defer { model.release(lanes: [context]) }
         let pairs = String(cString: cranet_kernels_bf16_dot(context.program.kernelTable)) == "vdpbf16ps"
-        XCTAssertEqual(context.stagedInputs.slots.contains { ($0?.firstPlane ?? 0) > 0 }, pairs)
+        if pairs { XCTAssertTrue(context.stagedInputs.slots.contains { ($0?.firstPlane ?? 0) > 0 }) }
         let floats = tiny.input.values.count / tiny.input.shape[0]
         let image = try Tensor(shape: [1] + Array(tiny.input.shape.dropFirst()), values: Array(tiny.input.values.prefix(floats)))
         let alone = try model.logits(for: image)

@@ -93,7 +93,9 @@ final class LaneExecution: GroupExecution, SharedPasses {
         var headLayer = [Bool](repeating: false, count: steps.count)
         for overlap in plan.overlaps { for i in overlap.head { headLayer[i] = true } }
         self.headLayer = headLayer
-        let stagedInputs = StagedInputs(network: network, staging: steps.map(\.staging), excluded: headLayer)
+        // Only an image alone keeps staged inputs: a lane group hands its images to another
+        // group between early exit's stages (``takeImages(from:sources:state:)`` copies tensors).
+        let stagedInputs = StagedInputs(network: network, staging: steps.map { lanes == 1 ? $0.staging : nil }, excluded: headLayer)
         var passes: [Pass] = [], firstPass: [Int] = [], passWork: [Int] = [], scratchFloats = 0
         for (i, step) in steps.enumerated() {
             firstPass.append(passes.count)

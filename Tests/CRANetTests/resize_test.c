@@ -43,9 +43,12 @@ static void test_identity(void) {
 }
 
 static void test_paths_agree(void) {
-    // Rows of up to 32 values are permuted by the AVX-512 path, wider ones gathered.
+    // The AVX-512 path permutes a vector's sources where they lie within 32 of its first
+    // (upsampling; 56 → 28, the last vector near the row's end), and gathers wider spans
+    // (60 → 20, 100 → 40).
     const int sizes[][4] = {{8, 8, 16, 16}, {16, 16, 8, 8}, {7, 5, 32, 29}, {32, 32, 16, 16}, {3, 9, 11, 4},
-                            {7, 7, 14, 14}, {14, 14, 28, 28}, {28, 28, 56, 56}, {5, 17, 9, 33}, {4, 40, 8, 79}};
+                            {7, 7, 14, 14}, {14, 14, 28, 28}, {28, 28, 56, 56}, {5, 17, 9, 33}, {4, 40, 8, 79},
+                            {56, 56, 28, 28}, {6, 64, 3, 33}, {60, 60, 20, 20}, {9, 100, 5, 40}};
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
         int ih = sizes[s][0], iw = sizes[s][1], oh = sizes[s][2], ow = sizes[s][3], c = 5;
         float *src = malloc(sizeof(float) * c * ih * iw);

@@ -50,34 +50,46 @@ __attribute__((target("avx2"))) static void resize_avx2(const float *src, int ch
         float ly;
         source_index(sy, oy, in_h, &y0, &y1, &ly);
         const __m256 vly = _mm256_set1_ps(ly), vhy = _mm256_set1_ps(1.0f - ly);
-        int ox = 0;
-        for (; ox + 8 <= out_w; ox += 8) {
+        for (int ox = 0; ox < out_w; ox += 8) {
+            // The last vector of a row stores its first n lanes (the others read within the row).
+            const int n = out_w - ox >= 8 ? 8 : out_w - ox;
+            const __m256i stored = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), lane);
             __m256 x = _mm256_mul_ps(vsx, _mm256_cvtepi32_ps(_mm256_add_epi32(_mm256_set1_epi32(ox), lane)));
             __m256i x0 = _mm256_min_epi32(_mm256_cvttps_epi32(x), last);
             __m256 lx = _mm256_min_ps(_mm256_max_ps(_mm256_sub_ps(x, _mm256_cvtepi32_ps(x0)), zero), one);
             __m256i x1 = _mm256_add_epi32(x0, _mm256_and_si256(_mm256_cmpgt_epi32(last, x0), _mm256_set1_epi32(1)));
             __m256 hx = _mm256_sub_ps(one, lx);
+            // As the AVX-512 path below: a window of 16 source values from the first lane's,
+            // where they span less than that, two permutes and a blend instead of a gather.
+            int first, end, unused;
+            float weight;
+            source_index(sx, ox, in_w, &first, &unused, &weight);
+            source_index(sx, ox + n - 1, in_w, &unused, &end, &weight);
+            const int permuted = end - first < 16, window = in_w - first;
+            const __m256i low = _mm256_cmpgt_epi32(_mm256_set1_epi32(window), lane);
+            const __m256i high = _mm256_cmpgt_epi32(_mm256_set1_epi32(window - 8), lane);
+            const __m256i i0 = _mm256_sub_epi32(x0, _mm256_set1_epi32(first)), i1 = _mm256_sub_epi32(x1, _mm256_set1_epi32(first));
+            const __m256 high0 = _mm256_castsi256_ps(_mm256_cmpgt_epi32(i0, _mm256_set1_epi32(7)));
+            const __m256 high1 = _mm256_castsi256_ps(_mm256_cmpgt_epi32(i1, _mm256_set1_epi32(7)));
             for (int c = 0; c < channels; c++) {
                 const float *plane = src + (size_t)c * in_h * in_w;
                 const float *r0 = plane + (size_t)y0 * in_w, *r1 = plane + (size_t)y1 * in_w;
-                __m256 top = _mm256_add_ps(_mm256_mul_ps(hx, _mm256_i32gather_ps(r0, x0, 4)),
-                                           _mm256_mul_ps(lx, _mm256_i32gather_ps(r0, x1, 4)));
-                __m256 bottom = _mm256_add_ps(_mm256_mul_ps(hx, _mm256_i32gather_ps(r1, x0, 4)),
-                                              _mm256_mul_ps(lx, _mm256_i32gather_ps(r1, x1, 4)));
+                __m256 a, b, c0, d;
+                if (permuted) {
+                    const __m256 lo0 = _mm256_maskload_ps(r0 + first, low), hi0 = _mm256_maskload_ps(r0 + first + 8, high);
+                    const __m256 lo1 = _mm256_maskload_ps(r1 + first, low), hi1 = _mm256_maskload_ps(r1 + first + 8, high);
+                    a = _mm256_blendv_ps(_mm256_permutevar8x32_ps(lo0, i0), _mm256_permutevar8x32_ps(hi0, i0), high0);
+                    b = _mm256_blendv_ps(_mm256_permutevar8x32_ps(lo0, i1), _mm256_permutevar8x32_ps(hi0, i1), high1);
+                    c0 = _mm256_blendv_ps(_mm256_permutevar8x32_ps(lo1, i0), _mm256_permutevar8x32_ps(hi1, i0), high0);
+                    d = _mm256_blendv_ps(_mm256_permutevar8x32_ps(lo1, i1), _mm256_permutevar8x32_ps(hi1, i1), high1);
+                } else {
+                    a = _mm256_i32gather_ps(r0, x0, 4), b = _mm256_i32gather_ps(r0, x1, 4);
+                    c0 = _mm256_i32gather_ps(r1, x0, 4), d = _mm256_i32gather_ps(r1, x1, 4);
+                }
+                __m256 top = _mm256_add_ps(_mm256_mul_ps(hx, a), _mm256_mul_ps(lx, b));
+                __m256 bottom = _mm256_add_ps(_mm256_mul_ps(hx, c0), _mm256_mul_ps(lx, d));
                 __m256 v = _mm256_add_ps(_mm256_mul_ps(vhy, top), _mm256_mul_ps(vly, bottom));
-                _mm256_storeu_ps(dst + ((size_t)c * out_h + oy) * out_w + ox, v);
-            }
-        }
-        for (; ox < out_w; ox++) {
-            int x0, x1;
-            float lx;
-            source_index(sx, ox, in_w, &x0, &x1, &lx);
-            for (int c = 0; c < channels; c++) {
-                const float *plane = src + (size_t)c * in_h * in_w;
-                const float *r0 = plane + (size_t)y0 * in_w, *r1 = plane + (size_t)y1 * in_w;
-                float top = (1.0f - lx) * r0[x0] + lx * r0[x1];
-                float bottom = (1.0f - lx) * r1[x0] + lx * r1[x1];
-                dst[((size_t)c * out_h + oy) * out_w + ox] = (1.0f - ly) * top + ly * bottom;
+                _mm256_maskstore_ps(dst + ((size_t)c * out_h + oy) * out_w + ox, stored, v);
             }
         }
     }

@@ -59,8 +59,8 @@ __attribute__((target("avx2"))) static void resize_avx2(const float *src, int ch
             __m256 lx = _mm256_min_ps(_mm256_max_ps(_mm256_sub_ps(x, _mm256_cvtepi32_ps(x0)), zero), one);
             __m256i x1 = _mm256_add_epi32(x0, _mm256_and_si256(_mm256_cmpgt_epi32(last, x0), _mm256_set1_epi32(1)));
             __m256 hx = _mm256_sub_ps(one, lx);
-            // As the AVX-512 path below: a window of 16 source values from the first lane's,
-            // where they span less than that, two permutes and a blend instead of a gather.
+            // As the AVX-512 path below: where a vector's source values span less than 16 from
+            // its first lane's, a window of two vectors, two permutes and a blend per gather.
             int first, end, unused;
             float weight;
             source_index(sx, ox, in_w, &first, &unused, &weight);
@@ -98,9 +98,9 @@ __attribute__((target("avx2"))) static void resize_avx2(const float *src, int ch
 // 16 outputs per vector, the last of a row masked. Where the source values a vector
 // needs lie within 32 of its first one (every upsampling, and downsampling by up to
 // about 2: RANet's 56×56 maps resized to 28×28), two vectors loaded from there hold
-// them all, and one permute picks each output's source value: the four gathers of the
-// AVX2 path become four permutes (5.7 times faster on 352 channels from 56×56 to 28×28).
-// Wider spans are gathered.
+// them all, and one permute picks each output's source value: four permutes instead of
+// four gathers (5.7 times faster on 352 channels from 56×56 to 28×28). Wider spans are
+// gathered.
 __attribute__((target("avx512f"))) static void resize_avx512(const float *src, int channels, int in_h, int in_w,
                                                               float *dst, int out_h, int out_w) {
     const float sy = source_scale(in_h, out_h), sx = source_scale(in_w, out_w);

@@ -61,10 +61,8 @@ __attribute__((target("avx2"))) static void resize_avx2(const float *src, int ch
             __m256 hx = _mm256_sub_ps(one, lx);
             // As the AVX-512 path below: where a vector's source values span less than 16 from
             // its first lane's, a window of two vectors, two permutes and a blend per gather.
-            int first, end, unused;
-            float weight;
-            source_index(sx, ox, in_w, &first, &unused, &weight);
-            source_index(sx, ox + n - 1, in_w, &unused, &end, &weight);
+            int first, end;
+            source_span(sx, ox, n, in_w, &first, &end);
             const int permuted = end - first < 16, window = in_w - first;
             const __m256i low = _mm256_cmpgt_epi32(_mm256_set1_epi32(window), lane);
             const __m256i high = _mm256_cmpgt_epi32(_mm256_set1_epi32(window - 8), lane);
@@ -119,11 +117,8 @@ __attribute__((target("avx512f"))) static void resize_avx512(const float *src, i
             const __m512 lx = _mm512_min_ps(_mm512_max_ps(_mm512_sub_ps(x, _mm512_cvtepi32_ps(x0)), zero), one);
             const __m512i x1 = _mm512_mask_add_epi32(x0, _mm512_cmpgt_epi32_mask(last, x0), x0, _mm512_set1_epi32(1));
             const __m512 hx = _mm512_sub_ps(one, lx);
-            // The window: from the first lane's left source to the last lane's right one.
-            int first, end, unused;
-            float weight;
-            source_index(sx, ox, in_w, &first, &unused, &weight);
-            source_index(sx, ox + n - 1, in_w, &unused, &end, &weight);
+            int first, end;
+            source_span(sx, ox, n, in_w, &first, &end);
             const int permuted = end - first < 32, window = in_w - first;
             const __mmask16 low = (__mmask16)(window >= 16 ? 0xffff : (1u << window) - 1);
             const __mmask16 high = (__mmask16)(window >= 32 ? 0xffff : window > 16 ? (1u << (window - 16)) - 1 : 0);

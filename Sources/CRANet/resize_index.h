@@ -23,4 +23,13 @@ static inline void source_index(float scale, int o, int in, int *i0, int *i1, fl
     *lambda = l;
 }
 
+// The source columns outputs o … o+n−1 read, from the first's left one to the last's
+// right one: the window the vector paths load instead of gathering (resize.c).
+static inline void source_span(float scale, int o, int n, int in, int *first, int *end) {
+    int unused;
+    float lambda;
+    source_index(scale, o, in, first, &unused, &lambda);
+    source_index(scale, o + n - 1, in, &unused, end, &lambda);
+}
+
 #endif

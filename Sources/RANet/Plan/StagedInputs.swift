@@ -30,6 +30,9 @@ struct StagedInputs: Equatable {
         let paired: Bool
         /// Floats of the staged input.
         let floats: Int
+
+        /// The planes `channels` channels are staged in (`cranet_lane_stage`).
+        func planes(_ channels: Int) -> Int { paired ? (channels + 1) / 2 : channels }
     }
 
     /// Per layer: its slot, or nil where the layer stages into the shared scratch (or

@@ -102,7 +102,7 @@ final class LaneExecution: GroupExecution, SharedPasses {
             if let staging = step.staging {
                 if stagedInputs.slots[i] == nil { scratchFloats = max(scratchFloats, staging.floats) }
                 passes.append(.stage(step: i))
-                let planes = staging.paired ? (Int(step.from.channels) + 1) / 2 : Int(step.from.channels)
+                let planes = staging.planes(Int(step.from.channels))
                 passWork.append(staging.floats / planes * (planes - (stagedInputs.slots[i]?.firstPlane ?? 0)))
             }
             passes.append(.layer(step: i))
@@ -309,9 +309,9 @@ final class LaneExecution: GroupExecution, SharedPasses {
         switch passes[pass] {
         case .stage(let i):
             let step = steps[i]
-            guard case let .conv(_, _, _, stride, padding, _, layout) = step.kernel else { return }
-            cranet_lane_stage(table, step.source, step.from, Int32(padding), Int32(stride), layout.paired, scratch(of: i),
-                              Int32(stagedInputs.slots[i]?.firstPlane ?? 0), part, parts)
+            guard let staging = step.staging else { return }
+            cranet_lane_stage(table, step.source, step.from, Int32(staging.padding), Int32(staging.stride), staging.paired ? 1 : 0,
+                              scratch(of: i), Int32(stagedInputs.slots[i]?.firstPlane ?? 0), part, parts)
         case .layer(let i):
             let step = steps[i]
             program.parameters.withUnsafeBufferPointer { parameters in
